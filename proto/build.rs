@@ -1,0 +1,11 @@
+//! Compiles `proto/corral.proto` with protox (pure Rust, no system protoc).
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto/corral.proto");
+    let descriptors = protox::compile(["proto/corral.proto"], ["proto"])?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}
