@@ -61,7 +61,10 @@ impl CreateMode {
 
     /// True for the session-owned modes.
     pub fn is_ephemeral(self) -> bool {
-        matches!(self, CreateMode::Ephemeral | CreateMode::EphemeralSequential)
+        matches!(
+            self,
+            CreateMode::Ephemeral | CreateMode::EphemeralSequential
+        )
     }
 
     /// True for the TTL modes.
@@ -108,7 +111,9 @@ mod tests {
     fn ttl_rules_follow_the_mode() {
         assert!(CreateMode::PersistentWithTtl.validate_ttl(1).is_ok());
         assert!(CreateMode::PersistentWithTtl.validate_ttl(0).is_err());
-        assert!(CreateMode::PersistentWithTtl.validate_ttl(crate::MAX_TTL_MS + 1).is_err());
+        assert!(CreateMode::PersistentWithTtl
+            .validate_ttl(crate::MAX_TTL_MS + 1)
+            .is_err());
         assert!(CreateMode::Persistent.validate_ttl(5).is_err());
         assert!(CreateMode::Persistent.validate_ttl(0).is_ok());
         assert!(CreateMode::Persistent.validate_ttl(-1).is_ok());

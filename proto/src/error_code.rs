@@ -4,7 +4,9 @@ use std::fmt;
 
 /// An error code as carried in responses. Values are ZooKeeper's; Corral's own
 /// additions sit at -200 and below, outside ZooKeeper's range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[repr(i32)]
 #[non_exhaustive]
 pub enum ErrorCode {

@@ -125,12 +125,30 @@ mod tests {
         assert_eq!(validate("/a/./b"), Err(PathError::RelativeSegment(3)));
         assert_eq!(validate("/a/.."), Err(PathError::RelativeSegment(3)));
         assert_eq!(validate("/."), Err(PathError::RelativeSegment(1)));
-        assert!(matches!(validate("/a\u{0}"), Err(PathError::InvalidChar(..))));
-        assert!(matches!(validate("/a\u{1}"), Err(PathError::InvalidChar(..))));
-        assert!(matches!(validate("/a\u{85}"), Err(PathError::InvalidChar(..))));
-        assert!(matches!(validate("/a\u{e000}"), Err(PathError::InvalidChar(..))));
-        assert!(matches!(validate("/a\u{fff5}"), Err(PathError::InvalidChar(..))));
-        assert!(matches!(validate("/a\u{1f600}"), Err(PathError::InvalidChar(..))));
+        assert!(matches!(
+            validate("/a\u{0}"),
+            Err(PathError::InvalidChar(..))
+        ));
+        assert!(matches!(
+            validate("/a\u{1}"),
+            Err(PathError::InvalidChar(..))
+        ));
+        assert!(matches!(
+            validate("/a\u{85}"),
+            Err(PathError::InvalidChar(..))
+        ));
+        assert!(matches!(
+            validate("/a\u{e000}"),
+            Err(PathError::InvalidChar(..))
+        ));
+        assert!(matches!(
+            validate("/a\u{fff5}"),
+            Err(PathError::InvalidChar(..))
+        ));
+        assert!(matches!(
+            validate("/a\u{1f600}"),
+            Err(PathError::InvalidChar(..))
+        ));
     }
 
     #[test]

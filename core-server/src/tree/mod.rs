@@ -4,3 +4,45 @@
 //! per-parent sequence counters, the ephemeral-owner index and the session table
 //! (id, password, timeout). Changes return [`TreeEvent`]s. Must not touch:
 //! watches, sockets, time, the log, session liveness timers.
+
+mod data_tree;
+mod node;
+mod stat;
+
+pub use data_tree::{SessionInfo, StateMachine, SPECIAL_PATHS};
+pub use node::{Node, NodeKind};
+pub use stat::Stat;
+
+/// The kinds of change a watch can report (ZooKeeper's EventType numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    /// A node was created.
+    NodeCreated,
+    /// A node was deleted.
+    NodeDeleted,
+    /// A node's data was set.
+    NodeDataChanged,
+    /// A child was created or deleted.
+    NodeChildrenChanged,
+}
+
+impl EventKind {
+    /// ZooKeeper's EventType number.
+    pub fn as_i32(self) -> i32 {
+        match self {
+            EventKind::NodeCreated => 1,
+            EventKind::NodeDeleted => 2,
+            EventKind::NodeDataChanged => 3,
+            EventKind::NodeChildrenChanged => 4,
+        }
+    }
+}
+
+/// One change made by applying an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEvent {
+    /// What happened.
+    pub kind: EventKind,
+    /// The node it happened to.
+    pub path: String,
+}

@@ -1,0 +1,252 @@
+//! `loadgen`: closed-loop load against a Corral server over the native API.
+//!
+//! Each of `--clients` sessions keeps `--depth` requests outstanding (1 = one
+//! at a time) for `--seconds`, writing (`setData`) or reading (`getData`)
+//! `--value-bytes` values on `--keys` nodes. Prints ops/s and latency
+//! percentiles, as text or `--json`.
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use proto::v1::corral_client::CorralClient;
+use proto::v1::{client_frame::Frame, request::Op, server_frame, ClientFrame, Request};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Workload {
+    /// setData on existing nodes.
+    Write,
+    /// getData on existing nodes.
+    Read,
+    /// create then delete fresh nodes (two writes per op pair).
+    Create,
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "Closed-loop load generator for Corral's native API")]
+struct Args {
+    /// Server address (HOST:PORT); several comma-separated spread the clients.
+    #[arg(long, default_value = "127.0.0.1:4181")]
+    server: String,
+    /// Concurrent sessions.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Outstanding requests per session.
+    #[arg(long, default_value_t = 1)]
+    depth: usize,
+    /// Measured duration.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Value size.
+    #[arg(long, default_value_t = 100)]
+    value_bytes: usize,
+    /// Distinct nodes.
+    #[arg(long, default_value_t = 1000)]
+    keys: usize,
+    /// What to run.
+    #[arg(long, value_enum, default_value_t = Workload::Write)]
+    workload: Workload,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Session {
+    tx: mpsc::Sender<ClientFrame>,
+    rx: tonic::Streaming<proto::v1::ServerFrame>,
+}
+
+async fn open(addr: &str) -> anyhow::Result<Session> {
+    let mut client = CorralClient::connect(format!("http://{addr}"))
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
+    let (tx, rx) = mpsc::channel(1024);
+    tx.send(ClientFrame {
+        frame: Some(Frame::Connect(proto::v1::Connect {
+            session_id: 0,
+            password: vec![],
+            timeout_ms: 30_000,
+            last_zxid_seen: 0,
+        })),
+    })
+    .await?;
+    let mut rx = client.session(ReceiverStream::new(rx)).await?.into_inner();
+    match rx.message().await?.and_then(|f| f.frame) {
+        Some(server_frame::Frame::Connected(_)) => Ok(Session { tx, rx }),
+        other => anyhow::bail!("connect refused: {other:?}"),
+    }
+}
+
+impl Session {
+    async fn send(&self, xid: i32, op: Op) -> anyhow::Result<()> {
+        self.tx
+            .send(ClientFrame {
+                frame: Some(Frame::Request(Request { xid, op: Some(op) })),
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn response(&mut self) -> anyhow::Result<proto::v1::Response> {
+        loop {
+            match self.rx.message().await?.and_then(|f| f.frame) {
+                Some(server_frame::Frame::Response(r)) => return Ok(r),
+                Some(_) => continue,
+                None => anyhow::bail!("stream ended"),
+            }
+        }
+    }
+}
+
+fn key(i: usize) -> String {
+    format!("/bench/k{i:06}")
+}
+
+async fn prepare(addr: &str, args: &Args) -> anyhow::Result<()> {
+    let mut s = open(addr).await?;
+    let value = vec![b'x'; args.value_bytes];
+    s.send(
+        0,
+        Op::Create(proto::v1::CreateOp {
+            path: "/bench".into(),
+            data: None,
+            mode: 0,
+            ttl_ms: 0,
+        }),
+    )
+    .await?;
+    s.response().await?;
+    for i in 0..args.keys {
+        s.send(
+            i as i32,
+            Op::Create(proto::v1::CreateOp {
+                path: key(i),
+                data: Some(value.clone()),
+                mode: 0,
+                ttl_ms: 0,
+            }),
+        )
+        .await?;
+    }
+    for _ in 0..args.keys {
+        let r = s.response().await?;
+        anyhow::ensure!(r.err == 0 || r.err == -110, "prepare failed with {}", r.err);
+    }
+    Ok(())
+}
+
+fn op_for(args: &Args, client: usize, n: usize, value: &[u8]) -> Op {
+    let k = (client * 7919 + n) % args.keys;
+    match args.workload {
+        Workload::Write => Op::SetData(proto::v1::SetDataOp {
+            path: key(k),
+            data: Some(value.to_vec()),
+            version: -1,
+        }),
+        Workload::Read => Op::GetData(proto::v1::GetDataOp {
+            path: key(k),
+            watch: false,
+        }),
+        Workload::Create => {
+            let path = format!("/bench/c{client}-{n}");
+            if n.is_multiple_of(2) {
+                Op::Create(proto::v1::CreateOp {
+                    path,
+                    data: Some(value.to_vec()),
+                    mode: 0,
+                    ttl_ms: 0,
+                })
+            } else {
+                Op::Delete(proto::v1::DeleteOp {
+                    path: format!("/bench/c{client}-{}", n - 1),
+                    version: -1,
+                })
+            }
+        }
+    }
+}
+
+async fn run_client(
+    addr: String,
+    args: std::sync::Arc<Args>,
+    client: usize,
+    start: Instant,
+    end: Instant,
+) -> anyhow::Result<Vec<u32>> {
+    let mut s = open(&addr).await?;
+    let value = vec![b'v'; args.value_bytes];
+    let mut latencies_us = Vec::new();
+    let mut sent_at = std::collections::VecDeque::new();
+    let mut n = 0usize;
+    for _ in 0..args.depth {
+        s.send(n as i32, op_for(&args, client, n, &value)).await?;
+        sent_at.push_back(Instant::now());
+        n += 1;
+    }
+    while let Some(t0) = sent_at.pop_front() {
+        let r = s.response().await?;
+        anyhow::ensure!(r.err == 0, "request failed with {}", r.err);
+        let now = Instant::now();
+        if now >= start && now < end {
+            latencies_us.push((now - t0).as_micros().min(u32::MAX as u128) as u32);
+        }
+        if now < end {
+            s.send(n as i32, op_for(&args, client, n, &value)).await?;
+            sent_at.push_back(Instant::now());
+            n += 1;
+        }
+    }
+    Ok(latencies_us)
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = std::sync::Arc::new(Args::parse());
+    let servers: Vec<String> = args.server.split(',').map(str::to_string).collect();
+    prepare(&servers[0], &args).await?;
+    let warmup = Duration::from_secs(1);
+    let start = Instant::now() + warmup;
+    let end = start + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        let addr = servers[c % servers.len()].clone();
+        tasks.push(tokio::spawn(run_client(addr, args.clone(), c, start, end)));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    all.sort_unstable();
+    let ops_per_s = all.len() as f64 / args.seconds as f64;
+    let (p50, p99, p999) = (
+        percentile(&all, 0.50),
+        percentile(&all, 0.99),
+        percentile(&all, 0.999),
+    );
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "workload": format!("{:?}", args.workload).to_lowercase(),
+                "clients": args.clients, "depth": args.depth, "value_bytes": args.value_bytes,
+                "seconds": args.seconds, "ops": all.len(), "ops_per_s": ops_per_s,
+                "p50_ms": p50, "p99_ms": p99, "p999_ms": p999,
+            })
+        );
+    } else {
+        println!(
+            "{:?} clients={} depth={} value={}B: {:.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms",
+            args.workload, args.clients, args.depth, args.value_bytes, ops_per_s, p50, p99, p999
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The native gRPC API: one bidirectional session stream per client.
+//!
+//! Owns the per-connection task: handshake (first frame must be `Connect`),
+//! then requests handled strictly in arrival order, pings, and the ordered
+//! outbound stream (handshake frame, then responses and watch events as the
+//! service queued them). A frame that cannot be decoded or is over the size
+//! limit ends the stream with a gRPC status; the session survives and may be
+//! reattached. Must not hold request logic: it calls the service.
+
+pub mod convert;
+
+use crate::service::{is_pipelined_write, Request, Response, Service};
+use crate::watch::{Outbox, Outgoing};
+use futures::stream::FuturesOrdered;
+use futures::{Future, Stream, StreamExt};
+use proto::v1::corral_server::{Corral, CorralServer};
+use proto::v1::{client_frame::Frame, ClientFrame, ServerFrame};
+use proto::ErrorCode;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Status, Streaming};
+
+/// How long a new stream may take to send its `Connect` frame.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The gRPC service implementation.
+#[derive(Debug, Clone)]
+pub struct GrpcApi {
+    service: Service,
+    connections: Arc<Semaphore>,
+    stop: CancellationToken,
+}
+
+impl GrpcApi {
+    /// Wraps the service; at most `max_connections` streams at once.
+    pub fn new(service: Service, stop: CancellationToken) -> Self {
+        let max = service.config().max_connections;
+        GrpcApi {
+            service,
+            connections: Arc::new(Semaphore::new(max)),
+            stop,
+        }
+    }
+
+    /// The tonic service, with the request size limit applied.
+    pub fn into_server(self) -> CorralServer<GrpcApi> {
+        let max = self.service.config().max_request_bytes;
+        CorralServer::new(self).max_decoding_message_size(max)
+    }
+}
+
+type FrameStream = Pin<Box<dyn Stream<Item = Result<ServerFrame, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Corral for GrpcApi {
+    type SessionStream = FrameStream;
+
+    async fn session(
+        &self,
+        request: tonic::Request<Streaming<ClientFrame>>,
+    ) -> Result<tonic::Response<Self::SessionStream>, Status> {
+        let permit = self
+            .connections
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Status::resource_exhausted("connection limit reached"))?;
+        let inbound = request.into_inner();
+        let (head_tx, head_rx) = mpsc::channel::<ServerFrame>(1);
+        let (tx, rx) = mpsc::channel::<Outgoing>(self.service.config().connection_queue);
+        let (tail_tx, tail_rx) = oneshot::channel::<Status>();
+        let close = self.stop.child_token();
+        let service = self.service.clone();
+        tokio::spawn(async move {
+            run_connection(service, inbound, head_tx, Outbox { tx, close }, tail_tx).await;
+            drop(permit);
+        });
+        let head = ReceiverStream::new(head_rx).map(Ok);
+        let body = ReceiverStream::new(rx).map(|o| Ok(convert::outgoing(o)));
+        let tail = futures::stream::once(tail_rx).filter_map(|r| async move { r.ok().map(Err) });
+        Ok(tonic::Response::new(Box::pin(head.chain(body).chain(tail))))
+    }
+}
+
+async fn run_connection(
+    service: Service,
+    mut inbound: Streaming<ClientFrame>,
+    head: mpsc::Sender<ServerFrame>,
+    outbox: Outbox,
+    tail: oneshot::Sender<Status>,
+) {
+    let connect = match tokio::time::timeout(HANDSHAKE_TIMEOUT, inbound.message()).await {
+        Ok(Ok(Some(ClientFrame {
+            frame: Some(Frame::Connect(c)),
+        }))) => c,
+        Ok(Ok(None)) => return,
+        Ok(Err(status)) => {
+            let _ = tail.send(status);
+            return;
+        }
+        Ok(Ok(Some(_))) => {
+            let _ = head
+                .send(convert::rejected_frame(
+                    ErrorCode::BadArguments,
+                    "first frame must be Connect".into(),
+                ))
+                .await;
+            return;
+        }
+        Err(_) => {
+            let _ = tail.send(Status::deadline_exceeded("no Connect frame in time"));
+            return;
+        }
+    };
+    let close = outbox.close.clone();
+    let tx = outbox.tx.clone();
+    let connection = match service
+        .connect(convert::connect_args(connect), outbox)
+        .await
+    {
+        Ok((connection, connected)) => {
+            if head
+                .send(convert::connected_frame(connected))
+                .await
+                .is_err()
+            {
+                service.disconnect(&connection);
+                return;
+            }
+            connection
+        }
+        Err((code, message)) => {
+            let _ = head.send(convert::rejected_frame(code, message)).await;
+            return;
+        }
+    };
+    drop(head);
+    let failure = serve(&service, &connection, &mut inbound, &tx, &close).await;
+    service.disconnect(&connection);
+    if let Some(status) = failure {
+        let _ = tail.send(status);
+    }
+}
+
+/// Most writes of one connection awaiting commit at once.
+const MAX_PIPELINED_WRITES: usize = 256;
+
+type InFlight<'a> = FuturesOrdered<Pin<Box<dyn Future<Output = Response> + Send + 'a>>>;
+
+/// Serves an established connection; returns the status to end the stream with
+/// when the client sent something that cannot be served.
+///
+/// Writes are pipelined: each is put into the log in arrival order and its
+/// response is sent when it commits, in order. Any other request first waits
+/// for the connection's earlier writes (per-session FIFO, read-your-writes).
+async fn serve(
+    service: &Service,
+    connection: &crate::service::Connection,
+    inbound: &mut Streaming<ClientFrame>,
+    tx: &mpsc::Sender<Outgoing>,
+    close: &CancellationToken,
+) -> Option<Status> {
+    let mut in_flight: InFlight<'_> = FuturesOrdered::new();
+    loop {
+        let message = tokio::select! {
+            biased;
+            _ = close.cancelled() => return None,
+            Some(response) = in_flight.next(), if !in_flight.is_empty() => {
+                if tx.send(Outgoing::Response(response)).await.is_err() {
+                    return None;
+                }
+                continue;
+            }
+            m = inbound.message(), if in_flight.len() < MAX_PIPELINED_WRITES => m,
+        };
+        let frame = match message {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return None,
+            Err(status) => {
+                tracing::debug!(session = connection.session_id(), %status, "bad frame; ending stream");
+                return Some(status);
+            }
+        };
+        let outgoing = match frame.frame {
+            Some(Frame::Request(request)) => {
+                let xid = request.xid;
+                let request = match convert::request(request.op) {
+                    Ok(request) => request,
+                    Err(code) => {
+                        let zxid = service.state().last_zxid();
+                        let response = Response {
+                            xid,
+                            zxid,
+                            result: Err(code),
+                        };
+                        // Keep FIFO: queue behind the writes still in flight.
+                        in_flight.push_back(Box::pin(async move { response }));
+                        continue;
+                    }
+                };
+                if is_pipelined_write(&request) {
+                    let pending = service.submit_write(connection, xid, request).await;
+                    in_flight.push_back(Box::pin(pending.finish()));
+                    continue;
+                }
+                while let Some(response) = in_flight.next().await {
+                    if tx.send(Outgoing::Response(response)).await.is_err() {
+                        return None;
+                    }
+                }
+                let is_close = matches!(request, Request::CloseSession);
+                let response = service.handle(connection, xid, request).await;
+                if is_close {
+                    let _ = tx.send(Outgoing::Response(response)).await;
+                    return None;
+                }
+                Outgoing::Response(response)
+            }
+            Some(Frame::Ping(_)) => {
+                service.touch(connection);
+                Outgoing::Pong(service.state().last_zxid())
+            }
+            Some(Frame::Connect(_)) => {
+                return Some(Status::invalid_argument("Connect sent twice on one stream"));
+            }
+            None => return Some(Status::invalid_argument("empty frame")),
+        };
+        if tx.send(outgoing).await.is_err() {
+            return None;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! `corral serve` and `corral dev`.
+
+use anyhow::Context;
+use clap::Args;
+use core_server::Config;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Flags of `corral serve`; each overrides the TOML file, which overrides defaults.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML file with settings (keys as in `Config`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where the log and snapshots live.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Native gRPC API address.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// ZooKeeper's tickTime in ms (session timeout bounds are 2 and 20 ticks).
+    #[arg(long)]
+    tick_ms: Option<u32>,
+    /// Smallest session timeout granted, ms.
+    #[arg(long)]
+    min_session_timeout_ms: Option<u32>,
+    /// Largest session timeout granted, ms.
+    #[arg(long)]
+    max_session_timeout_ms: Option<u32>,
+    /// Largest node data, bytes.
+    #[arg(long)]
+    max_data_bytes: Option<usize>,
+    /// Snapshot and truncate the log every N entries.
+    #[arg(long)]
+    snapshot_every: Option<u64>,
+    /// Container/TTL reaper interval, ms.
+    #[arg(long)]
+    container_check_ms: Option<u64>,
+}
+
+impl ServeArgs {
+    fn into_config(self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_toml_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(v) = self.data_dir {
+            config.data_dir = v;
+        }
+        if let Some(v) = self.listen {
+            config.listen = v;
+        }
+        if let Some(v) = self.tick_ms {
+            config.tick_ms = v;
+            if self.min_session_timeout_ms.is_none() {
+                config.min_session_timeout_ms = 2 * v;
+            }
+            if self.max_session_timeout_ms.is_none() {
+                config.max_session_timeout_ms = 20 * v;
+            }
+        }
+        if let Some(v) = self.min_session_timeout_ms {
+            config.min_session_timeout_ms = v;
+        }
+        if let Some(v) = self.max_session_timeout_ms {
+            config.max_session_timeout_ms = v;
+        }
+        if let Some(v) = self.max_data_bytes {
+            config.max_data_bytes = v;
+            config.max_request_bytes = config.max_request_bytes.max(v + 64 * 1024);
+        }
+        if let Some(v) = self.snapshot_every {
+            config.snapshot_every = v;
+        }
+        if let Some(v) = self.container_check_ms {
+            config.container_check_ms = v;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Flags of `corral dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Folder for all local data.
+    #[arg(long, default_value = "corral-dev")]
+    dir: PathBuf,
+    /// Native API port (0 picks a free one).
+    #[arg(long, default_value_t = 4181)]
+    port: u16,
+}
+
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs one server until Ctrl-C.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.into_config()?;
+    let server = core_server::start(config)
+        .await
+        .context("cannot start the server")?;
+    // One machine-readable line so scripts and test harnesses learn the port.
+    println!("listening: {}", server.addr());
+    tokio::select! {
+        _ = ctrl_c() => {}
+        _ = server.stopped() => {}
+    }
+    server
+        .shutdown()
+        .await
+        .context("server stopped with an error")
+}
+
+/// Runs a local server with data under one folder and prints how to connect.
+pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
+    let config = Config {
+        data_dir: args.dir.join("server-1"),
+        listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
+        ..Config::default()
+    };
+    let server = core_server::start(config)
+        .await
+        .context("cannot start the dev server")?;
+    println!("corral dev: 1 server, data under {}", args.dir.display());
+    println!("connect: {}", server.addr());
+    println!("try:     corral --server {} ls /", server.addr());
+    println!("stop with Ctrl-C");
+    tokio::select! {
+        _ = ctrl_c() => {}
+        _ = server.stopped() => {}
+    }
+    server
+        .shutdown()
+        .await
+        .context("server stopped with an error")
+}

@@ -1,0 +1,185 @@
+//! One typed, validated server configuration, from flags or a TOML file.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything a server needs to know; passed down explicitly, never read from globals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the write-ahead log and snapshots live.
+    pub data_dir: PathBuf,
+    /// Address of the native gRPC API.
+    pub listen: SocketAddr,
+    /// ZooKeeper's tickTime: the unit of the session timeout bounds.
+    pub tick_ms: u32,
+    /// Smallest session timeout granted (default 2 ticks).
+    pub min_session_timeout_ms: u32,
+    /// Largest session timeout granted (default 20 ticks).
+    pub max_session_timeout_ms: u32,
+    /// Largest node data in bytes (default 1 MiB).
+    pub max_data_bytes: usize,
+    /// Largest request frame in bytes; a larger frame ends the stream.
+    pub max_request_bytes: usize,
+    /// Longest path in bytes.
+    pub max_path_bytes: usize,
+    /// Most live sessions this server accepts.
+    pub max_sessions: usize,
+    /// Most concurrent client connections.
+    pub max_connections: usize,
+    /// Write a snapshot (and truncate the log behind it) every this many entries.
+    pub snapshot_every: u64,
+    /// How often the container/TTL reaper runs.
+    pub container_check_ms: u64,
+    /// How many recent zxids of watch history are kept for resumable watches.
+    pub history_entries: usize,
+    /// Frames buffered per connection before a slow reader is disconnected.
+    pub connection_queue: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let tick_ms = 2000;
+        Config {
+            data_dir: PathBuf::from("corral-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 4181)),
+            tick_ms,
+            min_session_timeout_ms: 2 * tick_ms,
+            max_session_timeout_ms: 20 * tick_ms,
+            max_data_bytes: proto::DEFAULT_MAX_DATA_BYTES,
+            max_request_bytes: proto::DEFAULT_MAX_DATA_BYTES + 64 * 1024,
+            max_path_bytes: 4096,
+            max_sessions: 60_000,
+            max_connections: 10_000,
+            snapshot_every: 100_000,
+            container_check_ms: 60_000,
+            history_entries: 100_000,
+            connection_queue: 4096,
+        }
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is out of range.
+    #[error("invalid setting {name}: {reason}")]
+    Invalid {
+        /// The setting.
+        name: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The TOML file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML file could not be parsed.
+    #[error("cannot parse config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        source: toml::de::Error,
+    },
+}
+
+impl Config {
+    /// Reads a TOML file; missing keys take their defaults.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Checks the values against each other.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name, reason| Err(ConfigError::Invalid { name, reason });
+        if self.tick_ms == 0 {
+            return invalid("tick_ms", "must be positive");
+        }
+        if self.min_session_timeout_ms == 0
+            || self.min_session_timeout_ms > self.max_session_timeout_ms
+        {
+            return invalid(
+                "min_session_timeout_ms",
+                "must be positive and at most max_session_timeout_ms",
+            );
+        }
+        if self.max_session_timeout_ms > i32::MAX as u32 {
+            return invalid("max_session_timeout_ms", "must fit in 31 bits");
+        }
+        if self.max_request_bytes < self.max_data_bytes {
+            return invalid("max_request_bytes", "must be at least max_data_bytes");
+        }
+        if self.max_path_bytes == 0 || self.max_sessions == 0 || self.max_connections == 0 {
+            return invalid(
+                "limits",
+                "max_path_bytes, max_sessions and max_connections must be positive",
+            );
+        }
+        if self.snapshot_every == 0 || self.history_entries == 0 || self.connection_queue < 16 {
+            return invalid(
+                "snapshot_every/history_entries/connection_queue",
+                "must be positive (connection_queue at least 16)",
+            );
+        }
+        Ok(())
+    }
+
+    /// Clamps a requested session timeout to the configured bounds.
+    pub fn negotiate_timeout(&self, requested_ms: i32) -> i32 {
+        let requested = requested_ms.max(0) as u32;
+        requested.clamp(self.min_session_timeout_ms, self.max_session_timeout_ms) as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_follow_zookeeper_bounds() {
+        let config = Config::default();
+        config.validate().expect("defaults validate");
+        assert_eq!(config.min_session_timeout_ms, 4000);
+        assert_eq!(config.max_session_timeout_ms, 40000);
+    }
+
+    #[test]
+    fn session_timeout_is_clamped_to_bounds() {
+        let config = Config::default();
+        assert_eq!(config.negotiate_timeout(100), 4000);
+        assert_eq!(config.negotiate_timeout(-5), 4000);
+        assert_eq!(config.negotiate_timeout(10_000), 10_000);
+        assert_eq!(config.negotiate_timeout(i32::MAX), 40_000);
+    }
+
+    #[test]
+    fn toml_with_unknown_keys_is_refused() {
+        let parsed: Result<Config, _> = toml::from_str("no_such_key = 1");
+        assert!(parsed.is_err());
+        let parsed: Config = toml::from_str("tick_ms = 500").expect("parses");
+        assert_eq!(parsed.tick_ms, 500);
+    }
+
+    #[test]
+    fn inconsistent_bounds_are_refused() {
+        let config = Config {
+            min_session_timeout_ms: 5000,
+            max_session_timeout_ms: 4000,
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+    }
+}

@@ -1,0 +1,209 @@
+//! Wiring: recover state, start the committer, the service, housekeeping and the
+//! gRPC listener, and fan out shutdown.
+
+use crate::api::grpc::GrpcApi;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ConfigError};
+use crate::replication::{self, CommitterOptions, ReplicationError};
+use crate::service::Service;
+use std::fs::File;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+/// Why a server could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory could not be prepared or locked.
+    #[error("data directory {path}: {reason}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Recovery or the log failed.
+    #[error(transparent)]
+    Replication(#[from] ReplicationError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The node stopped itself after a storage failure.
+    #[error("the node stopped after a storage failure (see the log)")]
+    Fatal,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    service: Service,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+impl ServerHandle {
+    /// The address the native API listens on (with the real port if 0 was asked).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The service (for admin views and tests).
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// Completes when the server is stopping (asked to, or after a fatal error).
+    pub async fn stopped(&self) {
+        self.stop.cancelled().await
+    }
+
+    /// Asks the server to stop.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Stops the server and waits until it has released its data directory.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        self.stop.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after [`stop`](Self::stop), or a fatal error).
+    pub async fn wait(self) -> Result<(), ServerError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(_) => Err(ServerError::Fatal),
+        }
+    }
+}
+
+/// Starts a server: binds `config.listen` (port 0 picks a free port), recovers
+/// the state from `config.data_dir` and serves until stopped.
+pub async fn start(config: Config) -> Result<ServerHandle, ServerError> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`start`] with an explicit clock.
+pub async fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<ServerHandle, ServerError> {
+    config.validate()?;
+    let lock = lock_data_dir(&config.data_dir)?;
+    let recovered = replication::recover(&config.data_dir, config.history_entries)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let stop = CancellationToken::new();
+    let fatal = CancellationToken::new();
+    let state = Arc::new(recovered.state);
+    let (replicator, committer) = replication::spawn_committer(
+        state.clone(),
+        recovered.wal,
+        CommitterOptions {
+            snapshot_dir: config.data_dir.join("snapshots"),
+            snapshot_every: config.snapshot_every,
+            max_batch: 1024,
+            queue: 8192,
+        },
+        stop.clone(),
+        fatal.clone(),
+    );
+    let service = Service::new(config.clone(), state, replicator, clock, 1);
+    let check = Duration::from_millis((config.tick_ms as u64 / 10).clamp(10, 100));
+    let housekeeping = tokio::spawn(service.clone().run_housekeeping(check, stop.clone()));
+    let api = GrpcApi::new(service.clone(), stop.clone());
+    let shutdown = {
+        let stop = stop.clone();
+        let fatal = fatal.clone();
+        async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = fatal.cancelled() => stop.cancel(),
+            }
+        }
+    };
+    let grpc = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(10)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .add_service(api.into_server())
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "corral serving");
+    let task_stop = stop.clone();
+
+    let task = tokio::spawn(async move {
+        let served = grpc.await;
+        task_stop.cancel();
+        let _ = housekeeping.await;
+        let _ = committer.await;
+        drop(lock);
+        served?;
+        if fatal.is_cancelled() {
+            return Err(ServerError::Fatal);
+        }
+        Ok(())
+    });
+    Ok(ServerHandle {
+        addr,
+        stop,
+        service,
+        task,
+    })
+}
+
+/// Runs a server until `shutdown` completes.
+pub async fn run(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let handle = start(config).await?;
+    let stop = handle.stop.clone();
+    tokio::select! {
+        _ = shutdown => stop.cancel(),
+        _ = stop.cancelled() => {}
+    }
+    handle.wait().await
+}
+
+/// Creates the data directory and takes an exclusive lock on it, so two
+/// servers never share one.
+fn lock_data_dir(dir: &std::path::Path) -> Result<File, ServerError> {
+    let fail = |reason: String| ServerError::DataDir {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("LOCK"))
+        .map_err(|e| fail(e.to_string()))?;
+    file.try_lock()
+        .map_err(|_| fail("in use by another corral process".into()))?;
+    Ok(file)
+}

@@ -1,0 +1,166 @@
+//! Establishing a session on a connection: create a new one or reattach.
+
+use super::{duration_ms, Connection, Service};
+use crate::session::{new_password, new_session_id, SessionOwner};
+use crate::txn::{Entry, Txn};
+use crate::watch::Outbox;
+use parking_lot::Mutex;
+use proto::ErrorCode;
+use std::collections::HashMap;
+
+/// What a client asks for when it connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectArgs {
+    /// 0 for a new session, else the session to reattach.
+    pub session_id: i64,
+    /// The session's password when reattaching.
+    pub password: Vec<u8>,
+    /// Requested timeout.
+    pub timeout_ms: i32,
+    /// Highest zxid the client has seen.
+    pub last_zxid_seen: i64,
+}
+
+/// What the server grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    /// The session id.
+    pub session_id: i64,
+    /// The session password.
+    pub password: Vec<u8>,
+    /// The negotiated timeout.
+    pub timeout_ms: i32,
+    /// The server's last applied zxid.
+    pub zxid: i64,
+    /// True when an existing session was reattached.
+    pub reattached: bool,
+}
+
+/// A refused connect: the code and a human-readable reason.
+pub type Refusal = (ErrorCode, String);
+
+impl Service {
+    /// Creates or reattaches a session for a new connection whose frames go to
+    /// `outbox`. A wrong password is refused without disturbing the session's
+    /// current connection.
+    pub async fn connect(
+        &self,
+        args: ConnectArgs,
+        outbox: Outbox,
+    ) -> Result<(Connection, Connected), Refusal> {
+        let inner = &self.inner;
+        let (session_id, password, timeout_ms, reattached) = if args.session_id == 0 {
+            let (id, password, timeout_ms) = self.create_session(args.timeout_ms).await?;
+            (id, password, timeout_ms, false)
+        } else {
+            let state = inner.state.read();
+            let Some(info) = state.session(args.session_id) else {
+                return Err((
+                    ErrorCode::SessionExpired,
+                    "session expired or unknown".into(),
+                ));
+            };
+            if info.password != args.password {
+                return Err((ErrorCode::AuthFailed, "wrong session password".into()));
+            }
+            if args.last_zxid_seen > state.last_zxid() {
+                return Err((
+                    ErrorCode::ConnectionLoss,
+                    format!(
+                        "server is behind the client (server zxid {}, client saw {})",
+                        state.last_zxid(),
+                        args.last_zxid_seen
+                    ),
+                ));
+            }
+            (
+                args.session_id,
+                info.password.clone(),
+                info.timeout_ms,
+                true,
+            )
+        };
+        let conn = self.next_conn_id();
+        {
+            let now = inner.clock.now();
+            let mut tracker = inner.tracker.lock();
+            if !tracker.touch(session_id, now) {
+                tracker.add(session_id, duration_ms(timeout_ms), now);
+            }
+        }
+        inner.owners.lock().claim(
+            session_id,
+            SessionOwner {
+                conn,
+                close: outbox.close.clone(),
+            },
+        );
+        // Attach under the read lock so the session cannot be closed unnoticed
+        // between the checks above and the attachment.
+        let zxid = {
+            let state = inner.state.read();
+            if state.session(session_id).is_none() {
+                inner.owners.lock().release(session_id, conn);
+                return Err((ErrorCode::SessionExpired, "session expired".into()));
+            }
+            inner.state.watches().lock().attach(conn, outbox.clone());
+            state.last_zxid()
+        };
+        let connection = Connection {
+            conn,
+            session_id,
+            outbox,
+            streams: Mutex::new(HashMap::new()),
+        };
+        tracing::debug!(session_id, conn, reattached, "session connected");
+        Ok((
+            connection,
+            Connected {
+                session_id,
+                password,
+                timeout_ms,
+                zxid,
+                reattached,
+            },
+        ))
+    }
+
+    async fn create_session(&self, requested_ms: i32) -> Result<(i64, Vec<u8>, i32), Refusal> {
+        let inner = &self.inner;
+        let timeout_ms = inner.config.negotiate_timeout(requested_ms);
+        let session_id = {
+            let state = inner.state.read();
+            if state.session_count() >= inner.config.max_sessions {
+                return Err((
+                    ErrorCode::TooManySessions,
+                    format!("session limit of {} reached", inner.config.max_sessions),
+                ));
+            }
+            let mut id = new_session_id(inner.server_id);
+            while state.session(id).is_some() {
+                id = new_session_id(inner.server_id);
+            }
+            id
+        };
+        let password = new_password();
+        let entry = Entry {
+            time_ms: inner.clock.wall_ms(),
+            session_id: 0,
+            txn: Txn::CreateSession {
+                session_id,
+                password: password.clone(),
+                timeout_ms,
+            },
+        };
+        let committed = inner
+            .replicator
+            .propose(entry)
+            .await
+            .map_err(|e| (ErrorCode::ConnectionLoss, e.to_string()))?;
+        if let Err(code) = committed.applied.result {
+            return Err((code, "session could not be created".into()));
+        }
+        metrics::counter!("corral_sessions_created_total").increment(1);
+        Ok((session_id, password, timeout_ms))
+    }
+}

@@ -1,0 +1,183 @@
+//! The single dispatch both front ends call: connect, handle a request, disconnect.
+//!
+//! Owns request semantics that are not the tree's: limits checked before a write
+//! is proposed, turning requests into log entries, local reads with watch
+//! registration, session establishment and reattachment, and the background
+//! duties of a serving node (session expiry, container/TTL reaping). Must not
+//! touch sockets or encodings: front ends translate their frames into
+//! [`Request`] and [`Outgoing`](crate::watch::Outgoing) back into frames.
+
+mod connect;
+mod housekeeping;
+mod read;
+pub mod request;
+mod watches;
+mod write;
+
+/// True for the requests that go through the log and may be pipelined.
+pub fn is_pipelined_write(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Create(_) | Request::Delete { .. } | Request::SetData { .. } | Request::Multi(_)
+    )
+}
+
+pub use connect::{ConnectArgs, Connected};
+pub use request::{CreateArgs, MultiOp, ReadOp, Reply, Request, Response, SetWatches, WatcherType};
+pub use write::PendingWrite;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::replication::Replicator;
+use crate::session::{Owners, SessionTracker};
+use crate::state::ServerState;
+use crate::watch::{ConnId, Outbox};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// A cheap handle on the serving node's request logic.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    state: Arc<ServerState>,
+    replicator: Replicator,
+    clock: Arc<dyn Clock>,
+    tracker: Mutex<SessionTracker>,
+    owners: Mutex<Owners>,
+    next_conn: AtomicU64,
+    next_stream: AtomicI64,
+    server_id: u8,
+}
+
+/// One established client connection and the session it carries.
+#[derive(Debug)]
+pub struct Connection {
+    conn: ConnId,
+    session_id: i64,
+    outbox: Outbox,
+    streams: Mutex<HashMap<i64, CancellationToken>>,
+}
+
+impl Connection {
+    /// The session this connection carries.
+    pub fn session_id(&self) -> i64 {
+        self.session_id
+    }
+
+    /// The connection's id on this server.
+    pub fn id(&self) -> ConnId {
+        self.conn
+    }
+
+    /// Cancelled when the server wants this connection closed (session moved
+    /// or expired, queue overflow).
+    pub fn close_token(&self) -> &CancellationToken {
+        &self.outbox.close
+    }
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("server_id", &self.inner.server_id)
+            .finish()
+    }
+}
+
+impl Service {
+    /// Builds the service over recovered state; every session found in the state
+    /// gets a fresh timeout (its clients may come back).
+    pub fn new(
+        config: Config,
+        state: Arc<ServerState>,
+        replicator: Replicator,
+        clock: Arc<dyn Clock>,
+        server_id: u8,
+    ) -> Self {
+        let mut tracker = SessionTracker::new();
+        let now = clock.now();
+        for (id, info) in state.read().sessions() {
+            tracker.add(id, duration_ms(info.timeout_ms), now);
+        }
+        Service {
+            inner: Arc::new(Inner {
+                config,
+                state,
+                replicator,
+                clock,
+                tracker: Mutex::new(tracker),
+                owners: Mutex::new(Owners::new()),
+                next_conn: AtomicU64::new(1),
+                next_stream: AtomicI64::new(1),
+                server_id,
+            }),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The live state (for admin views and tests).
+    pub fn state(&self) -> &Arc<ServerState> {
+        &self.inner.state
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.inner.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Records client activity (any frame) for the session.
+    pub fn touch(&self, connection: &Connection) {
+        let now = self.inner.clock.now();
+        self.inner.tracker.lock().touch(connection.session_id, now);
+    }
+
+    /// Handles one request and produces its response. Requests of one
+    /// connection must be handled one after another, in arrival order.
+    pub async fn handle(&self, connection: &Connection, xid: i32, request: Request) -> Response {
+        self.touch(connection);
+        let (zxid, result) = match request {
+            Request::Create(_)
+            | Request::Delete { .. }
+            | Request::SetData { .. }
+            | Request::Multi(_)
+            | Request::CloseSession => self.write(connection, request).await,
+            Request::Sync { path } => (self.inner.state.last_zxid(), Ok(Reply::Synced(path))),
+            Request::AddWatch { .. }
+            | Request::RemoveWatches { .. }
+            | Request::CheckWatches { .. }
+            | Request::SetWatches(_)
+            | Request::WatchFrom { .. }
+            | Request::CancelWatchFrom { .. } => self.watch_request(connection, request),
+            read => self.read(connection, read),
+        };
+        Response { xid, zxid, result }
+    }
+
+    /// Forgets a connection: its watches and streams go, the session stays
+    /// (until it expires or the client reattaches).
+    pub fn disconnect(&self, connection: &Connection) {
+        self.inner.state.watches().lock().detach(connection.conn);
+        self.inner
+            .owners
+            .lock()
+            .release(connection.session_id, connection.conn);
+        for (_, cancel) in connection.streams.lock().drain() {
+            cancel.cancel();
+        }
+    }
+}
+
+fn duration_ms(ms: i32) -> std::time::Duration {
+    std::time::Duration::from_millis(ms.max(0) as u64)
+}

@@ -1,0 +1,224 @@
+//! Writes: limits checked here, then one log entry each, answered after commit.
+
+use super::{Connection, CreateArgs, MultiOp, Reply, Request, Response, Service};
+use crate::replication::Pending;
+use crate::txn::{CreateTxn, Entry, OpResult, Txn};
+use proto::ErrorCode;
+
+impl Service {
+    fn check_path_len(&self, path: &str) -> Result<(), ErrorCode> {
+        if path.len() > self.inner.config.max_path_bytes {
+            Err(ErrorCode::BadArguments)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check_data(&self, data: &Option<Vec<u8>>) -> Result<usize, ErrorCode> {
+        let len = data.as_ref().map_or(0, Vec::len);
+        if len > self.inner.config.max_data_bytes {
+            Err(ErrorCode::TooLarge)
+        } else {
+            Ok(len)
+        }
+    }
+
+    fn create_txn(&self, args: CreateArgs) -> Result<(Txn, usize), ErrorCode> {
+        self.check_path_len(&args.path)?;
+        let len = self.check_data(&args.data)?;
+        Ok((
+            Txn::Create(CreateTxn {
+                path: args.path,
+                data: args.data,
+                mode: args.mode,
+                ttl_ms: args.ttl_ms.max(0),
+            }),
+            len,
+        ))
+    }
+
+    /// Turns a write request into a log entry's command, enforcing limits.
+    fn to_txn(&self, request: Request) -> Result<Txn, ErrorCode> {
+        Ok(match request {
+            Request::Create(args) => self.create_txn(args)?.0,
+            Request::Delete { path, version } => {
+                self.check_path_len(&path)?;
+                Txn::Delete { path, version }
+            }
+            Request::SetData {
+                path,
+                data,
+                version,
+            } => {
+                self.check_path_len(&path)?;
+                self.check_data(&data)?;
+                Txn::SetData {
+                    path,
+                    data,
+                    version,
+                }
+            }
+            Request::Multi(ops) => {
+                let mut total = 0usize;
+                let mut txns = Vec::with_capacity(ops.len());
+                for op in ops {
+                    let txn = match op {
+                        MultiOp::Create(args) => {
+                            let (txn, len) = self.create_txn(args)?;
+                            total += len;
+                            txn
+                        }
+                        MultiOp::Delete { path, version } => {
+                            self.check_path_len(&path)?;
+                            Txn::Delete { path, version }
+                        }
+                        MultiOp::SetData {
+                            path,
+                            data,
+                            version,
+                        } => {
+                            self.check_path_len(&path)?;
+                            total += self.check_data(&data)?;
+                            Txn::SetData {
+                                path,
+                                data,
+                                version,
+                            }
+                        }
+                        MultiOp::Check { path, version } => {
+                            self.check_path_len(&path)?;
+                            Txn::Check { path, version }
+                        }
+                    };
+                    total += 64;
+                    if total > self.inner.config.max_request_bytes {
+                        return Err(ErrorCode::TooLarge);
+                    }
+                    txns.push(txn);
+                }
+                Txn::Multi(txns)
+            }
+            _ => return Err(ErrorCode::Unimplemented),
+        })
+    }
+
+    pub(super) async fn write(
+        &self,
+        connection: &Connection,
+        request: Request,
+    ) -> (i64, Result<Reply, ErrorCode>) {
+        if matches!(request, Request::CloseSession) {
+            let closed = self.close_session(connection.session_id).await;
+            let result = if closed {
+                Ok(Reply::Done)
+            } else {
+                Err(ErrorCode::ConnectionLoss)
+            };
+            return (self.inner.state.last_zxid(), result);
+        }
+        let pending = self.submit_write(connection, 0, request).await;
+        let response = pending.finish().await;
+        (response.zxid, response.result)
+    }
+
+    /// Puts a create / delete / setData / multi into the log without waiting
+    /// for it to commit. Writes submitted in order commit in order, so a
+    /// connection may pipeline them and still answer in FIFO order; a read must
+    /// wait for the connection's earlier writes (read-your-writes).
+    pub async fn submit_write(
+        &self,
+        connection: &Connection,
+        xid: i32,
+        request: Request,
+    ) -> PendingWrite {
+        self.touch(connection);
+        let inner = &self.inner;
+        let zxid = inner.state.last_zxid();
+        let txn = match self.to_txn(request) {
+            Ok(txn) => txn,
+            Err(code) => {
+                return PendingWrite::Ready(Response {
+                    xid,
+                    zxid,
+                    result: Err(code),
+                })
+            }
+        };
+        let entry = Entry {
+            time_ms: inner.clock.wall_ms(),
+            session_id: connection.session_id,
+            txn,
+        };
+        match inner.replicator.submit(entry).await {
+            Ok(pending) => PendingWrite::Waiting {
+                xid,
+                pending,
+                fallback_zxid: zxid,
+            },
+            Err(error) => {
+                tracing::warn!(%error, "write not accepted");
+                PendingWrite::Ready(Response {
+                    xid,
+                    zxid,
+                    result: Err(ErrorCode::ConnectionLoss),
+                })
+            }
+        }
+    }
+}
+
+/// A write in flight; [`PendingWrite::finish`] yields its response.
+#[derive(Debug)]
+pub enum PendingWrite {
+    /// Refused before reaching the log.
+    Ready(Response),
+    /// In the log, awaiting commit.
+    Waiting {
+        /// The request's xid.
+        xid: i32,
+        /// The commit to await.
+        pending: Pending,
+        /// zxid to report if the commit never comes.
+        fallback_zxid: i64,
+    },
+}
+
+impl PendingWrite {
+    /// Waits for the commit and builds the response.
+    pub async fn finish(self) -> Response {
+        match self {
+            PendingWrite::Ready(response) => response,
+            PendingWrite::Waiting {
+                xid,
+                pending,
+                fallback_zxid,
+            } => match pending.wait().await {
+                Ok(committed) => Response {
+                    xid,
+                    zxid: committed.zxid,
+                    result: committed.applied.result.map(to_reply),
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "write not committed");
+                    Response {
+                        xid,
+                        zxid: fallback_zxid,
+                        result: Err(ErrorCode::ConnectionLoss),
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn to_reply(result: OpResult) -> Reply {
+    match result {
+        OpResult::Created { path, stat } => Reply::Created { path, stat },
+        OpResult::DataSet(stat) => Reply::Stat(stat),
+        OpResult::Multi(results) => Reply::Multi(results),
+        OpResult::Deleted
+        | OpResult::Checked
+        | OpResult::SessionCreated
+        | OpResult::SessionClosed => Reply::Done,
+    }
+}

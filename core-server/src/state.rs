@@ -1,0 +1,91 @@
+//! The server's live state and its lock discipline.
+//!
+//! Owns the state machine (behind a read-write lock), the watch registry and the
+//! event history. [`ServerState::apply_committed`] is the only way an entry
+//! changes the tree: it applies the entry, queues its watch events and records
+//! its history while still holding the write lock, so no reader can observe a
+//! change before the notifications for it are queued (ZooKeeper's ordering
+//! guarantee). Readers register watches while holding the read lock, so no
+//! change can slip between a read and its watch.
+
+use crate::tree::StateMachine;
+use crate::txn::{self, Applied, Entry};
+use crate::watch::{EventHistory, WatchRegistry};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use tokio::sync::watch;
+
+/// The state shared by the committer, the service and the background tasks.
+#[derive(Debug)]
+pub struct ServerState {
+    sm: RwLock<StateMachine>,
+    watches: Mutex<WatchRegistry>,
+    history: Mutex<EventHistory>,
+    applied: watch::Sender<i64>,
+}
+
+impl ServerState {
+    /// Wraps a recovered state machine; history starts at its last zxid.
+    pub fn new(sm: StateMachine, history_entries: usize) -> Self {
+        let last = sm.last_zxid();
+        ServerState {
+            sm: RwLock::new(sm),
+            watches: Mutex::new(WatchRegistry::new()),
+            history: Mutex::new(EventHistory::new(history_entries, last)),
+            applied: watch::Sender::new(last),
+        }
+    }
+
+    /// Applies one committed entry: tree, watch events and history, in that
+    /// order, under the write lock; then announces the new applied zxid.
+    pub fn apply_committed(&self, zxid: i64, entry: &Entry) -> Applied {
+        let applied = {
+            let mut sm = self.sm.write();
+            let applied = txn::apply(&mut sm, zxid, entry);
+            self.watches.lock().trigger(zxid, &applied.events);
+            self.history.lock().push(zxid, &applied.events);
+            applied
+        };
+        self.applied.send_replace(zxid);
+        applied
+    }
+
+    /// Replays an entry during recovery: no watches exist yet, but history is kept.
+    pub fn replay(&self, zxid: i64, entry: &Entry) {
+        let mut sm = self.sm.write();
+        let applied = txn::apply(&mut sm, zxid, entry);
+        self.history.lock().push(zxid, &applied.events);
+        drop(sm);
+        self.applied.send_replace(zxid);
+    }
+
+    /// Read access to the state machine. Hold it briefly and never across `.await`.
+    pub fn read(&self) -> RwLockReadGuard<'_, StateMachine> {
+        self.sm.read()
+    }
+
+    /// The watch registry. Lock order: state machine first, then this.
+    pub fn watches(&self) -> &Mutex<WatchRegistry> {
+        &self.watches
+    }
+
+    /// The event history. Lock order: state machine, watches, then this.
+    pub fn history(&self) -> &Mutex<EventHistory> {
+        &self.history
+    }
+
+    /// The last applied zxid.
+    pub fn last_zxid(&self) -> i64 {
+        *self.applied.borrow()
+    }
+
+    /// A receiver that changes whenever an entry is applied.
+    pub fn subscribe_applied(&self) -> watch::Receiver<i64> {
+        self.applied.subscribe()
+    }
+
+    /// Serializes the state machine for a snapshot: (last zxid, bytes).
+    pub fn snapshot_bytes(&self) -> Result<(i64, Vec<u8>), postcard::Error> {
+        let sm = self.sm.read();
+        Ok((sm.last_zxid(), postcard::to_allocvec(&*sm)?))
+    }
+}

@@ -1,0 +1,292 @@
+//! Applying one committed entry: single operations and session changes.
+//!
+//! Check order follows ZooKeeper's PrepRequestProcessor so the same bad request
+//! gets the same error code. Every mutation is recorded in an [`Undo`] log so a
+//! multi can roll back exactly (see `multi.rs`).
+
+use super::multi::{apply_multi, Undo};
+use super::{Applied, CreateTxn, Entry, OpResult, Txn};
+use crate::tree::{EventKind, Node, NodeKind, StateMachine, TreeEvent, SPECIAL_PATHS};
+use proto::{path, ErrorCode};
+
+/// Applies a committed entry at `zxid`. Pure and deterministic: the same
+/// entries in the same order give the same state, results and events.
+///
+/// # Panics
+/// If `zxid` is not greater than the last applied zxid (log order broken: it
+/// is better to stop than to diverge).
+pub fn apply(sm: &mut StateMachine, zxid: i64, entry: &Entry) -> Applied {
+    assert!(
+        zxid > sm.last_zxid,
+        "zxid {zxid} applied after {} (log order broken)",
+        sm.last_zxid
+    );
+    sm.last_zxid = zxid;
+    let mut events = Vec::new();
+    let is_client_write = matches!(
+        entry.txn,
+        Txn::Create(_)
+            | Txn::Delete { .. }
+            | Txn::SetData { .. }
+            | Txn::Check { .. }
+            | Txn::Multi(_)
+    );
+    if is_client_write && entry.session_id != 0 && !sm.sessions.contains_key(&entry.session_id) {
+        return Applied {
+            result: Err(ErrorCode::SessionExpired),
+            events,
+        };
+    }
+    let result = match &entry.txn {
+        Txn::Multi(ops) => Ok(apply_multi(sm, zxid, entry, ops, &mut events)),
+        Txn::Check { .. } => Err(ErrorCode::Unimplemented),
+        Txn::CreateSession {
+            session_id,
+            password,
+            timeout_ms,
+        } => {
+            if *session_id == 0 || sm.sessions.contains_key(session_id) {
+                Err(ErrorCode::BadArguments)
+            } else {
+                sm.sessions.insert(
+                    *session_id,
+                    crate::tree::SessionInfo {
+                        timeout_ms: *timeout_ms,
+                        password: password.clone(),
+                    },
+                );
+                Ok(OpResult::SessionCreated)
+            }
+        }
+        Txn::CloseSession { session_id } => close_session(sm, zxid, *session_id, &mut events),
+        Txn::DeleteContainer { path } => {
+            delete_container(sm, zxid, entry.time_ms, path, &mut events)
+        }
+        single => {
+            let mut undo = Vec::new();
+            apply_op(sm, zxid, entry, single, &mut undo, &mut events)
+        }
+    };
+    Applied { result, events }
+}
+
+/// Applies one Create / Delete / SetData / Check, recording how to undo it.
+pub(super) fn apply_op(
+    sm: &mut StateMachine,
+    zxid: i64,
+    entry: &Entry,
+    txn: &Txn,
+    undo: &mut Vec<Undo>,
+    events: &mut Vec<TreeEvent>,
+) -> Result<OpResult, ErrorCode> {
+    match txn {
+        Txn::Create(create) => apply_create(sm, zxid, entry, create, undo, events),
+        Txn::Delete { path, version } => {
+            if !has_basic_shape(path) || SPECIAL_PATHS.contains(&path.as_str()) {
+                return Err(ErrorCode::BadArguments);
+            }
+            let node = sm.nodes.get(path.as_str()).ok_or(ErrorCode::NoNode)?;
+            check_version(*version, node.version)?;
+            if !node.children.is_empty() {
+                return Err(ErrorCode::NotEmpty);
+            }
+            remove(sm, zxid, path, undo, events);
+            Ok(OpResult::Deleted)
+        }
+        Txn::SetData {
+            path,
+            data,
+            version,
+        } => {
+            path::validate(path).map_err(|_| ErrorCode::BadArguments)?;
+            let node = sm.nodes.get_mut(path.as_str()).ok_or(ErrorCode::NoNode)?;
+            check_version(*version, node.version)?;
+            undo.push(Undo::DataSet {
+                path: path.clone(),
+                data: node.data.take(),
+                version: node.version,
+                mzxid: node.mzxid,
+                mtime: node.mtime,
+            });
+            node.data = data.clone().map(Vec::into_boxed_slice);
+            node.version = node.version.wrapping_add(1);
+            node.mzxid = zxid;
+            node.mtime = entry.time_ms;
+            events.push(TreeEvent {
+                kind: EventKind::NodeDataChanged,
+                path: path.clone(),
+            });
+            Ok(OpResult::DataSet(node.stat()))
+        }
+        Txn::Check { path, version } => {
+            path::validate(path).map_err(|_| ErrorCode::BadArguments)?;
+            let node = sm.nodes.get(path.as_str()).ok_or(ErrorCode::NoNode)?;
+            check_version(*version, node.version)?;
+            Ok(OpResult::Checked)
+        }
+        Txn::Multi(_)
+        | Txn::CreateSession { .. }
+        | Txn::CloseSession { .. }
+        | Txn::DeleteContainer { .. } => Err(ErrorCode::BadArguments),
+    }
+}
+
+fn check_version(expected: i32, actual: i32) -> Result<(), ErrorCode> {
+    if expected == -1 || expected == actual {
+        Ok(())
+    } else {
+        Err(ErrorCode::BadVersion)
+    }
+}
+
+/// ZooKeeper's first, weak path check: a `/` somewhere and no NUL.
+fn has_basic_shape(p: &str) -> bool {
+    p.starts_with('/') && !p.contains('\0')
+}
+
+fn apply_create(
+    sm: &mut StateMachine,
+    zxid: i64,
+    entry: &Entry,
+    create: &CreateTxn,
+    undo: &mut Vec<Undo>,
+    events: &mut Vec<TreeEvent>,
+) -> Result<OpResult, ErrorCode> {
+    let mode = create.mode;
+    mode.validate_ttl(create.ttl_ms)?;
+    if mode.is_ephemeral() && entry.session_id == 0 {
+        return Err(ErrorCode::BadArguments);
+    }
+    if !has_basic_shape(&create.path) || create.path == "/" {
+        return Err(ErrorCode::BadArguments);
+    }
+    // The parent is looked up before full validation, as ZooKeeper does, so
+    // `/a//b` is NoNode while `/a/` is BadArguments.
+    let slash = create.path.rfind('/').unwrap_or(0);
+    let parent_path = if slash == 0 {
+        "/"
+    } else {
+        &create.path[..slash]
+    };
+    let parent = sm.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;
+    let final_path = if mode.is_sequential() {
+        format!("{}{:010}", create.path, parent.stored_cversion)
+    } else {
+        create.path.clone()
+    };
+    path::validate(&final_path).map_err(|_| ErrorCode::BadArguments)?;
+    if sm.nodes.contains_key(&final_path) {
+        return Err(ErrorCode::NodeExists);
+    }
+    if parent.ephemeral_owner().is_some() {
+        return Err(ErrorCode::NoChildrenForEphemerals);
+    }
+    let kind = if mode.is_ephemeral() {
+        NodeKind::Ephemeral(entry.session_id)
+    } else if mode.is_container() {
+        NodeKind::Container
+    } else if mode.is_ttl() {
+        NodeKind::Ttl(create.ttl_ms)
+    } else {
+        NodeKind::Persistent
+    };
+    let parent = sm.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+    undo.push(Undo::Created {
+        path: final_path.clone(),
+        parent: parent_path.to_string(),
+        parent_cversion: parent.stored_cversion,
+        parent_pzxid: parent.pzxid,
+    });
+    parent.stored_cversion = parent.stored_cversion.wrapping_add(1);
+    parent.pzxid = zxid;
+    let node = Node::new(create.data.clone(), kind, zxid, entry.time_ms);
+    let stat = node.stat();
+    sm.link(&final_path, node);
+    events.push(TreeEvent {
+        kind: EventKind::NodeCreated,
+        path: final_path.clone(),
+    });
+    events.push(TreeEvent {
+        kind: EventKind::NodeChildrenChanged,
+        path: parent_path.to_string(),
+    });
+    Ok(OpResult::Created {
+        path: final_path,
+        stat,
+    })
+}
+
+/// Removes an existing, childless node, updating its parent and recording undo.
+fn remove(
+    sm: &mut StateMachine,
+    zxid: i64,
+    p: &str,
+    undo: &mut Vec<Undo>,
+    events: &mut Vec<TreeEvent>,
+) {
+    let parent_path = path::parent(p).unwrap_or("/").to_string();
+    let Some(node) = sm.unlink(p) else { return };
+    let parent_pzxid = sm.nodes.get(&parent_path).map_or(0, |n| n.pzxid);
+    if let Some(parent) = sm.nodes.get_mut(&parent_path) {
+        if zxid > parent.pzxid {
+            parent.pzxid = zxid;
+        }
+    }
+    undo.push(Undo::Deleted {
+        path: p.to_string(),
+        node,
+        parent: parent_path.clone(),
+        parent_pzxid,
+    });
+    events.push(TreeEvent {
+        kind: EventKind::NodeDeleted,
+        path: p.to_string(),
+    });
+    events.push(TreeEvent {
+        kind: EventKind::NodeChildrenChanged,
+        path: parent_path,
+    });
+}
+
+fn close_session(
+    sm: &mut StateMachine,
+    zxid: i64,
+    session_id: i64,
+    events: &mut Vec<TreeEvent>,
+) -> Result<OpResult, ErrorCode> {
+    if sm.sessions.remove(&session_id).is_none() {
+        return Err(ErrorCode::SessionExpired);
+    }
+    let paths: Vec<String> = sm
+        .ephemerals
+        .get(&session_id)
+        .map(|s| s.iter().cloned().collect())
+        .unwrap_or_default();
+    let mut undo = Vec::new();
+    for p in paths {
+        remove(sm, zxid, &p, &mut undo, events);
+    }
+    Ok(OpResult::SessionClosed)
+}
+
+fn delete_container(
+    sm: &mut StateMachine,
+    zxid: i64,
+    now_ms: i64,
+    p: &str,
+    events: &mut Vec<TreeEvent>,
+) -> Result<OpResult, ErrorCode> {
+    let node = sm.nodes.get(p).ok_or(ErrorCode::NoNode)?;
+    match node.kind() {
+        NodeKind::Container | NodeKind::Ttl(_) => {}
+        _ => return Err(ErrorCode::BadArguments),
+    }
+    if !node.children.is_empty() {
+        return Err(ErrorCode::NotEmpty);
+    }
+    if !node.is_reapable(now_ms) {
+        return Err(ErrorCode::BadArguments);
+    }
+    remove(sm, zxid, p, &mut Vec::new(), events);
+    Ok(OpResult::Deleted)
+}

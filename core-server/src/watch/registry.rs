@@ -1,0 +1,378 @@
+//! Who watches what: one-shot, persistent and recursive registrations per connection.
+//!
+//! Trigger rules are ZooKeeper's (reference §5.2): NodeCreated fires exist and
+//! data watches; NodeDeleted fires data, exist and child watches; NodeDataChanged
+//! fires data and exist watches; NodeChildrenChanged fires child watches.
+//! Persistent watches see all four on their exact path; recursive watches see
+//! created / deleted / data-changed on the path and every descendant. A
+//! connection gets one notification per event however many of its watches match.
+//!
+//! Delivery never blocks apply: events are `try_send` into the connection's
+//! bounded queue; a full queue closes that connection (overflow policy: the slow
+//! reader is cut off and must reconnect, its session survives).
+
+use super::{Outgoing, WatchedEvent};
+use crate::tree::{EventKind, TreeEvent};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Identifies one client connection on this server.
+pub type ConnId = u64;
+
+/// The kinds of registration a connection can hold on a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WatchKind {
+    /// One-shot data watch (getData, or exists on an existing node).
+    Data,
+    /// One-shot exist watch on a missing node.
+    Exist,
+    /// One-shot child watch (getChildren).
+    Child,
+    /// Persistent watch on the exact path.
+    Persistent,
+    /// Persistent watch on the path and its subtree.
+    Recursive,
+}
+
+const KINDS: [WatchKind; 5] = [
+    WatchKind::Data,
+    WatchKind::Exist,
+    WatchKind::Child,
+    WatchKind::Persistent,
+    WatchKind::Recursive,
+];
+
+/// A connection's outbound queue and its close switch.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    /// Bounded queue of frames, in order.
+    pub tx: mpsc::Sender<Outgoing>,
+    /// Cancelled to close the connection (overflow, session moved, expiry).
+    pub close: CancellationToken,
+}
+
+/// All watches on this server.
+#[derive(Debug, Default)]
+pub struct WatchRegistry {
+    tables: HashMap<WatchKind, HashMap<String, HashSet<ConnId>>>,
+    by_conn: HashMap<ConnId, HashSet<(WatchKind, String)>>,
+    outboxes: HashMap<ConnId, Outbox>,
+}
+
+impl WatchRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes a connection known so events can reach it.
+    pub fn attach(&mut self, conn: ConnId, outbox: Outbox) {
+        self.outboxes.insert(conn, outbox);
+    }
+
+    /// Forgets a connection and every watch it held.
+    pub fn detach(&mut self, conn: ConnId) {
+        self.outboxes.remove(&conn);
+        if let Some(held) = self.by_conn.remove(&conn) {
+            for (kind, path) in held {
+                self.remove_one(kind, &path, conn);
+            }
+        }
+    }
+
+    /// Registers a watch (idempotent: the same kind on the same path is one watch).
+    pub fn add(&mut self, conn: ConnId, kind: WatchKind, path: &str) {
+        self.tables
+            .entry(kind)
+            .or_default()
+            .entry(path.to_string())
+            .or_default()
+            .insert(conn);
+        self.by_conn
+            .entry(conn)
+            .or_default()
+            .insert((kind, path.to_string()));
+    }
+
+    /// True if the connection holds a watch of this kind on this path.
+    pub fn has(&self, conn: ConnId, kind: WatchKind, path: &str) -> bool {
+        self.tables
+            .get(&kind)
+            .and_then(|t| t.get(path))
+            .is_some_and(|set| set.contains(&conn))
+    }
+
+    /// Removes the connection's watches of the given kinds on a path; returns
+    /// whether any was removed.
+    pub fn remove(&mut self, conn: ConnId, kinds: &[WatchKind], path: &str) -> bool {
+        let mut removed = false;
+        for kind in kinds {
+            if self.has(conn, *kind, path) {
+                self.remove_one(*kind, path, conn);
+                if let Some(held) = self.by_conn.get_mut(&conn) {
+                    held.remove(&(*kind, path.to_string()));
+                }
+                removed = true;
+            }
+        }
+        removed
+    }
+
+    /// The paths a connection watches, per kind (for introspection and tests).
+    pub fn watches_of(&self, conn: ConnId) -> BTreeSet<(WatchKind, String)> {
+        self.by_conn
+            .get(&conn)
+            .map(|held| held.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Total number of registrations.
+    pub fn len(&self) -> usize {
+        self.by_conn.values().map(HashSet::len).sum()
+    }
+
+    /// True when nobody watches anything.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn remove_one(&mut self, kind: WatchKind, path: &str, conn: ConnId) {
+        if let Some(table) = self.tables.get_mut(&kind) {
+            if let Some(set) = table.get_mut(path) {
+                set.remove(&conn);
+                if set.is_empty() {
+                    table.remove(path);
+                }
+            }
+        }
+    }
+
+    fn take_one_shot(&mut self, kind: WatchKind, path: &str, into: &mut BTreeSet<ConnId>) {
+        let Some(set) = self.tables.get_mut(&kind).and_then(|t| t.remove(path)) else {
+            return;
+        };
+        for conn in set {
+            if let Some(held) = self.by_conn.get_mut(&conn) {
+                held.remove(&(kind, path.to_string()));
+            }
+            into.insert(conn);
+        }
+    }
+
+    fn peek(&self, kind: WatchKind, path: &str, into: &mut BTreeSet<ConnId>) {
+        if let Some(set) = self.tables.get(&kind).and_then(|t| t.get(path)) {
+            into.extend(set.iter().copied());
+        }
+    }
+
+    /// Delivers the events of one applied entry, in order. Called under the
+    /// state lock so no reader can see the change before its event is queued.
+    pub fn trigger(&mut self, zxid: i64, events: &[TreeEvent]) {
+        if self.by_conn.is_empty() {
+            return;
+        }
+        for event in events {
+            let mut targets = BTreeSet::new();
+            let path = event.path.as_str();
+            match event.kind {
+                EventKind::NodeCreated | EventKind::NodeDataChanged => {
+                    self.take_one_shot(WatchKind::Data, path, &mut targets);
+                    self.take_one_shot(WatchKind::Exist, path, &mut targets);
+                }
+                EventKind::NodeDeleted => {
+                    self.take_one_shot(WatchKind::Data, path, &mut targets);
+                    self.take_one_shot(WatchKind::Exist, path, &mut targets);
+                    self.take_one_shot(WatchKind::Child, path, &mut targets);
+                }
+                EventKind::NodeChildrenChanged => {
+                    self.take_one_shot(WatchKind::Child, path, &mut targets);
+                }
+            }
+            self.peek(WatchKind::Persistent, path, &mut targets);
+            if event.kind != EventKind::NodeChildrenChanged {
+                let mut ancestor = Some(path);
+                while let Some(p) = ancestor {
+                    self.peek(WatchKind::Recursive, p, &mut targets);
+                    ancestor = proto::path::parent(p);
+                }
+            }
+            for conn in targets {
+                self.send(
+                    conn,
+                    WatchedEvent {
+                        kind: event.kind,
+                        path: event.path.clone(),
+                        zxid,
+                        stream_id: 0,
+                        err: proto::ErrorCode::Ok,
+                    },
+                );
+            }
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, event: WatchedEvent) {
+        let Some(outbox) = self.outboxes.get(&conn) else {
+            return;
+        };
+        if outbox.tx.try_send(Outgoing::Event(event)).is_err() {
+            tracing::warn!(conn, "watch queue full or closed; closing the connection");
+            outbox.close.cancel();
+            self.detach(conn);
+        }
+    }
+
+    /// Every kind, for "remove any".
+    pub fn all_kinds() -> &'static [WatchKind] {
+        &KINDS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(reg: &mut WatchRegistry, id: ConnId) -> mpsc::Receiver<Outgoing> {
+        let (tx, rx) = mpsc::channel(16);
+        reg.attach(
+            id,
+            Outbox {
+                tx,
+                close: CancellationToken::new(),
+            },
+        );
+        rx
+    }
+
+    fn ev(kind: EventKind, path: &str) -> TreeEvent {
+        TreeEvent {
+            kind,
+            path: path.to_string(),
+        }
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<(EventKind, String)> {
+        let mut out = Vec::new();
+        while let Ok(Outgoing::Event(e)) = rx.try_recv() {
+            out.push((e.kind, e.path));
+        }
+        out
+    }
+
+    #[test]
+    fn one_shot_watch_fires_once() {
+        let mut reg = WatchRegistry::new();
+        let mut rx = conn(&mut reg, 1);
+        reg.add(1, WatchKind::Data, "/a");
+        reg.trigger(5, &[ev(EventKind::NodeDataChanged, "/a")]);
+        reg.trigger(6, &[ev(EventKind::NodeDataChanged, "/a")]);
+        assert_eq!(
+            drain(&mut rx),
+            vec![(EventKind::NodeDataChanged, "/a".into())]
+        );
+        assert!(reg.is_empty());
+    }
+
+    #[test]
+    fn delete_fires_one_notification_for_data_and_child_watches() {
+        let mut reg = WatchRegistry::new();
+        let mut rx = conn(&mut reg, 1);
+        reg.add(1, WatchKind::Data, "/a");
+        reg.add(1, WatchKind::Child, "/a");
+        reg.trigger(5, &[ev(EventKind::NodeDeleted, "/a")]);
+        assert_eq!(drain(&mut rx), vec![(EventKind::NodeDeleted, "/a".into())]);
+        assert!(reg.is_empty());
+    }
+
+    #[test]
+    fn child_watch_ignores_data_changes() {
+        let mut reg = WatchRegistry::new();
+        let mut rx = conn(&mut reg, 1);
+        reg.add(1, WatchKind::Child, "/a");
+        reg.trigger(5, &[ev(EventKind::NodeDataChanged, "/a")]);
+        assert!(drain(&mut rx).is_empty());
+        reg.trigger(6, &[ev(EventKind::NodeChildrenChanged, "/a")]);
+        assert_eq!(drain(&mut rx).len(), 1);
+    }
+
+    #[test]
+    fn persistent_watch_stays_and_sees_all_four_kinds() {
+        let mut reg = WatchRegistry::new();
+        let mut rx = conn(&mut reg, 1);
+        reg.add(1, WatchKind::Persistent, "/a");
+        reg.trigger(
+            5,
+            &[
+                ev(EventKind::NodeCreated, "/a"),
+                ev(EventKind::NodeDataChanged, "/a"),
+                ev(EventKind::NodeChildrenChanged, "/a"),
+                ev(EventKind::NodeDeleted, "/a"),
+                ev(EventKind::NodeCreated, "/a/b"),
+            ],
+        );
+        assert_eq!(drain(&mut rx).len(), 4);
+        assert!(reg.has(1, WatchKind::Persistent, "/a"));
+    }
+
+    #[test]
+    fn recursive_watch_sees_descendants_but_never_child_changes() {
+        let mut reg = WatchRegistry::new();
+        let mut rx = conn(&mut reg, 1);
+        reg.add(1, WatchKind::Recursive, "/a");
+        reg.trigger(
+            5,
+            &[
+                ev(EventKind::NodeCreated, "/a/b/c"),
+                ev(EventKind::NodeChildrenChanged, "/a/b"),
+                ev(EventKind::NodeCreated, "/ab"),
+            ],
+        );
+        assert_eq!(
+            drain(&mut rx),
+            vec![(EventKind::NodeCreated, "/a/b/c".into())]
+        );
+    }
+
+    #[test]
+    fn recursive_watch_on_root_sees_everything() {
+        let mut reg = WatchRegistry::new();
+        let mut rx = conn(&mut reg, 1);
+        reg.add(1, WatchKind::Recursive, "/");
+        reg.trigger(5, &[ev(EventKind::NodeDeleted, "/x/y")]);
+        assert_eq!(drain(&mut rx).len(), 1);
+    }
+
+    #[test]
+    fn full_queue_closes_the_connection_and_drops_its_watches() {
+        let mut reg = WatchRegistry::new();
+        let (tx, _rx) = mpsc::channel(1);
+        let close = CancellationToken::new();
+        reg.attach(
+            1,
+            Outbox {
+                tx,
+                close: close.clone(),
+            },
+        );
+        reg.add(1, WatchKind::Persistent, "/a");
+        reg.trigger(5, &[ev(EventKind::NodeDataChanged, "/a")]);
+        assert!(!close.is_cancelled());
+        reg.trigger(6, &[ev(EventKind::NodeDataChanged, "/a")]);
+        assert!(close.is_cancelled());
+        assert!(reg.is_empty());
+    }
+
+    #[test]
+    fn detach_removes_every_watch_of_the_connection() {
+        let mut reg = WatchRegistry::new();
+        let _rx = conn(&mut reg, 1);
+        let _rx2 = conn(&mut reg, 2);
+        reg.add(1, WatchKind::Data, "/a");
+        reg.add(2, WatchKind::Data, "/a");
+        reg.detach(1);
+        assert!(!reg.has(1, WatchKind::Data, "/a"));
+        assert!(reg.has(2, WatchKind::Data, "/a"));
+        assert_eq!(reg.len(), 1);
+    }
+}

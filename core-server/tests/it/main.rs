@@ -1,0 +1,8 @@
+//! Integration tests: a real server on a loopback port the OS picks, real
+//! clients, no fixed sleeps.
+
+mod raw;
+mod t10_bad_input;
+mod t11_data_model;
+mod t12_sessions_watches;
+mod t20_durability;

@@ -1,0 +1,121 @@
+//! Test harness for Corral: real servers on loopback ports the OS picks.
+//!
+//! - [`TestServer`]: an in-process server with its own temporary data directory,
+//!   which can be stopped and restarted on the same port and data.
+//! - [`ProcessServer`]: the real `corral` binary as a child process, for
+//!   `kill -9` durability tests.
+//! - [`eventually`]: wait for a condition with a deadline (never a fixed sleep).
+
+mod process;
+
+pub use process::{cargo_bin, ProcessServer};
+
+use core_server::{Config, ServerHandle};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A server running inside the test process.
+#[derive(Debug)]
+pub struct TestServer {
+    config: Config,
+    handle: Option<ServerHandle>,
+    addr: SocketAddr,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Settings tests usually want: short session bounds and a quick reaper.
+pub fn test_config() -> Config {
+    Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tick_ms: 100,
+        min_session_timeout_ms: 200,
+        max_session_timeout_ms: 60_000,
+        container_check_ms: 100,
+        ..Config::default()
+    }
+}
+
+impl TestServer {
+    /// Starts a server with [`test_config`] in a fresh temporary directory.
+    pub async fn start() -> anyhow::Result<TestServer> {
+        Self::start_with(test_config()).await
+    }
+
+    /// Starts a server with `config`; its `data_dir` is replaced by a fresh
+    /// temporary directory and `listen` should be port 0.
+    pub async fn start_with(mut config: Config) -> anyhow::Result<TestServer> {
+        let dir = tempfile::tempdir()?;
+        config.data_dir = dir.path().join("data");
+        let handle = core_server::start(config.clone()).await?;
+        let addr = handle.addr();
+        config.listen = addr;
+        Ok(TestServer {
+            config,
+            handle: Some(handle),
+            addr,
+            _dir: Some(dir),
+        })
+    }
+
+    /// The native gRPC address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The connect string for the client.
+    pub fn connect_string(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The configuration in force (with the real port).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The running server, if it is running.
+    pub fn handle(&self) -> Option<&ServerHandle> {
+        self.handle.as_ref()
+    }
+
+    /// Stops the server (connections drop); the data stays.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(handle) = self.handle.take() {
+            handle.shutdown().await?;
+        }
+        Ok(())
+    }
+
+    /// Stops the server if running, then starts it again on the same port and data.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill().await?;
+        let handle = core_server::start(self.config.clone()).await?;
+        self.handle = Some(handle);
+        Ok(())
+    }
+}
+
+/// Polls `condition` until it returns true or `deadline` passes; the error
+/// names `what` was awaited.
+pub async fn eventually<F, Fut>(
+    deadline: Duration,
+    what: &str,
+    mut condition: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if condition().await {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= until {
+            anyhow::bail!("timed out after {deadline:?} waiting for {what}");
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,99 @@
+//! The real `corral` binary as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `corral serve` child process.
+#[derive(Debug)]
+pub struct ProcessServer {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ProcessServer {
+    /// Starts `binary serve --data-dir DIR --listen LISTEN EXTRA...` and waits
+    /// (up to 60 s) for its `listening: ADDR` line.
+    pub fn start(
+        binary: &Path,
+        data_dir: &Path,
+        listen: SocketAddr,
+        extra: &[&str],
+    ) -> anyhow::Result<ProcessServer> {
+        let mut child = Command::new(binary)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--listen")
+            .arg(listen.to_string())
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if let Some(addr) = line.strip_prefix("listening: ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(addr) => break addr.parse()?,
+                Err(_) => {
+                    if let Some(status) = child.try_wait()? {
+                        anyhow::bail!("corral exited before listening: {status}");
+                    }
+                    if Instant::now() > deadline {
+                        let _ = child.kill();
+                        anyhow::bail!("corral did not start listening within 60 s");
+                    }
+                }
+            }
+        };
+        Ok(ProcessServer { child, addr })
+    }
+
+    /// The native API address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill9(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for ProcessServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Path of a binary built by cargo next to the test executable (for crates
+/// other than the binary's own, which should use `env!("CARGO_BIN_EXE_corral")`).
+pub fn cargo_bin(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    let path = dir.join(name);
+    path.exists().then_some(path)
+}
