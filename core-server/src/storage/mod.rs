@@ -53,3 +53,6 @@ pub(crate) fn sync_dir(dir: &std::path::Path) -> Result<(), StorageError> {
         .and_then(|d| d.sync_all())
         .map_err(io_err("fsync dir", dir))
 }
+
+#[cfg(test)]
+mod tests;

@@ -125,3 +125,6 @@ pub struct Applied {
     /// Changes to report to watches, in the order they happened.
     pub events: Vec<crate::tree::TreeEvent>,
 }
+
+#[cfg(test)]
+mod tests;
