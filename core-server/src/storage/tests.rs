@@ -94,7 +94,10 @@ fn segments_roll_and_truncation_never_resurrects_old_records() {
     let got = indexes(&records);
     assert_eq!(got.last(), Some(&40));
     assert!(got.contains(&30), "records at and after the cut point stay");
-    assert!(got.first().is_some_and(|f| *f > 1), "whole old segments are gone");
+    assert!(
+        got.first().is_some_and(|f| *f > 1),
+        "whole old segments are gone"
+    );
     assert!(got.windows(2).all(|w| w[1] == w[0] + 1));
     assert_eq!(wal.last_index(), Some(40));
 }
@@ -133,8 +136,16 @@ fn appends_must_continue_the_log() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut wal, _) = Wal::open(dir.path(), WalOptions::default()).expect("open");
     append_range(&mut wal, 5, 6);
-    let err = wal.append(&[(9, b"x".as_slice())]).expect_err("gap refused");
-    assert!(matches!(err, StorageError::NonContiguous { expected: 7, got: 9 }));
+    let err = wal
+        .append(&[(9, b"x".as_slice())])
+        .expect_err("gap refused");
+    assert!(matches!(
+        err,
+        StorageError::NonContiguous {
+            expected: 7,
+            got: 9
+        }
+    ));
 }
 
 #[test]
@@ -143,15 +154,35 @@ fn snapshots_round_trip_and_a_corrupt_newest_falls_back() {
     assert_eq!(load_latest(dir.path()).expect("load"), None);
     write_snapshot(dir.path(), 10, b"ten").expect("write");
     write_snapshot(dir.path(), 20, b"twenty").expect("write");
-    assert_eq!(load_latest(dir.path()).expect("load"), Some((20, b"twenty".to_vec())));
+    assert_eq!(
+        load_latest(dir.path()).expect("load"),
+        Some((20, b"twenty".to_vec()))
+    );
     let newest = dir.path().join(format!("snap-{:020}.snap", 20));
     let mut f = OpenOptions::new().append(true).open(&newest).expect("open");
     f.write_all(b"garbage").expect("corrupt");
-    assert_eq!(load_latest(dir.path()).expect("load"), Some((10, b"ten".to_vec())));
-    fs::write(dir.path().join("snap-00000000000000000030.snap.tmp"), b"half").expect("tmp");
+    assert_eq!(
+        load_latest(dir.path()).expect("load"),
+        Some((10, b"ten".to_vec()))
+    );
+    fs::write(
+        dir.path().join("snap-00000000000000000030.snap.tmp"),
+        b"half",
+    )
+    .expect("tmp");
     write_snapshot(dir.path(), 40, b"forty").expect("write");
     write_snapshot(dir.path(), 50, b"fifty").expect("write");
-    let names: Vec<_> = fs::read_dir(dir.path()).expect("list").filter_map(|e| e.ok()).collect();
-    assert_eq!(names.len(), 2, "only the two newest snapshots are kept, tmp files removed");
-    assert_eq!(load_latest(dir.path()).expect("load"), Some((50, b"fifty".to_vec())));
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(
+        names.len(),
+        2,
+        "only the two newest snapshots are kept, tmp files removed"
+    );
+    assert_eq!(
+        load_latest(dir.path()).expect("load"),
+        Some((50, b"fifty".to_vec()))
+    );
 }

@@ -12,17 +12,36 @@ struct Log {
 
 impl Log {
     fn new() -> Log {
-        let mut log = Log { sm: StateMachine::new(), zxid: 0, time: 1_000 };
-        log.run(0, Txn::CreateSession { session_id: 7, password: vec![1; 16], timeout_ms: 5000 })
-            .result
-            .expect("session");
+        let mut log = Log {
+            sm: StateMachine::new(),
+            zxid: 0,
+            time: 1_000,
+        };
+        log.run(
+            0,
+            Txn::CreateSession {
+                session_id: 7,
+                password: vec![1; 16],
+                timeout_ms: 5000,
+            },
+        )
+        .result
+        .expect("session");
         log
     }
 
     fn run(&mut self, session_id: i64, txn: Txn) -> Applied {
         self.zxid += 1;
         self.time += 10;
-        apply(&mut self.sm, self.zxid, &Entry { time_ms: self.time, session_id, txn })
+        apply(
+            &mut self.sm,
+            self.zxid,
+            &Entry {
+                time_ms: self.time,
+                session_id,
+                txn,
+            },
+        )
     }
 
     fn create(&mut self, path: &str, mode: CreateMode) -> Result<OpResult, ErrorCode> {
@@ -31,7 +50,12 @@ impl Log {
 }
 
 fn create(path: &str, mode: CreateMode, ttl_ms: i64) -> Txn {
-    Txn::Create(CreateTxn { path: path.into(), data: Some(b"d".to_vec()), mode, ttl_ms })
+    Txn::Create(CreateTxn {
+        path: path.into(),
+        data: Some(b"d".to_vec()),
+        mode,
+        ttl_ms,
+    })
 }
 
 fn created_path(r: Result<OpResult, ErrorCode>) -> String {
@@ -45,18 +69,29 @@ fn created_path(r: Result<OpResult, ErrorCode>) -> String {
 fn create_sets_stat_and_moves_parent_pzxid_and_cversion() {
     let mut log = Log::new();
     let applied = log.run(7, create("/a", CreateMode::Persistent, 0));
-    let Ok(OpResult::Created { stat, .. }) = applied.result else { panic!("create failed") };
+    let Ok(OpResult::Created { stat, .. }) = applied.result else {
+        panic!("create failed")
+    };
     assert_eq!((stat.czxid, stat.mzxid, stat.pzxid), (2, 2, 2));
     assert_eq!((stat.ctime, stat.mtime), (1020, 1020));
-    assert_eq!((stat.version, stat.cversion, stat.aversion, stat.data_length), (0, 0, 0, 1));
+    assert_eq!(
+        (stat.version, stat.cversion, stat.aversion, stat.data_length),
+        (0, 0, 0, 1)
+    );
     let root = log.sm.stat("/").expect("root");
     // Root starts at visible cversion -1 (ZooKeeper's quirk), so one create makes it 0.
     assert_eq!((root.pzxid, root.cversion, root.num_children), (2, 0, 2));
     assert_eq!(
         applied.events,
         vec![
-            TreeEvent { kind: EventKind::NodeCreated, path: "/a".into() },
-            TreeEvent { kind: EventKind::NodeChildrenChanged, path: "/".into() },
+            TreeEvent {
+                kind: EventKind::NodeCreated,
+                path: "/a".into()
+            },
+            TreeEvent {
+                kind: EventKind::NodeChildrenChanged,
+                path: "/".into()
+            },
         ]
     );
 }
@@ -66,7 +101,10 @@ fn failed_writes_consume_a_zxid_and_change_nothing() {
     let mut log = Log::new();
     log.create("/a", CreateMode::Persistent).expect("create");
     let before = log.sm.digest();
-    assert_eq!(log.create("/a", CreateMode::Persistent), Err(ErrorCode::NodeExists));
+    assert_eq!(
+        log.create("/a", CreateMode::Persistent),
+        Err(ErrorCode::NodeExists)
+    );
     assert_eq!(log.sm.last_zxid(), 3);
     let mut same = log.sm.clone();
     same.last_zxid = 2;
@@ -78,48 +116,130 @@ fn set_data_versions_wrap_and_mismatches_are_bad_version() {
     let mut log = Log::new();
     log.create("/a", CreateMode::Persistent).expect("create");
     assert_eq!(
-        log.run(7, Txn::SetData { path: "/a".into(), data: None, version: 3 }).result,
+        log.run(
+            7,
+            Txn::SetData {
+                path: "/a".into(),
+                data: None,
+                version: 3
+            }
+        )
+        .result,
         Err(ErrorCode::BadVersion)
     );
     if let Some(n) = log.sm.nodes.get_mut("/a") {
         n.version = i32::MAX;
     }
-    let r = log.run(7, Txn::SetData { path: "/a".into(), data: None, version: i32::MAX }).result;
-    let Ok(OpResult::DataSet(stat)) = r else { panic!("setData failed: {r:?}") };
-    assert_eq!((stat.version, stat.data_length, stat.mzxid), (i32::MIN, 0, 4));
-    assert_eq!(log.sm.get_data("/a").map(|d| d.0), Ok(None), "null data stays null");
+    let r = log
+        .run(
+            7,
+            Txn::SetData {
+                path: "/a".into(),
+                data: None,
+                version: i32::MAX,
+            },
+        )
+        .result;
+    let Ok(OpResult::DataSet(stat)) = r else {
+        panic!("setData failed: {r:?}")
+    };
+    assert_eq!(
+        (stat.version, stat.data_length, stat.mzxid),
+        (i32::MIN, 0, 4)
+    );
+    assert_eq!(
+        log.sm.get_data("/a").map(|d| d.0),
+        Ok(None),
+        "null data stays null"
+    );
 }
 
 #[test]
 fn sequence_numbers_use_the_creation_counter_and_skip_failures() {
     let mut log = Log::new();
     log.create("/q", CreateMode::Persistent).expect("create");
-    assert_eq!(created_path(log.create("/q/s-", CreateMode::PersistentSequential)), "/q/s-0000000000");
-    log.create("/q/x", CreateMode::Persistent).expect("plain child");
-    assert_eq!(log.create("/q/x", CreateMode::Persistent), Err(ErrorCode::NodeExists));
-    log.run(7, Txn::Delete { path: "/q/s-0000000000".into(), version: -1 }).result.expect("delete");
-    assert_eq!(created_path(log.create("/q/s-", CreateMode::EphemeralSequential)), "/q/s-0000000002");
+    assert_eq!(
+        created_path(log.create("/q/s-", CreateMode::PersistentSequential)),
+        "/q/s-0000000000"
+    );
+    log.create("/q/x", CreateMode::Persistent)
+        .expect("plain child");
+    assert_eq!(
+        log.create("/q/x", CreateMode::Persistent),
+        Err(ErrorCode::NodeExists)
+    );
+    log.run(
+        7,
+        Txn::Delete {
+            path: "/q/s-0000000000".into(),
+            version: -1,
+        },
+    )
+    .result
+    .expect("delete");
+    assert_eq!(
+        created_path(log.create("/q/s-", CreateMode::EphemeralSequential)),
+        "/q/s-0000000002"
+    );
     if let Some(n) = log.sm.nodes.get_mut("/q") {
         n.stored_cversion = i32::MAX;
     }
-    assert_eq!(created_path(log.create("/q/s-", CreateMode::PersistentSequential)), "/q/s-2147483647");
-    assert_eq!(created_path(log.create("/q/s-", CreateMode::PersistentSequential)), "/q/s--2147483648");
+    assert_eq!(
+        created_path(log.create("/q/s-", CreateMode::PersistentSequential)),
+        "/q/s-2147483647"
+    );
+    assert_eq!(
+        created_path(log.create("/q/s-", CreateMode::PersistentSequential)),
+        "/q/s--2147483648"
+    );
 }
 
 #[test]
 fn check_order_matches_zookeeper() {
     let mut log = Log::new();
-    assert_eq!(log.create("/a//b", CreateMode::Persistent), Err(ErrorCode::NoNode));
-    assert_eq!(log.create("/a/./b", CreateMode::Persistent), Err(ErrorCode::NoNode));
-    assert_eq!(log.create("a", CreateMode::Persistent), Err(ErrorCode::BadArguments));
-    assert_eq!(log.create("/", CreateMode::Persistent), Err(ErrorCode::BadArguments));
-    log.create("/a", CreateMode::Persistent).expect("create");
-    assert_eq!(log.create("/a/", CreateMode::Persistent), Err(ErrorCode::BadArguments));
-    assert_eq!(log.run(7, create("/t", CreateMode::PersistentWithTtl, 0)).result, Err(ErrorCode::BadArguments));
-    assert_eq!(log.run(0, create("/e", CreateMode::Ephemeral, 0)).result, Err(ErrorCode::BadArguments));
-    assert_eq!(log.run(99, create("/e", CreateMode::Ephemeral, 0)).result, Err(ErrorCode::SessionExpired));
     assert_eq!(
-        log.run(7, Txn::Check { path: "/a".into(), version: 0 }).result,
+        log.create("/a//b", CreateMode::Persistent),
+        Err(ErrorCode::NoNode)
+    );
+    assert_eq!(
+        log.create("/a/./b", CreateMode::Persistent),
+        Err(ErrorCode::NoNode)
+    );
+    assert_eq!(
+        log.create("a", CreateMode::Persistent),
+        Err(ErrorCode::BadArguments)
+    );
+    assert_eq!(
+        log.create("/", CreateMode::Persistent),
+        Err(ErrorCode::BadArguments)
+    );
+    log.create("/a", CreateMode::Persistent).expect("create");
+    assert_eq!(
+        log.create("/a/", CreateMode::Persistent),
+        Err(ErrorCode::BadArguments)
+    );
+    assert_eq!(
+        log.run(7, create("/t", CreateMode::PersistentWithTtl, 0))
+            .result,
+        Err(ErrorCode::BadArguments)
+    );
+    assert_eq!(
+        log.run(0, create("/e", CreateMode::Ephemeral, 0)).result,
+        Err(ErrorCode::BadArguments)
+    );
+    assert_eq!(
+        log.run(99, create("/e", CreateMode::Ephemeral, 0)).result,
+        Err(ErrorCode::SessionExpired)
+    );
+    assert_eq!(
+        log.run(
+            7,
+            Txn::Check {
+                path: "/a".into(),
+                version: 0
+            }
+        )
+        .result,
         Err(ErrorCode::Unimplemented),
         "a top-level check is refused"
     );
@@ -129,15 +249,26 @@ fn check_order_matches_zookeeper() {
 fn a_failed_multi_rolls_back_everything_and_reports_per_op_codes() {
     let mut log = Log::new();
     log.create("/m", CreateMode::Persistent).expect("create");
-    log.create("/m/old", CreateMode::Persistent).expect("create");
+    log.create("/m/old", CreateMode::Persistent)
+        .expect("create");
     let before = log.sm.clone();
     let applied = log.run(
         7,
         Txn::Multi(vec![
             create("/m/s-", CreateMode::PersistentSequential, 0),
-            Txn::Delete { path: "/m/old".into(), version: -1 },
-            Txn::SetData { path: "/m".into(), data: Some(b"new".to_vec()), version: -1 },
-            Txn::Check { path: "/m".into(), version: 0 },
+            Txn::Delete {
+                path: "/m/old".into(),
+                version: -1,
+            },
+            Txn::SetData {
+                path: "/m".into(),
+                data: Some(b"new".to_vec()),
+                version: -1,
+            },
+            Txn::Check {
+                path: "/m".into(),
+                version: 0,
+            },
             create("/m/never", CreateMode::Persistent, 0),
         ]),
     );
@@ -154,8 +285,14 @@ fn a_failed_multi_rolls_back_everything_and_reports_per_op_codes() {
     assert!(applied.events.is_empty(), "a failed multi fires nothing");
     let mut expected = before;
     expected.last_zxid = log.sm.last_zxid;
-    assert_eq!(log.sm, expected, "tree, counters and indexes exactly as before");
-    assert_eq!(created_path(log.create("/m/s-", CreateMode::PersistentSequential)), "/m/s-0000000001");
+    assert_eq!(
+        log.sm, expected,
+        "tree, counters and indexes exactly as before"
+    );
+    assert_eq!(
+        created_path(log.create("/m/s-", CreateMode::PersistentSequential)),
+        "/m/s-0000000001"
+    );
 }
 
 #[test]
@@ -165,29 +302,54 @@ fn multi_ops_see_earlier_ops() {
         7,
         Txn::Multi(vec![
             create("/n", CreateMode::Persistent, 0),
-            Txn::Check { path: "/n".into(), version: 0 },
-            Txn::SetData { path: "/n".into(), data: None, version: 0 },
+            Txn::Check {
+                path: "/n".into(),
+                version: 0,
+            },
+            Txn::SetData {
+                path: "/n".into(),
+                data: None,
+                version: 0,
+            },
             create("/n/s-", CreateMode::PersistentSequential, 0),
             create("/n/s-", CreateMode::PersistentSequential, 0),
             Txn::Multi(vec![]),
         ]),
     );
-    let Ok(OpResult::Multi(results)) = applied.result else { panic!("multi") };
-    assert_eq!(results.last(), Some(&Err(ErrorCode::BadArguments)), "nested multi refused");
+    let Ok(OpResult::Multi(results)) = applied.result else {
+        panic!("multi")
+    };
+    assert_eq!(
+        results.last(),
+        Some(&Err(ErrorCode::BadArguments)),
+        "nested multi refused"
+    );
     let applied = log.run(
         7,
         Txn::Multi(vec![
             create("/n", CreateMode::Persistent, 0),
-            Txn::SetData { path: "/n".into(), data: None, version: 0 },
+            Txn::SetData {
+                path: "/n".into(),
+                data: None,
+                version: 0,
+            },
             create("/n/s-", CreateMode::PersistentSequential, 0),
             create("/n/s-", CreateMode::PersistentSequential, 0),
         ]),
     );
-    let Ok(OpResult::Multi(results)) = applied.result else { panic!("multi") };
+    let Ok(OpResult::Multi(results)) = applied.result else {
+        panic!("multi")
+    };
     assert!(results.iter().all(Result::is_ok));
-    assert_eq!(log.sm.children("/n").map(|c| c.0), Ok(vec!["s-0000000000".into(), "s-0000000001".into()]));
+    assert_eq!(
+        log.sm.children("/n").map(|c| c.0),
+        Ok(vec!["s-0000000000".into(), "s-0000000001".into()])
+    );
     assert_eq!(applied.events.len(), 7);
-    assert_eq!(log.run(7, Txn::Multi(vec![])).result, Ok(OpResult::Multi(vec![])));
+    assert_eq!(
+        log.run(7, Txn::Multi(vec![])).result,
+        Ok(OpResult::Multi(vec![]))
+    );
 }
 
 #[test]
@@ -196,8 +358,14 @@ fn closing_a_session_removes_its_ephemerals_with_events() {
     log.create("/g", CreateMode::Persistent).expect("create");
     log.create("/g/a", CreateMode::Ephemeral).expect("create");
     log.create("/g/b", CreateMode::Ephemeral).expect("create");
-    assert_eq!(log.create("/g/a/kid", CreateMode::Persistent), Err(ErrorCode::NoChildrenForEphemerals));
-    assert_eq!(log.sm.ephemerals(7, "/g/"), vec!["/g/a".to_string(), "/g/b".to_string()]);
+    assert_eq!(
+        log.create("/g/a/kid", CreateMode::Persistent),
+        Err(ErrorCode::NoChildrenForEphemerals)
+    );
+    assert_eq!(
+        log.sm.ephemerals(7, "/g/"),
+        vec!["/g/a".to_string(), "/g/b".to_string()]
+    );
     let applied = log.run(0, Txn::CloseSession { session_id: 7 });
     assert_eq!(applied.result, Ok(OpResult::SessionClosed));
     assert_eq!(applied.events.len(), 4);
@@ -205,30 +373,96 @@ fn closing_a_session_removes_its_ephemerals_with_events() {
     let g = log.sm.stat("/g").expect("g");
     assert_eq!((g.pzxid, g.cversion), (log.zxid, 4));
     assert!(log.sm.session(7).is_none());
-    assert_eq!(log.run(0, Txn::CloseSession { session_id: 7 }).result, Err(ErrorCode::SessionExpired));
+    assert_eq!(
+        log.run(0, Txn::CloseSession { session_id: 7 }).result,
+        Err(ErrorCode::SessionExpired)
+    );
 }
 
 #[test]
 fn containers_and_ttl_nodes_are_reaped_only_when_they_qualify() {
     let mut log = Log::new();
     log.create("/box", CreateMode::Container).expect("create");
-    assert!(log.sm.reap_candidates(log.time).is_empty(), "never-used container stays");
-    log.create("/box/a", CreateMode::Persistent).expect("create");
-    assert_eq!(log.run(0, Txn::DeleteContainer { path: "/box".into() }).result, Err(ErrorCode::NotEmpty));
-    log.run(7, Txn::Delete { path: "/box/a".into(), version: -1 }).result.expect("delete");
+    assert!(
+        log.sm.reap_candidates(log.time).is_empty(),
+        "never-used container stays"
+    );
+    log.create("/box/a", CreateMode::Persistent)
+        .expect("create");
+    assert_eq!(
+        log.run(
+            0,
+            Txn::DeleteContainer {
+                path: "/box".into()
+            }
+        )
+        .result,
+        Err(ErrorCode::NotEmpty)
+    );
+    log.run(
+        7,
+        Txn::Delete {
+            path: "/box/a".into(),
+            version: -1,
+        },
+    )
+    .result
+    .expect("delete");
     assert_eq!(log.sm.reap_candidates(log.time), vec!["/box".to_string()]);
-    assert_eq!(log.run(0, Txn::DeleteContainer { path: "/box".into() }).result, Ok(OpResult::Deleted));
+    assert_eq!(
+        log.run(
+            0,
+            Txn::DeleteContainer {
+                path: "/box".into()
+            }
+        )
+        .result,
+        Ok(OpResult::Deleted)
+    );
     assert_eq!(log.sm.stat("/box").map(|s| s.ephemeral_owner), None);
 
-    log.run(7, create("/ttl", CreateMode::PersistentWithTtl, 100)).result.expect("ttl");
+    log.run(7, create("/ttl", CreateMode::PersistentWithTtl, 100))
+        .result
+        .expect("ttl");
     assert_eq!(log.sm.stat("/ttl").map(|s| s.ephemeral_owner), Some(0));
     assert!(log.sm.reap_candidates(log.time + 50).is_empty());
-    assert_eq!(log.sm.reap_candidates(log.time + 200), vec!["/ttl".to_string()]);
-    assert_eq!(log.run(0, Txn::DeleteContainer { path: "/ttl".into() }).result, Err(ErrorCode::BadArguments));
+    assert_eq!(
+        log.sm.reap_candidates(log.time + 200),
+        vec!["/ttl".to_string()]
+    );
+    assert_eq!(
+        log.run(
+            0,
+            Txn::DeleteContainer {
+                path: "/ttl".into()
+            }
+        )
+        .result,
+        Err(ErrorCode::BadArguments)
+    );
     log.time += 500;
-    assert_eq!(log.run(0, Txn::DeleteContainer { path: "/ttl".into() }).result, Ok(OpResult::Deleted));
-    log.create("/plain", CreateMode::Persistent).expect("create");
-    assert_eq!(log.run(0, Txn::DeleteContainer { path: "/plain".into() }).result, Err(ErrorCode::BadArguments));
+    assert_eq!(
+        log.run(
+            0,
+            Txn::DeleteContainer {
+                path: "/ttl".into()
+            }
+        )
+        .result,
+        Ok(OpResult::Deleted)
+    );
+    log.create("/plain", CreateMode::Persistent)
+        .expect("create");
+    assert_eq!(
+        log.run(
+            0,
+            Txn::DeleteContainer {
+                path: "/plain".into()
+            }
+        )
+        .result,
+        Err(ErrorCode::BadArguments)
+    );
 }
 
 #[test]
@@ -237,7 +471,13 @@ fn the_same_entries_give_the_same_state_and_snapshots_round_trip() {
         for i in 0..50 {
             let _ = log.create(&format!("/n{}", i % 13), CreateMode::Persistent);
             let _ = log.create(&format!("/n{}/s-", i % 5), CreateMode::EphemeralSequential);
-            let _ = log.run(7, Txn::Delete { path: format!("/n{}", i % 7), version: -1 });
+            let _ = log.run(
+                7,
+                Txn::Delete {
+                    path: format!("/n{}", i % 7),
+                    version: -1,
+                },
+            );
         }
     };
     let (mut a, mut b) = (Log::new(), Log::new());
