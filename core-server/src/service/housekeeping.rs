@@ -25,6 +25,12 @@ impl Service {
         closed
     }
 
+    /// Expires a session now, as if its timeout had passed (an operator's
+    /// tool, and Curator's `KillSession` for tests). True if it was closed.
+    pub async fn expire_session_now(&self, session_id: i64) -> bool {
+        self.close_session(session_id).await
+    }
+
     /// Proposes a close of the session, then forgets it locally and closes its
     /// connection. True if the close committed.
     pub(super) async fn close_session(&self, session_id: i64) -> bool {

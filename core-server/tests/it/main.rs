@@ -6,3 +6,4 @@ mod t10_bad_input;
 mod t11_data_model;
 mod t12_sessions_watches;
 mod t20_durability;
+mod t30_cli;

@@ -2,6 +2,7 @@
 //! to one from the shell (`ls`, `get`, `set`, `create`, `delete`, `stat`, `watch`).
 
 mod serve;
+mod shell;
 
 use clap::{Parser, Subcommand};
 
@@ -9,6 +10,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "corral", version, about)]
 struct Cli {
+    #[command(flatten)]
+    shell: shell::ShellOptions,
     #[command(subcommand)]
     command: Command,
 }
@@ -19,6 +22,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run Corral locally with embedded storage in one folder and print how to connect.
     Dev(serve::DevArgs),
+    /// Shell commands against a running server.
+    #[command(flatten)]
+    Shell(shell::ShellCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +50,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve::serve(args).await,
             Command::Dev(args) => serve::dev(args).await,
+            Command::Shell(command) => shell::run(cli.shell, command).await,
         }
     });
     match result {

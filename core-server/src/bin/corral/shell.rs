@@ -97,7 +97,12 @@ pub async fn run(options: ShellOptions, command: ShellCommand) -> anyhow::Result
     result
 }
 
-fn mode_of(ephemeral: bool, sequential: bool, container: bool, ttl: bool) -> anyhow::Result<CreateMode> {
+fn mode_of(
+    ephemeral: bool,
+    sequential: bool,
+    container: bool,
+    ttl: bool,
+) -> anyhow::Result<CreateMode> {
     Ok(match (ephemeral, sequential, container, ttl) {
         (false, false, false, false) => CreateMode::Persistent,
         (true, false, false, false) => CreateMode::Ephemeral,
@@ -149,13 +154,20 @@ async fn delete_tree(client: &Client, path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn execute(client: &Client, options: &ShellOptions, command: ShellCommand) -> anyhow::Result<()> {
+async fn execute(
+    client: &Client,
+    options: &ShellOptions,
+    command: ShellCommand,
+) -> anyhow::Result<()> {
     let json = options.json;
     match command {
         ShellCommand::Ls { path } => {
             let children = client.get_children(&path).await?;
             if json {
-                println!("{}", serde_json::json!({ "path": path, "children": children }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "path": path, "children": children })
+                );
             } else {
                 println!("[{}]", children.join(", "));
             }
@@ -171,13 +183,27 @@ async fn execute(client: &Client, options: &ShellOptions, command: ShellCommand)
                 println!("{}", String::from_utf8_lossy(&data));
             }
         }
-        ShellCommand::Set { path, data, version } => {
+        ShellCommand::Set {
+            path,
+            data,
+            version,
+        } => {
             let stat = client.set_data(&path, data.as_bytes(), version).await?;
             if json {
-                println!("{}", serde_json::json!({ "path": path, "stat": stat_json(&stat) }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "path": path, "stat": stat_json(&stat) })
+                );
             }
         }
-        ShellCommand::Create { path, data, ephemeral, sequential, container, ttl } => {
+        ShellCommand::Create {
+            path,
+            data,
+            ephemeral,
+            sequential,
+            container,
+            ttl,
+        } => {
             let mode = mode_of(ephemeral, sequential, container, ttl.is_some())?;
             let options = CreateOptions {
                 mode,
@@ -185,12 +211,19 @@ async fn execute(client: &Client, options: &ShellOptions, command: ShellCommand)
             };
             let (created, stat) = client.create(&path, data.as_bytes(), options).await?;
             if json {
-                println!("{}", serde_json::json!({ "path": created, "stat": stat_json(&stat) }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "path": created, "stat": stat_json(&stat) })
+                );
             } else {
                 println!("Created {created}");
             }
         }
-        ShellCommand::Delete { path, recursive, version } => {
+        ShellCommand::Delete {
+            path,
+            recursive,
+            version,
+        } => {
             if recursive {
                 delete_tree(client, &path).await?;
             } else {
@@ -206,13 +239,20 @@ async fn execute(client: &Client, options: &ShellOptions, command: ShellCommand)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("Node does not exist: {path}"))?;
             if json {
-                println!("{}", serde_json::json!({ "path": path, "stat": stat_json(&stat) }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "path": path, "stat": stat_json(&stat) })
+                );
             } else {
                 print_stat(&stat);
             }
         }
         ShellCommand::Watch { path, recursive } => {
-            let mode = if recursive { AddWatchMode::PersistentRecursive } else { AddWatchMode::Persistent };
+            let mode = if recursive {
+                AddWatchMode::PersistentRecursive
+            } else {
+                AddWatchMode::Persistent
+            };
             let mut events = client.add_watch(&path, mode).await?;
             loop {
                 tokio::select! {

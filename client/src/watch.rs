@@ -1,0 +1,367 @@
+//! Client-side watches: one-shot watches are futures, persistent watches and
+//! resumable streams are `Stream`s.
+//!
+//! The server keeps one watch per (connection, kind, path) and sends one
+//! notification per event; this registry fans it out to every local waiter
+//! that ZooKeeper's rules say it concerns. Persistent watch channels are
+//! bounded; a watcher that lets its buffer fill up is dropped (its stream ends)
+//! rather than stalling the connection.
+
+use crate::Error;
+use futures::Stream;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::{mpsc, oneshot};
+
+/// Buffered events per persistent watcher before it is dropped.
+pub const WATCH_BUFFER: usize = 4096;
+
+/// What a watch reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// The node was created.
+    NodeCreated,
+    /// The node was deleted.
+    NodeDeleted,
+    /// The node's data changed.
+    NodeDataChanged,
+    /// A child was created or deleted.
+    NodeChildrenChanged,
+}
+
+impl EventType {
+    /// From ZooKeeper's EventType number.
+    pub fn from_i32(v: i32) -> Option<EventType> {
+        Some(match v {
+            1 => EventType::NodeCreated,
+            2 => EventType::NodeDeleted,
+            3 => EventType::NodeDataChanged,
+            4 => EventType::NodeChildrenChanged,
+            _ => return None,
+        })
+    }
+}
+
+/// A watch notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedEvent {
+    /// What happened.
+    pub event_type: EventType,
+    /// Where (relative to the chroot).
+    pub path: String,
+    /// The zxid of the change.
+    pub zxid: i64,
+}
+
+/// Kind of persistent watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddWatchMode {
+    /// All four event types on the exact path.
+    Persistent,
+    /// Created / deleted / data-changed on the path and every descendant.
+    PersistentRecursive,
+}
+
+/// Which watches to remove or check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatcherType {
+    /// Child watches.
+    Children,
+    /// Data and exist watches.
+    Data,
+    /// All watches on the path.
+    Any,
+    /// Persistent watches.
+    Persistent,
+    /// Persistent-recursive watches.
+    PersistentRecursive,
+}
+
+/// A one-shot watch: resolves once with the event, or with an error if the
+/// session ends first.
+#[derive(Debug)]
+pub struct OneshotWatch {
+    pub(crate) rx: oneshot::Receiver<Result<WatchedEvent, Error>>,
+}
+
+impl Future for OneshotWatch {
+    type Output = Result<WatchedEvent, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(Error::Closed)))
+    }
+}
+
+/// A persistent watch: a stream of events that ends when the session ends or
+/// the watch is removed.
+#[derive(Debug)]
+pub struct PersistentWatch {
+    pub(crate) rx: mpsc::Receiver<WatchedEvent>,
+}
+
+impl Stream for PersistentWatch {
+    type Item = WatchedEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// A resumable watch stream (Corral addition): every change after a zxid, in
+/// order, none missed across reconnects; `Err(Compacted)` ends it if the
+/// server no longer holds the history needed.
+#[derive(Debug)]
+pub struct WatchStream {
+    pub(crate) rx: mpsc::Receiver<Result<WatchedEvent, Error>>,
+}
+
+impl Stream for WatchStream {
+    type Item = Result<WatchedEvent, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// The kinds of registration, mirroring the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Data,
+    Exist,
+    Child,
+}
+
+/// A resumable stream being tracked across reconnects.
+#[derive(Debug)]
+pub(crate) struct ResumableStream {
+    pub(crate) path: String,
+    pub(crate) recursive: bool,
+    pub(crate) last_zxid: i64,
+    pub(crate) tx: mpsc::Sender<Result<WatchedEvent, Error>>,
+}
+
+type Waiters = HashMap<String, Vec<oneshot::Sender<Result<WatchedEvent, Error>>>>;
+
+/// Every local watcher, keyed by server-side path (chroot included).
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    one_shot: HashMap<Kind, Waiters>,
+    persistent: HashMap<String, Vec<mpsc::Sender<WatchedEvent>>>,
+    recursive: HashMap<String, Vec<mpsc::Sender<WatchedEvent>>>,
+    /// Resumable streams by their current server stream id.
+    pub(crate) streams: HashMap<i64, ResumableStream>,
+}
+
+fn deliver_all(
+    list: Option<Vec<oneshot::Sender<Result<WatchedEvent, Error>>>>,
+    event: &WatchedEvent,
+) {
+    for tx in list.into_iter().flatten() {
+        let _ = tx.send(Ok(event.clone()));
+    }
+}
+
+fn feed(
+    map: &mut HashMap<String, Vec<mpsc::Sender<WatchedEvent>>>,
+    path: &str,
+    event: &WatchedEvent,
+) {
+    if let Some(list) = map.get_mut(path) {
+        list.retain(|tx| tx.try_send(event.clone()).is_ok());
+        if list.is_empty() {
+            map.remove(path);
+        }
+    }
+}
+
+impl Registry {
+    pub(crate) fn add_one_shot(
+        &mut self,
+        kind: Kind,
+        path: &str,
+        tx: oneshot::Sender<Result<WatchedEvent, Error>>,
+    ) {
+        self.one_shot
+            .entry(kind)
+            .or_default()
+            .entry(path.to_string())
+            .or_default()
+            .push(tx);
+    }
+
+    pub(crate) fn add_persistent(
+        &mut self,
+        recursive: bool,
+        path: &str,
+        tx: mpsc::Sender<WatchedEvent>,
+    ) {
+        let map = if recursive {
+            &mut self.recursive
+        } else {
+            &mut self.persistent
+        };
+        map.entry(path.to_string()).or_default().push(tx);
+    }
+
+    /// Drops local watchers of the given types on a path.
+    pub(crate) fn remove(&mut self, path: &str, kind: WatcherType) {
+        let one_shot: &[Kind] = match kind {
+            WatcherType::Children => &[Kind::Child],
+            WatcherType::Data => &[Kind::Data, Kind::Exist],
+            WatcherType::Any => &[Kind::Data, Kind::Exist, Kind::Child],
+            WatcherType::Persistent | WatcherType::PersistentRecursive => &[],
+        };
+        for k in one_shot {
+            if let Some(m) = self.one_shot.get_mut(k) {
+                m.remove(path);
+            }
+        }
+        if matches!(kind, WatcherType::Persistent | WatcherType::Any) {
+            self.persistent.remove(path);
+        }
+        if matches!(kind, WatcherType::PersistentRecursive | WatcherType::Any) {
+            self.recursive.remove(path);
+        }
+    }
+
+    /// Routes one server notification (`event.path` is the server-side path,
+    /// `client_event` the one to hand out) following ZooKeeper's rules.
+    pub(crate) fn dispatch(&mut self, server_path: &str, client_event: &WatchedEvent) {
+        let take = |reg: &mut Registry, kind: Kind| {
+            reg.one_shot
+                .get_mut(&kind)
+                .and_then(|m| m.remove(server_path))
+        };
+        match client_event.event_type {
+            EventType::NodeCreated | EventType::NodeDataChanged => {
+                deliver_all(take(self, Kind::Data), client_event);
+                deliver_all(take(self, Kind::Exist), client_event);
+            }
+            EventType::NodeDeleted => {
+                deliver_all(take(self, Kind::Data), client_event);
+                deliver_all(take(self, Kind::Exist), client_event);
+                deliver_all(take(self, Kind::Child), client_event);
+            }
+            EventType::NodeChildrenChanged => deliver_all(take(self, Kind::Child), client_event),
+        }
+        feed(&mut self.persistent, server_path, client_event);
+        if client_event.event_type != EventType::NodeChildrenChanged {
+            let mut ancestor = Some(server_path);
+            while let Some(p) = ancestor {
+                feed(&mut self.recursive, p, client_event);
+                ancestor = proto::path::parent(p);
+            }
+        }
+    }
+
+    /// The lists to re-register after a reconnect.
+    pub(crate) fn registrations(&mut self) -> proto::v1::SetWatchesOp {
+        let keys = |m: Option<&mut Waiters>| -> Vec<String> {
+            m.map(|m| {
+                m.retain(|_, list| {
+                    list.retain(|tx| !tx.is_closed());
+                    !list.is_empty()
+                });
+                m.keys().cloned().collect()
+            })
+            .unwrap_or_default()
+        };
+        let data = keys(self.one_shot.get_mut(&Kind::Data));
+        let exist = keys(self.one_shot.get_mut(&Kind::Exist));
+        let child = keys(self.one_shot.get_mut(&Kind::Child));
+        for map in [&mut self.persistent, &mut self.recursive] {
+            map.retain(|_, list| {
+                list.retain(|tx| !tx.is_closed());
+                !list.is_empty()
+            });
+        }
+        proto::v1::SetWatchesOp {
+            relative_zxid: 0,
+            data_watches: data,
+            exist_watches: exist,
+            child_watches: child,
+            persistent_watches: self.persistent.keys().cloned().collect(),
+            persistent_recursive_watches: self.recursive.keys().cloned().collect(),
+        }
+    }
+
+    /// Fails every watcher: the session is over.
+    pub(crate) fn fail_all(&mut self, error: Error) {
+        for (_, map) in self.one_shot.drain() {
+            for (_, list) in map {
+                for tx in list {
+                    let _ = tx.send(Err(error.clone()));
+                }
+            }
+        }
+        self.persistent.clear();
+        self.recursive.clear();
+        for (_, stream) in self.streams.drain() {
+            let _ = stream.tx.try_send(Err(error.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(t: EventType, path: &str) -> WatchedEvent {
+        WatchedEvent {
+            event_type: t,
+            path: path.into(),
+            zxid: 1,
+        }
+    }
+
+    #[test]
+    fn delete_wakes_data_exist_and_child_waiters_once() {
+        let mut reg = Registry::default();
+        let (tx1, mut rx1) = oneshot::channel();
+        let (tx2, mut rx2) = oneshot::channel();
+        let (tx3, mut rx3) = oneshot::channel();
+        reg.add_one_shot(Kind::Data, "/a", tx1);
+        reg.add_one_shot(Kind::Child, "/a", tx2);
+        reg.add_one_shot(Kind::Child, "/b", tx3);
+        reg.dispatch("/a", &ev(EventType::NodeDeleted, "/a"));
+        assert!(matches!(rx1.try_recv(), Ok(Ok(_))));
+        assert!(matches!(rx2.try_recv(), Ok(Ok(_))));
+        assert!(rx3.try_recv().is_err(), "other paths untouched");
+        assert!(reg.registrations().data_watches.is_empty());
+    }
+
+    #[test]
+    fn child_waiters_ignore_data_changes() {
+        let mut reg = Registry::default();
+        let (tx, mut rx) = oneshot::channel();
+        reg.add_one_shot(Kind::Child, "/a", tx);
+        reg.dispatch("/a", &ev(EventType::NodeDataChanged, "/a"));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(reg.registrations().child_watches, vec!["/a".to_string()]);
+    }
+
+    #[test]
+    fn recursive_watchers_see_descendants_but_not_child_changes() {
+        let mut reg = Registry::default();
+        let (tx, mut rx) = mpsc::channel(8);
+        reg.add_persistent(true, "/a", tx);
+        reg.dispatch("/a/b/c", &ev(EventType::NodeCreated, "/a/b/c"));
+        reg.dispatch("/a/b", &ev(EventType::NodeChildrenChanged, "/a/b"));
+        reg.dispatch("/ab", &ev(EventType::NodeCreated, "/ab"));
+        assert_eq!(rx.try_recv().map(|e| e.path), Ok("/a/b/c".to_string()));
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn fail_all_resolves_every_one_shot_with_the_error() {
+        let mut reg = Registry::default();
+        let (tx, mut rx) = oneshot::channel();
+        reg.add_one_shot(Kind::Exist, "/a", tx);
+        reg.fail_all(Error::SessionExpired);
+        assert_eq!(rx.try_recv(), Ok(Err(Error::SessionExpired)));
+    }
+}
