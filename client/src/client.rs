@@ -1,133 +1,30 @@
 //! The [`Client`] handle and its operations.
 
 use crate::connection::{self, Command, Shared, WatchReg};
+use crate::ops::{CreateOptions, Stat};
 use crate::session::{SessionEvent, SessionState};
-use crate::watch::{
-    AddWatchMode, Kind, OneshotWatch, PersistentWatch, WatchStream, WatcherType, WATCH_BUFFER,
-};
+use crate::watch::{Kind, OneshotWatch};
 use crate::{ClientBuilder, Error};
 use parking_lot::Mutex;
 use proto::v1::{self, request::Op, response::Result as R};
-use proto::{CreateMode, ErrorCode};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-/// A znode's metadata (ZooKeeper's `Stat`).
-pub type Stat = v1::Stat;
-
-/// Options of a create.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CreateOptions {
-    /// The create mode.
-    pub mode: CreateMode,
-    /// Time to live, for the TTL modes only.
-    pub ttl: Option<Duration>,
-}
-
-impl Default for CreateOptions {
-    fn default() -> Self {
-        CreateOptions {
-            mode: CreateMode::Persistent,
-            ttl: None,
-        }
-    }
-}
-
-impl CreateOptions {
-    /// Options for a mode without TTL.
-    pub fn mode(mode: CreateMode) -> Self {
-        CreateOptions { mode, ttl: None }
-    }
-}
-
-/// One write of a [`Client::multi`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op2 {
-    /// Create a node.
-    Create {
-        /// Path.
-        path: String,
-        /// Data.
-        data: Vec<u8>,
-        /// Options.
-        options: CreateOptions,
-    },
-    /// Delete a node (version `None` = any).
-    Delete {
-        /// Path.
-        path: String,
-        /// Expected version.
-        version: Option<i32>,
-    },
-    /// Set data (version `None` = any).
-    SetData {
-        /// Path.
-        path: String,
-        /// Data.
-        data: Vec<u8>,
-        /// Expected version.
-        version: Option<i32>,
-    },
-    /// Version check.
-    Check {
-        /// Path.
-        path: String,
-        /// Expected version.
-        version: Option<i32>,
-    },
-}
-
-/// The result of one op of a successful multi.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OpResult {
-    /// A node was created.
-    Created {
-        /// Its path (chroot stripped).
-        path: String,
-        /// Its Stat.
-        stat: Stat,
-    },
-    /// A node was deleted.
-    Deleted,
-    /// Data was set.
-    DataSet(Stat),
-    /// The check passed.
-    Checked,
-}
-
-/// One read of a [`Client::multi_read`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadOp {
-    /// getData.
-    GetData(String),
-    /// getChildren.
-    GetChildren(String),
-}
-
-/// The result of one read of a multiRead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadResult {
-    /// Data and Stat.
-    Data(Vec<u8>, Stat),
-    /// Children and Stat.
-    Children(Vec<String>, Stat),
-}
-
 /// A connection to Corral with one session. Cheap to clone; every clone shares
 /// the session. Dropping the last clone closes the session.
 #[derive(Debug, Clone)]
 pub struct Client {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     commands: mpsc::Sender<Command>,
 }
 
-fn v(version: Option<i32>) -> i32 {
+pub(crate) fn v(version: Option<i32>) -> i32 {
     version.unwrap_or(-1)
 }
 
-fn stat_or_default(s: Option<Stat>) -> Stat {
+pub(crate) fn stat_or_default(s: Option<Stat>) -> Stat {
     s.unwrap_or_default()
 }
 
@@ -199,7 +96,7 @@ impl Client {
         self.shared.events.subscribe()
     }
 
-    fn server_path(&self, path: &str, sequential: bool) -> Result<String, Error> {
+    pub(crate) fn server_path(&self, path: &str, sequential: bool) -> Result<String, Error> {
         let checked = if sequential {
             proto::path::validate_sequential(path)
         } else {
@@ -242,7 +139,7 @@ impl Client {
         }
     }
 
-    async fn ok(
+    pub(crate) async fn ok(
         &self,
         op: Op,
         path: String,
@@ -256,7 +153,7 @@ impl Client {
         Ok(response.result)
     }
 
-    fn create_op(
+    pub(crate) fn create_op(
         &self,
         path: &str,
         data: Option<&[u8]>,
@@ -490,133 +387,6 @@ impl Client {
         .map(|_| ())
     }
 
-    /// Applies all ops atomically, or none (then `Error::Multi` with per-op codes).
-    pub async fn multi(&self, ops: Vec<Op2>) -> Result<Vec<OpResult>, Error> {
-        use v1::multi_op_item::Op as M;
-        let mut items = Vec::with_capacity(ops.len());
-        for op in &ops {
-            let item = match op {
-                Op2::Create {
-                    path,
-                    data,
-                    options,
-                } => M::Create(self.create_op(path, Some(data), *options)?),
-                Op2::Delete { path, version } => M::Delete(v1::DeleteOp {
-                    path: self.server_path(path, false)?,
-                    version: v(*version),
-                }),
-                Op2::SetData {
-                    path,
-                    data,
-                    version,
-                } => M::SetData(v1::SetDataOp {
-                    path: self.server_path(path, false)?,
-                    data: Some(data.clone()),
-                    version: v(*version),
-                }),
-                Op2::Check { path, version } => M::Check(v1::CheckOp {
-                    path: self.server_path(path, false)?,
-                    version: v(*version),
-                }),
-            };
-            items.push(v1::MultiOpItem { op: Some(item) });
-        }
-        let results = match self
-            .ok(
-                Op::Multi(v1::MultiOp { ops: items }),
-                String::new(),
-                None,
-                "",
-            )
-            .await?
-        {
-            Some(R::Multi(m)) => m.results,
-            other => return Err(Error::Protocol(format!("multi answered {other:?}"))),
-        };
-        if let Some(failed) = results
-            .iter()
-            .find(|r| r.err != 0 && r.err != ErrorCode::RuntimeInconsistency.as_i32())
-        {
-            let code = ErrorCode::try_from(failed.err).unwrap_or(ErrorCode::SystemError);
-            let codes = results
-                .iter()
-                .map(|r| ErrorCode::try_from(r.err).unwrap_or(ErrorCode::SystemError))
-                .collect();
-            return Err(Error::Multi {
-                code,
-                results: codes,
-            });
-        }
-        use v1::multi_op_result::Result as MR;
-        Ok(results
-            .into_iter()
-            .zip(ops)
-            .map(|(r, op)| match (r.result, op) {
-                (Some(MR::Create(c)), _) => OpResult::Created {
-                    path: self.shared.to_client_path(&c.path),
-                    stat: stat_or_default(c.stat),
-                },
-                (Some(MR::SetData(s)), _) => OpResult::DataSet(stat_or_default(s.stat)),
-                (_, Op2::Check { .. }) => OpResult::Checked,
-                _ => OpResult::Deleted,
-            })
-            .collect())
-    }
-
-    /// Several independent reads; each succeeds or fails on its own.
-    pub async fn multi_read(
-        &self,
-        ops: Vec<ReadOp>,
-    ) -> Result<Vec<Result<ReadResult, Error>>, Error> {
-        use v1::multi_read_item::Op as M;
-        let mut items = Vec::with_capacity(ops.len());
-        for op in &ops {
-            let item = match op {
-                ReadOp::GetData(p) => M::GetData(v1::GetDataOp {
-                    path: self.server_path(p, false)?,
-                    watch: false,
-                }),
-                ReadOp::GetChildren(p) => M::GetChildren(v1::GetChildrenOp {
-                    path: self.server_path(p, false)?,
-                    watch: false,
-                }),
-            };
-            items.push(v1::MultiReadItem { op: Some(item) });
-        }
-        let results = match self
-            .ok(
-                Op::MultiRead(v1::MultiReadOp { ops: items }),
-                String::new(),
-                None,
-                "",
-            )
-            .await?
-        {
-            Some(R::MultiRead(m)) => m.results,
-            other => return Err(Error::Protocol(format!("multiRead answered {other:?}"))),
-        };
-        use v1::multi_read_item_result::Result as MR;
-        Ok(results
-            .into_iter()
-            .zip(ops)
-            .map(|(r, op)| {
-                let path = match &op {
-                    ReadOp::GetData(p) | ReadOp::GetChildren(p) => p.as_str(),
-                };
-                match r.result {
-                    Some(MR::Data(d)) => Ok(ReadResult::Data(
-                        d.data.unwrap_or_default(),
-                        stat_or_default(d.stat),
-                    )),
-                    Some(MR::Children(c)) => {
-                        Ok(ReadResult::Children(c.children, stat_or_default(c.stat)))
-                    }
-                    None => Err(Error::from_wire(r.err, path)),
-                }
-            })
-            .collect())
-    }
-
     /// Number of all descendants of the node.
     pub async fn get_all_children_number(&self, path: &str) -> Result<i32, Error> {
         let server = self.server_path(path, false)?;
@@ -662,93 +432,6 @@ impl Client {
             None => Ok(Vec::new()),
             other => Err(Error::Protocol(format!("getEphemerals answered {other:?}"))),
         }
-    }
-
-    /// Adds a persistent (or recursive) watch: a stream that lasts until the
-    /// session ends or the watch is removed. Survives reconnects.
-    pub async fn add_watch(
-        &self,
-        path: &str,
-        mode: AddWatchMode,
-    ) -> Result<PersistentWatch, Error> {
-        let server = self.server_path(path, false)?;
-        let recursive = mode == AddWatchMode::PersistentRecursive;
-        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-        let wire_mode = if recursive {
-            v1::AddWatchMode::PersistentRecursive
-        } else {
-            v1::AddWatchMode::Persistent
-        };
-        let op = Op::AddWatch(v1::AddWatchOp {
-            path: server.clone(),
-            mode: wire_mode as i32,
-        });
-        self.ok(
-            op,
-            server,
-            Some(WatchReg::Persistent { recursive, tx }),
-            path,
-        )
-        .await?;
-        Ok(PersistentWatch { rx })
-    }
-
-    fn watcher_type(kind: WatcherType) -> i32 {
-        (match kind {
-            WatcherType::Children => v1::WatcherType::Children,
-            WatcherType::Data => v1::WatcherType::Data,
-            WatcherType::Any => v1::WatcherType::Any,
-            WatcherType::Persistent => v1::WatcherType::Persistent,
-            WatcherType::PersistentRecursive => v1::WatcherType::PersistentRecursive,
-        }) as i32
-    }
-
-    /// Removes this session's watches of a type on a path (`NoWatcher` if none).
-    pub async fn remove_watches(&self, path: &str, kind: WatcherType) -> Result<(), Error> {
-        let server = self.server_path(path, false)?;
-        let op = Op::RemoveWatches(v1::RemoveWatchesOp {
-            path: server.clone(),
-            r#type: Self::watcher_type(kind),
-        });
-        self.ok(op, server.clone(), None, path).await?;
-        self.shared.registry.lock().remove(&server, kind);
-        Ok(())
-    }
-
-    /// Succeeds if this session holds a watch of that type on the path.
-    pub async fn check_watches(&self, path: &str, kind: WatcherType) -> Result<(), Error> {
-        let server = self.server_path(path, false)?;
-        let op = Op::CheckWatches(v1::CheckWatchesOp {
-            path: server.clone(),
-            r#type: Self::watcher_type(kind),
-        });
-        self.ok(op, server, None, path).await.map(|_| ())
-    }
-
-    /// A resumable watch stream (Corral addition): every change to `path` (or
-    /// its subtree when `recursive`) with zxid > `from_zxid`, in zxid order,
-    /// none missed, resumed transparently after reconnects.
-    pub async fn watch_from(
-        &self,
-        path: &str,
-        recursive: bool,
-        from_zxid: i64,
-    ) -> Result<WatchStream, Error> {
-        let server = self.server_path(path, false)?;
-        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-        let reg = WatchReg::Stream {
-            path: server.clone(),
-            recursive,
-            last_zxid: from_zxid,
-            tx,
-        };
-        let op = Op::WatchFrom(v1::WatchFromOp {
-            path: server.clone(),
-            recursive,
-            from_zxid,
-        });
-        self.ok(op, server, Some(reg), path).await?;
-        Ok(WatchStream { rx })
     }
 
     /// Closes the session: its ephemerals are deleted, watches end.

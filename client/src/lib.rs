@@ -5,16 +5,19 @@
 //! within the session timeout, re-registers watches after a reconnect, and
 //! reports every session transition as a [`SessionEvent`].
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), client::Error> {
-//! use client::{Client, CreateOptions};
-//! let client = Client::connect("127.0.0.1:4181").await?;
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = testkit::TestServer::start().await?;
+//! # let connect_string = server.connect_string();
+//! use client::{Client, CreateOptions, EventType};
+//! let client = Client::connect(&connect_string).await?;
 //! client.create("/app", b"hello", CreateOptions::default()).await?;
 //! let (data, stat, changed) = client.get_data_watch("/app").await?;
 //! assert_eq!((data.as_slice(), stat.version), (&b"hello"[..], 0));
 //! client.set_data("/app", b"world", Some(0)).await?;
-//! let event = changed.await?; // fires once: NodeDataChanged on /app
-//! println!("{:?} {}", event.event_type, event.path);
+//! let event = changed.await?; // fires once
+//! assert_eq!((event.event_type, event.path.as_str()), (EventType::NodeDataChanged, "/app"));
 //! client.close().await?;
 //! # Ok(()) }
 //! ```
@@ -28,13 +31,17 @@ mod builder;
 mod client;
 mod connection;
 mod error;
+mod multi;
+mod ops;
 pub mod retry;
 mod session;
 mod watch;
+mod watch_ops;
 
 pub use builder::{ClientBuilder, ConnectString};
-pub use client::{Client, CreateOptions, Op2 as Op, OpResult, ReadOp, ReadResult, Stat};
+pub use client::Client;
 pub use error::Error;
+pub use ops::{CreateOptions, Op2 as Op, OpResult, ReadOp, ReadResult, Stat};
 pub use proto::{CreateMode, ErrorCode};
 pub use session::{SessionEvent, SessionState};
 pub use watch::{
