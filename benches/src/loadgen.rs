@@ -113,6 +113,7 @@ async fn prepare(addr: &str, args: &Args) -> anyhow::Result<()> {
             data: None,
             mode: 0,
             ttl_ms: 0,
+            ..Default::default()
         }),
     )
     .await?;
@@ -125,6 +126,7 @@ async fn prepare(addr: &str, args: &Args) -> anyhow::Result<()> {
                 data: Some(value.clone()),
                 mode: 0,
                 ttl_ms: 0,
+                ..Default::default()
             }),
         )
         .await?;
@@ -156,6 +158,7 @@ fn op_for(args: &Args, client: usize, n: usize, value: &[u8]) -> Op {
                     data: Some(value.to_vec()),
                     mode: 0,
                     ttl_ms: 0,
+                    ..Default::default()
                 })
             } else {
                 Op::Delete(proto::v1::DeleteOp {

@@ -49,6 +49,7 @@ impl Client {
             last_zxid: AtomicI64::new(0),
             registry: Mutex::new(Default::default()),
             chroot: builder.chroot.clone(),
+            auth: Mutex::new(Vec::new()),
             state,
             events,
         });
@@ -132,7 +133,7 @@ impl Client {
         rx.await.map_err(|_| self.gone())?
     }
 
-    fn gone(&self) -> Error {
+    pub(crate) fn gone(&self) -> Error {
         match self.state() {
             SessionState::Expired => Error::SessionExpired,
             _ => Error::Closed,
@@ -157,13 +158,22 @@ impl Client {
         &self,
         path: &str,
         data: Option<&[u8]>,
-        options: CreateOptions,
+        options: &CreateOptions,
     ) -> Result<v1::CreateOp, Error> {
         let server = self.server_path(path, options.mode.is_sequential())?;
         Ok(v1::CreateOp {
             path: server,
             data: data.map(<[u8]>::to_vec),
             mode: options.mode.flag(),
+            acl: options
+                .acl
+                .iter()
+                .map(|a| v1::Acl {
+                    perms: a.perms,
+                    scheme: a.scheme.clone(),
+                    id: a.id.clone(),
+                })
+                .collect(),
             ttl_ms: options
                 .ttl
                 .map_or(0, |t| t.as_millis().min(i64::MAX as u128) as i64),
@@ -187,7 +197,7 @@ impl Client {
         data: Option<&[u8]>,
         options: CreateOptions,
     ) -> Result<(String, Stat), Error> {
-        let op = self.create_op(path, data, options)?;
+        let op = self.create_op(path, data, &options)?;
         let server = op.path.clone();
         match self.ok(Op::Create(op), server, None, path).await? {
             Some(R::Create(c)) => {

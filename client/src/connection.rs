@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     pub(crate) last_zxid: AtomicI64,
     pub(crate) registry: Mutex<crate::watch::Registry>,
     pub(crate) chroot: Option<String>,
+    /// Credentials proven with add_auth, re-sent after every reconnect.
+    pub(crate) auth: Mutex<Vec<(String, Vec<u8>)>>,
     pub(crate) state: watch::Sender<SessionState>,
     pub(crate) events: broadcast::Sender<SessionEvent>,
 }
@@ -320,7 +322,19 @@ async fn resubscribe(
         (lists, streams)
     };
     lists.relative_zxid = shared.last_zxid.load(Ordering::Relaxed);
-    let mut ops = vec![(Op::SetWatches(lists), String::new(), None)];
+    let mut ops: Vec<(Op, String, Option<WatchReg>)> = shared
+        .auth
+        .lock()
+        .iter()
+        .map(|(scheme, auth)| {
+            let op = Op::AddAuth(proto::v1::AddAuthOp {
+                scheme: scheme.clone(),
+                auth: auth.clone(),
+            });
+            (op, String::new(), None)
+        })
+        .collect();
+    ops.push((Op::SetWatches(lists), String::new(), None));
     for s in streams {
         let op = Op::WatchFrom(proto::v1::WatchFromOp {
             path: s.path.clone(),

@@ -37,6 +37,15 @@ pub enum Error {
         /// The path.
         path: String,
     },
+    /// The node's ACL does not grant this to any of the caller's ids.
+    #[error("not authorized for {path}")]
+    NoAuth {
+        /// The path.
+        path: String,
+    },
+    /// The ACL is empty, malformed, or `auth` without an authenticated id.
+    #[error("invalid ACL")]
+    InvalidAcl,
     /// Invalid path, flags, TTL, or an undeletable node.
     #[error("bad arguments")]
     BadArguments,
@@ -110,6 +119,8 @@ impl Error {
             ErrorCode::BadVersion => Error::BadVersion { path },
             ErrorCode::NotEmpty => Error::NotEmpty { path },
             ErrorCode::NoChildrenForEphemerals => Error::NoChildrenForEphemerals { path },
+            ErrorCode::NoAuth => Error::NoAuth { path },
+            ErrorCode::InvalidAcl => Error::InvalidAcl,
             ErrorCode::BadArguments => Error::BadArguments,
             ErrorCode::SessionExpired => Error::SessionExpired,
             ErrorCode::AuthFailed => Error::AuthFailed,
@@ -139,6 +150,8 @@ impl Error {
             Error::BadVersion { .. } => ErrorCode::BadVersion,
             Error::NotEmpty { .. } => ErrorCode::NotEmpty,
             Error::NoChildrenForEphemerals { .. } => ErrorCode::NoChildrenForEphemerals,
+            Error::NoAuth { .. } => ErrorCode::NoAuth,
+            Error::InvalidAcl => ErrorCode::InvalidAcl,
             Error::BadArguments | Error::InvalidPath { .. } => ErrorCode::BadArguments,
             Error::SessionExpired => ErrorCode::SessionExpired,
             Error::AuthFailed => ErrorCode::AuthFailed,

@@ -27,6 +27,7 @@
 //! [`Error::ConnectionLoss`] (it may or may not have been applied). Once the
 //! session has expired every call fails with [`Error::SessionExpired`].
 
+mod acl_ops;
 mod builder;
 mod client;
 mod connection;
@@ -41,7 +42,7 @@ mod watch_ops;
 pub use builder::{ClientBuilder, ConnectString};
 pub use client::Client;
 pub use error::Error;
-pub use ops::{CreateOptions, Op2 as Op, OpResult, ReadOp, ReadResult, Stat};
+pub use ops::{perms, Acl, CreateOptions, Op2 as Op, OpResult, ReadOp, ReadResult, Stat};
 pub use proto::{CreateMode, ErrorCode};
 pub use session::{SessionEvent, SessionState};
 pub use watch::{

@@ -17,7 +17,7 @@ impl Client {
                     path,
                     data,
                     options,
-                } => M::Create(self.create_op(path, Some(data), *options)?),
+                } => M::Create(self.create_op(path, Some(data), options)?),
                 Op2::Delete { path, version } => M::Delete(v1::DeleteOp {
                     path: self.server_path(path, false)?,
                     version: v(*version),

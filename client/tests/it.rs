@@ -325,3 +325,73 @@ async fn an_expired_session_is_refused_on_reconnect() -> anyhow::Result<()> {
     assert_eq!(killer.exists("/gone").await?, None);
     Ok(())
 }
+
+#[tokio::test]
+async fn acls_and_digest_auth_protect_nodes() -> anyhow::Result<()> {
+    use client::{perms, Acl};
+    let server = TestServer::start().await?;
+    let bob = Client::connect(&server.connect_string()).await?;
+    bob.add_auth("digest", b"bob:secret").await?;
+    let options = CreateOptions {
+        acl: Acl::creator_all(),
+        ..CreateOptions::default()
+    };
+    bob.create("/bob", b"mine", options).await?;
+    let (acl, _) = bob.get_acl("/bob").await?;
+    assert_eq!(acl.len(), 1);
+    assert_eq!(acl[0].scheme, "digest");
+    assert!(
+        acl[0].id.starts_with("bob:") && !acl[0].id.ends_with(":x"),
+        "the owner sees the digest"
+    );
+    let who = bob.who_am_i().await?;
+    assert!(
+        who.contains(&("digest".to_string(), "bob".to_string())),
+        "{who:?}"
+    );
+    assert!(who.iter().any(|(scheme, _)| scheme == "ip"));
+
+    let eve = Client::connect(&server.connect_string()).await?;
+    assert!(matches!(
+        eve.get_data("/bob").await,
+        Err(Error::NoAuth { .. })
+    ));
+    assert!(matches!(
+        eve.set_data("/bob", b"x", None).await,
+        Err(Error::NoAuth { .. })
+    ));
+    assert!(matches!(
+        eve.get_acl("/bob").await,
+        Err(Error::NoAuth { .. })
+    ));
+    assert!(matches!(
+        eve.add_auth("nope", b"x").await,
+        Err(Error::AuthFailed)
+    ));
+    let denied = eve
+        .create(
+            "/e",
+            b"",
+            CreateOptions {
+                acl: Acl::creator_all(),
+                ..CreateOptions::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(denied, Err(Error::InvalidAcl)),
+        "auth ACL without an authenticated id"
+    );
+    eve.add_auth("digest", b"bob:secret").await?;
+    assert_eq!(eve.get_data("/bob").await?.0, b"mine");
+
+    let read_only = vec![Acl::new(perms::READ | perms::ADMIN, "world", "anyone")];
+    bob.set_acl("/bob", &read_only, Some(0)).await?;
+    let public = Client::connect(&server.connect_string()).await?;
+    assert_eq!(public.get_data("/bob").await?.0, b"mine");
+    assert!(matches!(
+        bob.set_acl("/bob", &read_only, Some(0)).await,
+        Err(Error::BadVersion { .. })
+    ));
+    Ok(())
+}

@@ -36,6 +36,13 @@ pub struct Config {
     pub history_entries: usize,
     /// Frames buffered per connection before a slow reader is disconnected.
     pub connection_queue: usize,
+    /// ZooKeeper wire protocol listener (`None`: off).
+    pub zk_listen: Option<SocketAddr>,
+    /// Digest id (`super:base64(sha1(super:password))`) of the super user.
+    pub super_digest: Option<String>,
+    /// Four-letter words answered on the ZooKeeper port (`*` = all), as
+    /// ZooKeeper's `4lw.commands.whitelist` (default `srvr`).
+    pub four_letter_words: Vec<String>,
 }
 
 impl Default for Config {
@@ -56,6 +63,9 @@ impl Default for Config {
             container_check_ms: 60_000,
             history_entries: 100_000,
             connection_queue: 4096,
+            zk_listen: None,
+            super_digest: None,
+            four_letter_words: vec!["srvr".to_string()],
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{duration_ms, Connection, Service};
 use crate::session::{new_password, new_session_id, SessionOwner};
+use crate::tree::AuthId;
 use crate::txn::{Entry, Txn};
 use crate::watch::Outbox;
 use parking_lot::Mutex;
@@ -19,6 +20,8 @@ pub struct ConnectArgs {
     pub timeout_ms: i32,
     /// Highest zxid the client has seen.
     pub last_zxid_seen: i64,
+    /// The client's IP address (its `ip` scheme id).
+    pub peer_ip: Option<std::net::IpAddr>,
 }
 
 /// What the server grants.
@@ -111,6 +114,12 @@ impl Service {
             session_id,
             outbox,
             streams: Mutex::new(HashMap::new()),
+            auth: Mutex::new((
+                args.peer_ip
+                    .map(|ip| vec![AuthId::new("ip", &ip.to_string())])
+                    .unwrap_or_default(),
+                false,
+            )),
         };
         tracing::debug!(session_id, conn, reattached, "session connected");
         Ok((
@@ -146,6 +155,8 @@ impl Service {
         let entry = Entry {
             time_ms: inner.clock.wall_ms(),
             session_id: 0,
+            auth: Vec::new(),
+            is_super: true,
             txn: Txn::CreateSession {
                 session_id,
                 password: password.clone(),

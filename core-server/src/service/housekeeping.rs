@@ -38,6 +38,8 @@ impl Service {
         let entry = Entry {
             time_ms: inner.clock.wall_ms(),
             session_id: 0,
+            auth: Vec::new(),
+            is_super: true,
             txn: Txn::CloseSession { session_id },
         };
         match inner.replicator.propose(entry).await {
@@ -63,6 +65,8 @@ impl Service {
             let entry = Entry {
                 time_ms: inner.clock.wall_ms(),
                 session_id: 0,
+                auth: Vec::new(),
+                is_super: true,
                 txn: Txn::DeleteContainer { path },
             };
             if let Ok(committed) = inner.replicator.propose(entry).await {

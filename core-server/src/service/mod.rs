@@ -7,6 +7,7 @@
 //! touch sockets or encodings: front ends translate their frames into
 //! [`Request`] and [`Outgoing`](crate::watch::Outgoing) back into frames.
 
+mod auth;
 mod connect;
 mod housekeeping;
 mod read;
@@ -18,7 +19,11 @@ mod write;
 pub fn is_pipelined_write(request: &Request) -> bool {
     matches!(
         request,
-        Request::Create(_) | Request::Delete { .. } | Request::SetData { .. } | Request::Multi(_)
+        Request::Create(_)
+            | Request::Delete { .. }
+            | Request::SetData { .. }
+            | Request::SetAcl { .. }
+            | Request::Multi(_)
     )
 }
 
@@ -31,6 +36,7 @@ use crate::config::Config;
 use crate::replication::Replicator;
 use crate::session::{Owners, SessionTracker};
 use crate::state::ServerState;
+use crate::tree::AuthId;
 use crate::watch::{ConnId, Outbox};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -63,6 +69,8 @@ pub struct Connection {
     session_id: i64,
     outbox: Outbox,
     streams: Mutex<HashMap<i64, CancellationToken>>,
+    /// Proven ids (ip always; digest after auth), and super-user status.
+    auth: Mutex<(Vec<AuthId>, bool)>,
 }
 
 impl Connection {
@@ -74,6 +82,11 @@ impl Connection {
     /// The connection's id on this server.
     pub fn id(&self) -> ConnId {
         self.conn
+    }
+
+    /// The connection's proven ids and whether it is the super user.
+    pub fn auth(&self) -> (Vec<AuthId>, bool) {
+        self.auth.lock().clone()
     }
 
     /// Cancelled when the server wants this connection closed (session moved
@@ -150,6 +163,7 @@ impl Service {
             Request::Create(_)
             | Request::Delete { .. }
             | Request::SetData { .. }
+            | Request::SetAcl { .. }
             | Request::Multi(_)
             | Request::CloseSession => self.write(connection, request).await,
             Request::Sync { path } => (self.inner.state.last_zxid(), Ok(Reply::Synced(path))),
@@ -159,6 +173,11 @@ impl Service {
             | Request::SetWatches(_)
             | Request::WatchFrom { .. }
             | Request::CancelWatchFrom { .. } => self.watch_request(connection, request),
+            Request::AddAuth { scheme, auth } => (
+                self.inner.state.last_zxid(),
+                self.add_auth(connection, &scheme, &auth),
+            ),
+            Request::WhoAmI => (self.inner.state.last_zxid(), Ok(self.who_am_i(connection))),
             read => self.read(connection, read),
         };
         Response { xid, zxid, result }

@@ -2,6 +2,8 @@
 //! with the read.
 
 use super::{Connection, Reply, Request, Service};
+use crate::tree::acl::perms;
+use crate::tree::StateMachine;
 use crate::watch::WatchKind;
 use proto::ErrorCode;
 
@@ -11,6 +13,18 @@ impl Service {
             return Err(ErrorCode::BadArguments);
         }
         proto::path::validate(path).map_err(|_| ErrorCode::BadArguments)
+    }
+
+    fn read_allowed(
+        &self,
+        connection: &Connection,
+        state: &StateMachine,
+        path: &str,
+    ) -> Result<(), ErrorCode> {
+        match state.node(path) {
+            Some(node) => self.permit_read(connection, state, node, perms::READ),
+            None => Err(ErrorCode::NoNode),
+        }
     }
 
     pub(super) fn read(
@@ -23,6 +37,9 @@ impl Service {
         let result = match request {
             Request::Exists { path, watch } => self.check_read_path(&path).and_then(|_| {
                 let stat = state.stat(&path);
+                if let Some(node) = state.node(&path) {
+                    self.permit_read(connection, &state, node, perms::READ)?;
+                }
                 if watch {
                     let kind = if stat.is_some() {
                         WatchKind::Data
@@ -39,6 +56,7 @@ impl Service {
             }),
             Request::GetData { path, watch } => self.check_read_path(&path).and_then(|_| {
                 let (data, stat) = state.get_data(&path)?;
+                self.read_allowed(connection, &state, &path)?;
                 if watch {
                     self.inner
                         .state
@@ -50,6 +68,7 @@ impl Service {
             }),
             Request::GetChildren { path, watch } => self.check_read_path(&path).and_then(|_| {
                 let (children, stat) = state.children(&path)?;
+                self.read_allowed(connection, &state, &path)?;
                 if watch {
                     self.inner
                         .state
@@ -59,9 +78,14 @@ impl Service {
                 }
                 Ok(Reply::Children { children, stat })
             }),
-            Request::GetAllChildrenNumber { path } => self
+            Request::GetAllChildrenNumber { path } => self.check_read_path(&path).and_then(|_| {
+                let count = state.all_children_number(&path)?;
+                self.read_allowed(connection, &state, &path)?;
+                Ok(Reply::Count(count))
+            }),
+            Request::GetAcl { path } => self
                 .check_read_path(&path)
-                .and_then(|_| state.all_children_number(&path).map(Reply::Count)),
+                .and_then(|_| self.get_acl(connection, &state, &path)),
             Request::GetEphemerals { prefix } => Ok(Reply::Paths(
                 state.ephemerals(connection.session_id, &prefix),
             )),
@@ -71,16 +95,16 @@ impl Service {
                     .map(|op| match op {
                         super::ReadOp::GetData(path) => {
                             self.check_read_path(&path).and_then(|_| {
-                                state
-                                    .get_data(&path)
-                                    .map(|(data, stat)| Reply::Data { data, stat })
+                                let (data, stat) = state.get_data(&path)?;
+                                self.read_allowed(connection, &state, &path)?;
+                                Ok(Reply::Data { data, stat })
                             })
                         }
                         super::ReadOp::GetChildren(path) => {
                             self.check_read_path(&path).and_then(|_| {
-                                state
-                                    .children(&path)
-                                    .map(|(children, stat)| Reply::Children { children, stat })
+                                let (children, stat) = state.children(&path)?;
+                                self.read_allowed(connection, &state, &path)?;
+                                Ok(Reply::Children { children, stat })
                             })
                         }
                     })

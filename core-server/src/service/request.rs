@@ -1,6 +1,6 @@
 //! The one internal request vocabulary both front ends translate into, and its replies.
 
-use crate::tree::Stat;
+use crate::tree::{Acl, Stat};
 use crate::txn::OpResult;
 use proto::{CreateMode, ErrorCode};
 
@@ -104,6 +104,29 @@ pub enum Request {
     },
     /// closeSession.
     CloseSession,
+    /// getACL.
+    GetAcl {
+        /// Absolute path.
+        path: String,
+    },
+    /// setACL.
+    SetAcl {
+        /// Absolute path.
+        path: String,
+        /// The new ACL.
+        acl: Vec<Acl>,
+        /// Expected aversion or -1.
+        version: i32,
+    },
+    /// auth: prove an identity for this connection.
+    AddAuth {
+        /// The scheme (digest).
+        scheme: String,
+        /// The credentials (`user:password` for digest).
+        auth: Vec<u8>,
+    },
+    /// whoAmI: the ids this connection holds.
+    WhoAmI,
 }
 
 /// Arguments of a create.
@@ -117,6 +140,8 @@ pub struct CreateArgs {
     pub mode: CreateMode,
     /// TTL in ms for TTL modes, else 0 or -1.
     pub ttl_ms: i64,
+    /// The requested ACL.
+    pub acl: Vec<Acl>,
 }
 
 /// One write inside a multi.
@@ -228,6 +253,15 @@ pub enum Reply {
     Paths(Vec<String>),
     /// watchFrom: the new stream's id.
     WatchStream(i64),
+    /// getACL.
+    Acl {
+        /// The ACL (digests redacted for non-admins).
+        acl: Vec<Acl>,
+        /// The Stat.
+        stat: Stat,
+    },
+    /// whoAmI: (scheme, user) pairs.
+    WhoAmI(Vec<(String, String)>),
     /// Operations without a body (delete, watches, close).
     Done,
 }

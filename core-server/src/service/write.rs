@@ -32,6 +32,7 @@ impl Service {
                 data: args.data,
                 mode: args.mode,
                 ttl_ms: args.ttl_ms.max(0),
+                acl: args.acl,
             }),
             len,
         ))
@@ -44,6 +45,10 @@ impl Service {
             Request::Delete { path, version } => {
                 self.check_path_len(&path)?;
                 Txn::Delete { path, version }
+            }
+            Request::SetAcl { path, acl, version } => {
+                self.check_path_len(&path)?;
+                Txn::SetAcl { path, acl, version }
             }
             Request::SetData {
                 path,
@@ -144,9 +149,12 @@ impl Service {
                 })
             }
         };
+        let (auth, is_super) = connection.auth();
         let entry = Entry {
             time_ms: inner.clock.wall_ms(),
             session_id: connection.session_id,
+            auth,
+            is_super,
             txn,
         };
         match inner.replicator.submit(entry).await {
@@ -214,7 +222,7 @@ impl PendingWrite {
 fn to_reply(result: OpResult) -> Reply {
     match result {
         OpResult::Created { path, stat } => Reply::Created { path, stat },
-        OpResult::DataSet(stat) => Reply::Stat(stat),
+        OpResult::DataSet(stat) | OpResult::AclSet(stat) => Reply::Stat(stat),
         OpResult::Multi(results) => Reply::Multi(results),
         OpResult::Deleted
         | OpResult::Checked

@@ -3,6 +3,7 @@
 //! Lookups go through a `HashMap` by full path; nothing that decides a result
 //! or an event order iterates it (children and indexes are B-trees).
 
+use super::acl::Acl;
 use super::node::{Node, NodeKind};
 use super::Stat;
 use proto::ErrorCode;
@@ -26,6 +27,9 @@ pub struct StateMachine {
     pub(crate) ephemerals: BTreeMap<i64, BTreeSet<String>>,
     /// Containers and TTL nodes, for the reaper.
     pub(crate) reapable: BTreeSet<String>,
+    /// Distinct ACL lists; nodes refer to them by index (as ZooKeeper's ACL cache).
+    pub(crate) acl_lists: Vec<Vec<Acl>>,
+    pub(crate) acl_index: BTreeMap<Vec<Acl>, u32>,
     pub(crate) last_zxid: i64,
 }
 
@@ -52,6 +56,7 @@ impl StateMachine {
         let quota = Node::new(Some(Vec::new()), NodeKind::Persistent, 0, 0);
         let mut config = Node::new(Some(Vec::new()), NodeKind::Persistent, 0, 0);
         config.aversion = -1;
+        config.acl = 1;
         nodes.insert("/".to_string(), root);
         nodes.insert("/zookeeper".to_string(), zk);
         nodes.insert("/zookeeper/quota".to_string(), quota);
@@ -61,8 +66,34 @@ impl StateMachine {
             sessions: BTreeMap::new(),
             ephemerals: BTreeMap::new(),
             reapable: BTreeSet::new(),
+            acl_lists: vec![Acl::open(), Acl::read_only()],
+            acl_index: BTreeMap::from([(Acl::open(), 0), (Acl::read_only(), 1)]),
             last_zxid: 0,
         }
+    }
+
+    /// The ACL list of a node.
+    pub fn acl_of(&self, node: &Node) -> &[Acl] {
+        self.acl_lists
+            .get(node.acl as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The node's ACL and Stat.
+    pub fn get_acl(&self, path: &str) -> Result<(Vec<Acl>, Stat), ErrorCode> {
+        let node = self.nodes.get(path).ok_or(ErrorCode::NoNode)?;
+        Ok((self.acl_of(node).to_vec(), node.stat()))
+    }
+
+    /// The index of an ACL list, adding it to the table if new.
+    pub(crate) fn intern_acl(&mut self, acl: Vec<Acl>) -> u32 {
+        if let Some(index) = self.acl_index.get(&acl) {
+            return *index;
+        }
+        let index = self.acl_lists.len() as u32;
+        self.acl_lists.push(acl.clone());
+        self.acl_index.insert(acl, index);
+        index
     }
 
     /// The zxid of the last applied entry.

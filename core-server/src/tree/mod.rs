@@ -5,10 +5,12 @@
 //! (id, password, timeout). Changes return [`TreeEvent`]s. Must not touch:
 //! watches, sockets, time, the log, session liveness timers.
 
+pub mod acl;
 mod data_tree;
 mod node;
 mod stat;
 
+pub use acl::{Acl, AuthId};
 pub use data_tree::{SessionInfo, StateMachine, SPECIAL_PATHS};
 pub use node::{Node, NodeKind};
 pub use stat::Stat;

@@ -32,6 +32,8 @@ pub struct Node {
     pub(crate) stored_cversion: i32,
     pub(crate) aversion: i32,
     pub(crate) kind: NodeKind,
+    /// Index of the node's ACL list in the state machine's ACL table.
+    pub(crate) acl: u32,
 }
 
 impl Node {
@@ -49,6 +51,7 @@ impl Node {
             stored_cversion: 0,
             aversion: 0,
             kind,
+            acl: 0,
         }
     }
 

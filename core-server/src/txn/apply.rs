@@ -6,6 +6,7 @@
 
 use super::multi::{apply_multi, Undo};
 use super::{Applied, CreateTxn, Entry, OpResult, Txn};
+use crate::tree::acl::{self, Acl};
 use crate::tree::{EventKind, Node, NodeKind, StateMachine, TreeEvent, SPECIAL_PATHS};
 use proto::{path, ErrorCode};
 
@@ -28,6 +29,7 @@ pub fn apply(sm: &mut StateMachine, zxid: i64, entry: &Entry) -> Applied {
         Txn::Create(_)
             | Txn::Delete { .. }
             | Txn::SetData { .. }
+            | Txn::SetAcl { .. }
             | Txn::Check { .. }
             | Txn::Multi(_)
     );
@@ -59,6 +61,7 @@ pub fn apply(sm: &mut StateMachine, zxid: i64, entry: &Entry) -> Applied {
             }
         }
         Txn::CloseSession { session_id } => close_session(sm, zxid, *session_id, &mut events),
+        Txn::SetAcl { path, acl, version } => set_acl(sm, entry, path, acl, *version),
         Txn::DeleteContainer { path } => {
             delete_container(sm, zxid, entry.time_ms, path, &mut events)
         }
@@ -85,6 +88,11 @@ pub(super) fn apply_op(
             if !has_basic_shape(path) || SPECIAL_PATHS.contains(&path.as_str()) {
                 return Err(ErrorCode::BadArguments);
             }
+            let parent = sm
+                .nodes
+                .get(path::parent(path).unwrap_or("/"))
+                .ok_or(ErrorCode::NoNode)?;
+            permit(sm, parent, acl::perms::DELETE, entry)?;
             let node = sm.nodes.get(path.as_str()).ok_or(ErrorCode::NoNode)?;
             check_version(*version, node.version)?;
             if !node.children.is_empty() {
@@ -99,6 +107,8 @@ pub(super) fn apply_op(
             version,
         } => {
             path::validate(path).map_err(|_| ErrorCode::BadArguments)?;
+            let node = sm.nodes.get(path.as_str()).ok_or(ErrorCode::NoNode)?;
+            permit(sm, node, acl::perms::WRITE, entry)?;
             let node = sm.nodes.get_mut(path.as_str()).ok_or(ErrorCode::NoNode)?;
             check_version(*version, node.version)?;
             undo.push(Undo::DataSet {
@@ -121,14 +131,42 @@ pub(super) fn apply_op(
         Txn::Check { path, version } => {
             path::validate(path).map_err(|_| ErrorCode::BadArguments)?;
             let node = sm.nodes.get(path.as_str()).ok_or(ErrorCode::NoNode)?;
+            permit(sm, node, acl::perms::READ, entry)?;
             check_version(*version, node.version)?;
             Ok(OpResult::Checked)
         }
         Txn::Multi(_)
+        | Txn::SetAcl { .. }
         | Txn::CreateSession { .. }
         | Txn::CloseSession { .. }
         | Txn::DeleteContainer { .. } => Err(ErrorCode::BadArguments),
     }
+}
+
+/// Checks the caller's permission on a node (ids carried by the entry).
+fn permit(sm: &StateMachine, node: &Node, perm: i32, entry: &Entry) -> Result<(), ErrorCode> {
+    acl::check(sm.acl_of(node), perm, &entry.auth, entry.is_super)
+}
+
+fn set_acl(
+    sm: &mut StateMachine,
+    entry: &Entry,
+    p: &str,
+    requested: &[Acl],
+    version: i32,
+) -> Result<OpResult, ErrorCode> {
+    path::validate(p).map_err(|_| ErrorCode::BadArguments)?;
+    let fixed = acl::fixup(requested, &entry.auth)?;
+    let node = sm.nodes.get(p).ok_or(ErrorCode::NoNode)?;
+    permit(sm, node, acl::perms::ADMIN, entry)?;
+    if version != -1 && version != node.aversion {
+        return Err(ErrorCode::BadVersion);
+    }
+    let index = sm.intern_acl(fixed);
+    let node = sm.nodes.get_mut(p).ok_or(ErrorCode::NoNode)?;
+    node.aversion = node.aversion.wrapping_add(1);
+    node.acl = index;
+    Ok(OpResult::AclSet(node.stat()))
 }
 
 fn check_version(expected: i32, actual: i32) -> Result<(), ErrorCode> {
@@ -160,6 +198,7 @@ fn apply_create(
     if !has_basic_shape(&create.path) || create.path == "/" {
         return Err(ErrorCode::BadArguments);
     }
+    let fixed_acl = acl::fixup(&create.acl, &entry.auth)?;
     // The parent is looked up before full validation, as ZooKeeper does, so
     // `/a//b` is NoNode while `/a/` is BadArguments.
     let slash = create.path.rfind('/').unwrap_or(0);
@@ -169,6 +208,7 @@ fn apply_create(
         &create.path[..slash]
     };
     let parent = sm.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;
+    permit(sm, parent, acl::perms::CREATE, entry)?;
     let final_path = if mode.is_sequential() {
         format!("{}{:010}", create.path, parent.stored_cversion)
     } else {
@@ -199,7 +239,9 @@ fn apply_create(
     });
     parent.stored_cversion = parent.stored_cversion.wrapping_add(1);
     parent.pzxid = zxid;
-    let node = Node::new(create.data.clone(), kind, zxid, entry.time_ms);
+    let acl_index = sm.intern_acl(fixed_acl);
+    let mut node = Node::new(create.data.clone(), kind, zxid, entry.time_ms);
+    node.acl = acl_index;
     let stat = node.stat();
     sm.link(&final_path, node);
     events.push(TreeEvent {

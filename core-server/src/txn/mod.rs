@@ -11,6 +11,7 @@ mod multi;
 
 pub use apply::apply;
 
+use crate::tree::{Acl, AuthId};
 use proto::{CreateMode, ErrorCode};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,12 @@ pub struct Entry {
     pub time_ms: i64,
     /// The session that asked, or 0 for the server's own housekeeping.
     pub session_id: i64,
+    /// The ids the asking connection has proven (ACL checks happen at apply).
+    #[serde(default)]
+    pub auth: Vec<AuthId>,
+    /// The asking connection is the super user (bypasses ACLs).
+    #[serde(default)]
+    pub is_super: bool,
     /// What to do.
     pub txn: Txn,
 }
@@ -45,6 +52,15 @@ pub enum Txn {
         /// New data; `None` is null data.
         data: Option<Vec<u8>>,
         /// Expected version or -1.
+        version: i32,
+    },
+    /// Replace a node's ACL if its aversion matches (-1 = any).
+    SetAcl {
+        /// Absolute path.
+        path: String,
+        /// The requested ACL (fixed up at apply).
+        acl: Vec<Acl>,
+        /// Expected aversion or -1.
         version: i32,
     },
     /// Version check; valid only inside [`Txn::Multi`].
@@ -89,6 +105,8 @@ pub struct CreateTxn {
     pub mode: CreateMode,
     /// TTL in ms for TTL modes, else 0.
     pub ttl_ms: i64,
+    /// The requested ACL (fixed up at apply: `auth` expanded, invalid refused).
+    pub acl: Vec<Acl>,
 }
 
 /// What a successful single operation produced.
@@ -105,6 +123,8 @@ pub enum OpResult {
     Deleted,
     /// Data was set; the node's new Stat.
     DataSet(crate::tree::Stat),
+    /// The ACL was set; the node's new Stat.
+    AclSet(crate::tree::Stat),
     /// A check passed (inside a multi).
     Checked,
     /// A multi was applied: one result per op. On failure, ZooKeeper's codes:
@@ -128,3 +148,6 @@ pub struct Applied {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod acl_tests;

@@ -2,20 +2,24 @@
 //! containers and TTL nodes, determinism.
 
 use super::*;
-use crate::tree::{EventKind, StateMachine, TreeEvent};
+use crate::tree::{Acl, AuthId, EventKind, StateMachine, TreeEvent};
 
-struct Log {
-    sm: StateMachine,
-    zxid: i64,
-    time: i64,
+pub(super) struct Log {
+    pub(super) sm: StateMachine,
+    pub(super) zxid: i64,
+    pub(super) time: i64,
+    pub(super) auth: Vec<AuthId>,
+    pub(super) is_super: bool,
 }
 
 impl Log {
-    fn new() -> Log {
+    pub(super) fn new() -> Log {
         let mut log = Log {
             sm: StateMachine::new(),
             zxid: 0,
             time: 1_000,
+            auth: vec![AuthId::new("ip", "127.0.0.1")],
+            is_super: false,
         };
         log.run(
             0,
@@ -30,7 +34,7 @@ impl Log {
         log
     }
 
-    fn run(&mut self, session_id: i64, txn: Txn) -> Applied {
+    pub(super) fn run(&mut self, session_id: i64, txn: Txn) -> Applied {
         self.zxid += 1;
         self.time += 10;
         apply(
@@ -39,6 +43,8 @@ impl Log {
             &Entry {
                 time_ms: self.time,
                 session_id,
+                auth: self.auth.clone(),
+                is_super: self.is_super,
                 txn,
             },
         )
@@ -55,6 +61,7 @@ fn create(path: &str, mode: CreateMode, ttl_ms: i64) -> Txn {
         data: Some(b"d".to_vec()),
         mode,
         ttl_ms,
+        acl: Acl::open(),
     })
 }
 

@@ -103,6 +103,7 @@ pub fn create(path: &str, data: &[u8]) -> Op {
         data: Some(data.to_vec()),
         mode: 0,
         ttl_ms: 0,
+        ..Default::default()
     })
 }
 
@@ -126,6 +127,7 @@ pub fn create_mode(path: &str, data: Option<&[u8]>, mode: proto::CreateMode, ttl
         data: data.map(<[u8]>::to_vec),
         mode: mode.flag(),
         ttl_ms,
+        ..Default::default()
     })
 }
 

@@ -27,6 +27,7 @@ async fn unknown_create_mode_is_bad_arguments() -> anyhow::Result<()> {
         data: None,
         mode: 7,
         ttl_ms: 0,
+        ..Default::default()
     });
     let r = s.call(1, op).await?;
     assert_eq!(r.err, ErrorCode::BadArguments.as_i32());

@@ -185,6 +185,7 @@ async fn multi_is_all_or_nothing_with_zookeeper_result_codes() -> anyhow::Result
                 data: None,
                 mode: 0,
                 ttl_ms: 0,
+                ..Default::default()
             })),
             item(M::Check(proto::v1::CheckOp {
                 path: "/m".into(),
@@ -222,6 +223,7 @@ async fn multi_is_all_or_nothing_with_zookeeper_result_codes() -> anyhow::Result
                 data: None,
                 mode: 0,
                 ttl_ms: 0,
+                ..Default::default()
             })),
             item(M::Check(proto::v1::CheckOp {
                 path: "/m/a".into(),

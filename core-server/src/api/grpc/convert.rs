@@ -4,19 +4,20 @@ use crate::service::{
     ConnectArgs, Connected, CreateArgs, MultiOp, ReadOp, Reply, Request, Response, SetWatches,
     WatcherType,
 };
-use crate::tree::Stat;
+use crate::tree::{Acl, Stat};
 use crate::txn::OpResult;
 use crate::watch::{Outgoing, WatchedEvent};
 use proto::v1::{self, request::Op, response::Result as R};
 use proto::{CreateMode, ErrorCode};
 
 /// The connect frame's arguments.
-pub fn connect_args(c: v1::Connect) -> ConnectArgs {
+pub fn connect_args(c: v1::Connect, peer_ip: Option<std::net::IpAddr>) -> ConnectArgs {
     ConnectArgs {
         session_id: c.session_id,
         password: c.password,
         timeout_ms: c.timeout_ms,
         last_zxid_seen: c.last_zxid_seen,
+        peer_ip,
     }
 }
 
@@ -49,7 +50,22 @@ fn create_args(c: v1::CreateOp) -> Result<CreateArgs, ErrorCode> {
         data: c.data,
         mode: CreateMode::from_flag(c.mode)?,
         ttl_ms: c.ttl_ms,
+        acl: if c.acl.is_empty() {
+            Acl::open()
+        } else {
+            acls(c.acl)
+        },
     })
+}
+
+fn acls(list: Vec<v1::Acl>) -> Vec<Acl> {
+    list.into_iter()
+        .map(|a| Acl {
+            perms: a.perms,
+            scheme: a.scheme,
+            id: a.id,
+        })
+        .collect()
 }
 
 fn watcher_type(t: i32) -> Result<WatcherType, ErrorCode> {
@@ -161,6 +177,17 @@ pub fn request(op: Option<Op>) -> Result<Request, ErrorCode> {
             stream_id: c.stream_id,
         },
         Op::CloseSession(_) => Request::CloseSession,
+        Op::GetAcl(g) => Request::GetAcl { path: g.path },
+        Op::SetAcl(s) => Request::SetAcl {
+            path: s.path,
+            acl: acls(s.acl),
+            version: s.version,
+        },
+        Op::AddAuth(a) => Request::AddAuth {
+            scheme: a.scheme,
+            auth: a.auth,
+        },
+        Op::WhoAmI(_) => Request::WhoAmI,
     })
 }
 
@@ -267,6 +294,23 @@ fn reply(r: Reply) -> Option<R> {
         Reply::Count(count) => R::Count(v1::CountResult { count }),
         Reply::Paths(paths) => R::Paths(v1::PathsResult { paths }),
         Reply::WatchStream(stream_id) => R::WatchFrom(v1::WatchFromResult { stream_id }),
+        Reply::Acl { acl, stat: s } => R::Acl(v1::AclResult {
+            acl: acl
+                .into_iter()
+                .map(|a| v1::Acl {
+                    perms: a.perms,
+                    scheme: a.scheme,
+                    id: a.id,
+                })
+                .collect(),
+            stat: Some(stat(s)),
+        }),
+        Reply::WhoAmI(ids) => R::WhoAmI(v1::WhoAmIResult {
+            client_info: ids
+                .into_iter()
+                .map(|(scheme, user)| v1::ClientInfo { scheme, user })
+                .collect(),
+        }),
         Reply::Done => return None,
     })
 }

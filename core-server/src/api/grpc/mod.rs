@@ -68,6 +68,7 @@ impl Corral for GrpcApi {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Status::resource_exhausted("connection limit reached"))?;
+        let peer_ip = request.remote_addr().map(|a| a.ip());
         let inbound = request.into_inner();
         let (head_tx, head_rx) = mpsc::channel::<ServerFrame>(1);
         let (tx, rx) = mpsc::channel::<Outgoing>(self.service.config().connection_queue);
@@ -75,7 +76,15 @@ impl Corral for GrpcApi {
         let close = self.stop.child_token();
         let service = self.service.clone();
         tokio::spawn(async move {
-            run_connection(service, inbound, head_tx, Outbox { tx, close }, tail_tx).await;
+            run_connection(
+                service,
+                inbound,
+                peer_ip,
+                head_tx,
+                Outbox { tx, close },
+                tail_tx,
+            )
+            .await;
             drop(permit);
         });
         let head = ReceiverStream::new(head_rx).map(Ok);
@@ -88,6 +97,7 @@ impl Corral for GrpcApi {
 async fn run_connection(
     service: Service,
     mut inbound: Streaming<ClientFrame>,
+    peer_ip: Option<std::net::IpAddr>,
     head: mpsc::Sender<ServerFrame>,
     outbox: Outbox,
     tail: oneshot::Sender<Status>,
@@ -118,7 +128,7 @@ async fn run_connection(
     let close = outbox.close.clone();
     let tx = outbox.tx.clone();
     let connection = match service
-        .connect(convert::connect_args(connect), outbox)
+        .connect(convert::connect_args(connect, peer_ip), outbox)
         .await
     {
         Ok((connection, connected)) => {

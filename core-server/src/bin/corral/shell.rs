@@ -208,6 +208,7 @@ async fn execute(
             let options = CreateOptions {
                 mode,
                 ttl: ttl.map(|ms| Duration::from_millis(ms.max(0) as u64)),
+                ..CreateOptions::default()
             };
             let (created, stat) = client.create(&path, data.as_bytes(), options).await?;
             if json {
