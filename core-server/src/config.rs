@@ -63,7 +63,7 @@ impl Default for Config {
             container_check_ms: 60_000,
             history_entries: 100_000,
             connection_queue: 4096,
-            zk_listen: None,
+            zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 2181))),
             super_digest: None,
             four_letter_words: vec!["srvr".to_string()],
         }

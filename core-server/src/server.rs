@@ -52,6 +52,7 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
+    zk_addr: Option<SocketAddr>,
     stop: CancellationToken,
     service: Service,
     task: JoinHandle<Result<(), ServerError>>,
@@ -61,6 +62,11 @@ impl ServerHandle {
     /// The address the native API listens on (with the real port if 0 was asked).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the ZooKeeper-protocol listener, if enabled.
+    pub fn zk_addr(&self) -> Option<SocketAddr> {
+        self.zk_addr
     }
 
     /// The service (for admin views and tests).
@@ -117,6 +123,21 @@ pub async fn start_with_clock(
         addr: config.listen,
         source,
     })?;
+    let zk_listener = match config.zk_listen {
+        Some(zk) => Some(
+            TcpListener::bind(zk)
+                .await
+                .map_err(|source| ServerError::Bind { addr: zk, source })?,
+        ),
+        None => None,
+    };
+    let zk_addr = match &zk_listener {
+        Some(l) => Some(
+            l.local_addr()
+                .map_err(|source| ServerError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
     let stop = CancellationToken::new();
     let fatal = CancellationToken::new();
     let state = Arc::new(recovered.state);
@@ -135,6 +156,8 @@ pub async fn start_with_clock(
     let service = Service::new(config.clone(), state, replicator, clock, 1);
     let check = Duration::from_millis((config.tick_ms as u64 / 10).clamp(10, 100));
     let housekeeping = tokio::spawn(service.clone().run_housekeeping(check, stop.clone()));
+    let zk = zk_listener
+        .map(|l| tokio::spawn(crate::api::zk_wire::serve(l, service.clone(), stop.clone())));
     let api = GrpcApi::new(service.clone(), stop.clone());
     let shutdown = {
         let stop = stop.clone();
@@ -152,13 +175,16 @@ pub async fn start_with_clock(
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(api.into_server())
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "corral serving");
+    tracing::info!(%addr, zk_addr = ?zk_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();
 
     let task = tokio::spawn(async move {
         let served = grpc.await;
         task_stop.cancel();
         let _ = housekeeping.await;
+        if let Some(zk) = zk {
+            let _ = zk.await;
+        }
         let _ = committer.await;
         drop(lock);
         served?;
@@ -169,6 +195,7 @@ pub async fn start_with_clock(
     });
     Ok(ServerHandle {
         addr,
+        zk_addr,
         stop,
         service,
         task,

@@ -32,6 +32,8 @@ pub fn test_config() -> Config {
         min_session_timeout_ms: 200,
         max_session_timeout_ms: 60_000,
         container_check_ms: 100,
+        zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        four_letter_words: vec!["*".to_string()],
         ..Config::default()
     }
 }
@@ -50,6 +52,7 @@ impl TestServer {
         let handle = core_server::start(config.clone()).await?;
         let addr = handle.addr();
         config.listen = addr;
+        config.zk_listen = handle.zk_addr();
         Ok(TestServer {
             config,
             handle: Some(handle),
@@ -61,6 +64,11 @@ impl TestServer {
     /// The native gRPC address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The ZooKeeper-protocol address.
+    pub fn zk_addr(&self) -> Option<SocketAddr> {
+        self.config.zk_listen
     }
 
     /// The connect string for the client.

@@ -28,6 +28,8 @@ impl ProcessServer {
             .arg(data_dir)
             .arg("--listen")
             .arg(listen.to_string())
+            .arg("--zk-listen")
+            .arg("127.0.0.1:0")
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

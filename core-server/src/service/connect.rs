@@ -121,6 +121,12 @@ impl Service {
                 false,
             )),
         };
+        self.register_live(super::LiveConnection {
+            conn,
+            session_id,
+            peer: args.peer_ip,
+            timeout_ms,
+        });
         tracing::debug!(session_id, conn, reattached, "session connected");
         Ok((
             connection,

@@ -10,6 +10,7 @@
 mod auth;
 mod connect;
 mod housekeeping;
+pub mod pipeline;
 mod read;
 pub mod request;
 mod watches;
@@ -60,6 +61,21 @@ struct Inner {
     next_conn: AtomicU64,
     next_stream: AtomicI64,
     server_id: u8,
+    live: Mutex<HashMap<ConnId, LiveConnection>>,
+    received: AtomicU64,
+}
+
+/// A connection as the admin views list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveConnection {
+    /// The connection id.
+    pub conn: ConnId,
+    /// Its session.
+    pub session_id: i64,
+    /// The client's address, if known.
+    pub peer: Option<std::net::IpAddr>,
+    /// The session's negotiated timeout.
+    pub timeout_ms: i32,
 }
 
 /// One established client connection and the session it carries.
@@ -130,6 +146,8 @@ impl Service {
                 next_conn: AtomicU64::new(1),
                 next_stream: AtomicI64::new(1),
                 server_id,
+                live: Mutex::new(HashMap::new()),
+                received: AtomicU64::new(0),
             }),
         }
     }
@@ -159,6 +177,7 @@ impl Service {
     /// connection must be handled one after another, in arrival order.
     pub async fn handle(&self, connection: &Connection, xid: i32, request: Request) -> Response {
         self.touch(connection);
+        self.inner.received.fetch_add(1, Ordering::Relaxed);
         let (zxid, result) = match request {
             Request::Create(_)
             | Request::Delete { .. }
@@ -186,6 +205,7 @@ impl Service {
     /// Forgets a connection: its watches and streams go, the session stays
     /// (until it expires or the client reattaches).
     pub fn disconnect(&self, connection: &Connection) {
+        self.inner.live.lock().remove(&connection.conn);
         self.inner.state.watches().lock().detach(connection.conn);
         self.inner
             .owners
@@ -194,6 +214,24 @@ impl Service {
         for (_, cancel) in connection.streams.lock().drain() {
             cancel.cancel();
         }
+    }
+}
+
+impl Service {
+    /// Connections open on this server, by id.
+    pub fn live_connections(&self) -> Vec<LiveConnection> {
+        let mut list: Vec<LiveConnection> = self.inner.live.lock().values().cloned().collect();
+        list.sort_by_key(|c| c.conn);
+        list
+    }
+
+    /// Requests received since start.
+    pub fn requests_received(&self) -> u64 {
+        self.inner.received.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn register_live(&self, live: LiveConnection) {
+        self.inner.live.lock().insert(live.conn, live);
     }
 }
 

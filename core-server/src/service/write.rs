@@ -138,6 +138,9 @@ impl Service {
     ) -> PendingWrite {
         self.touch(connection);
         let inner = &self.inner;
+        inner
+            .received
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let zxid = inner.state.last_zxid();
         let txn = match self.to_txn(request) {
             Ok(txn) => txn,

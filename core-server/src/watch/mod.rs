@@ -41,4 +41,7 @@ pub enum Outgoing {
     Response(crate::service::Response),
     /// The answer to a ping, with the server's last applied zxid.
     Pong(i64),
+    /// A frame already encoded by its front end (handshake, replies whose
+    /// shape only the front end knows).
+    Frame(Vec<u8>),
 }

@@ -127,6 +127,14 @@ impl WatchRegistry {
             .unwrap_or_default()
     }
 
+    /// Every registration as (connection, path), sorted (admin views).
+    pub fn all(&self) -> BTreeSet<(ConnId, String)> {
+        self.by_conn
+            .iter()
+            .flat_map(|(conn, held)| held.iter().map(move |(_, path)| (*conn, path.clone())))
+            .collect()
+    }
+
     /// Total number of registrations.
     pub fn len(&self) -> usize {
         self.by_conn.values().map(HashSet::len).sum()

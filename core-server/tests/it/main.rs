@@ -7,3 +7,4 @@ mod t11_data_model;
 mod t12_sessions_watches;
 mod t20_durability;
 mod t30_cli;
+mod t40_zk_wire;

@@ -339,11 +339,13 @@ fn event(e: WatchedEvent) -> v1::WatchEvent {
     }
 }
 
-/// The wire form of anything queued for a connection.
-pub fn outgoing(o: Outgoing) -> v1::ServerFrame {
-    frame(match o {
+/// The wire form of anything queued for a connection (`None` for frames
+/// encoded by another front end, which never reach a gRPC stream).
+pub fn outgoing(o: Outgoing) -> Option<v1::ServerFrame> {
+    Some(frame(match o {
         Outgoing::Event(e) => v1::server_frame::Frame::Event(event(e)),
         Outgoing::Response(r) => v1::server_frame::Frame::Response(response(r)),
         Outgoing::Pong(zxid) => v1::server_frame::Frame::Pong(v1::Pong { zxid }),
-    })
+        Outgoing::Frame(_) => return None,
+    }))
 }

@@ -9,10 +9,10 @@
 
 pub mod convert;
 
-use crate::service::{is_pipelined_write, Request, Response, Service};
+use crate::service::pipeline::Pipeline;
+use crate::service::{Request, Service};
 use crate::watch::{Outbox, Outgoing};
-use futures::stream::FuturesOrdered;
-use futures::{Future, Stream, StreamExt};
+use futures::{Stream, StreamExt};
 use proto::v1::corral_server::{Corral, CorralServer};
 use proto::v1::{client_frame::Frame, ClientFrame, ServerFrame};
 use proto::ErrorCode;
@@ -88,7 +88,8 @@ impl Corral for GrpcApi {
             drop(permit);
         });
         let head = ReceiverStream::new(head_rx).map(Ok);
-        let body = ReceiverStream::new(rx).map(|o| Ok(convert::outgoing(o)));
+        let body =
+            ReceiverStream::new(rx).filter_map(|o| async move { convert::outgoing(o).map(Ok) });
         let tail = futures::stream::once(tail_rx).filter_map(|r| async move { r.ok().map(Err) });
         Ok(tonic::Response::new(Box::pin(head.chain(body).chain(tail))))
     }
@@ -155,17 +156,9 @@ async fn run_connection(
     }
 }
 
-/// Most writes of one connection awaiting commit at once.
-const MAX_PIPELINED_WRITES: usize = 256;
-
-type InFlight<'a> = FuturesOrdered<Pin<Box<dyn Future<Output = Response> + Send + 'a>>>;
-
 /// Serves an established connection; returns the status to end the stream with
-/// when the client sent something that cannot be served.
-///
-/// Writes are pipelined: each is put into the log in arrival order and its
-/// response is sent when it commits, in order. Any other request first waits
-/// for the connection's earlier writes (per-session FIFO, read-your-writes).
+/// when the client sent something that cannot be served. Ordering (pipelined
+/// writes, reads after the connection's writes) comes from [`Pipeline`].
 async fn serve(
     service: &Service,
     connection: &crate::service::Connection,
@@ -173,18 +166,18 @@ async fn serve(
     tx: &mpsc::Sender<Outgoing>,
     close: &CancellationToken,
 ) -> Option<Status> {
-    let mut in_flight: InFlight<'_> = FuturesOrdered::new();
+    let mut pipeline: Pipeline<'_, ()> = Pipeline::new(service, connection);
     loop {
         let message = tokio::select! {
             biased;
             _ = close.cancelled() => return None,
-            Some(response) = in_flight.next(), if !in_flight.is_empty() => {
+            Some((response, ())) = pipeline.next(), if !pipeline.is_empty() => {
                 if tx.send(Outgoing::Response(response)).await.is_err() {
                     return None;
                 }
                 continue;
             }
-            m = inbound.message(), if in_flight.len() < MAX_PIPELINED_WRITES => m,
+            m = inbound.message(), if !pipeline.is_full() => m,
         };
         let frame = match message {
             Ok(Some(frame)) => frame,
@@ -194,52 +187,40 @@ async fn serve(
                 return Some(status);
             }
         };
-        let outgoing = match frame.frame {
+        match frame.frame {
             Some(Frame::Request(request)) => {
                 let xid = request.xid;
                 let request = match convert::request(request.op) {
                     Ok(request) => request,
                     Err(code) => {
-                        let zxid = service.state().last_zxid();
-                        let response = Response {
-                            xid,
-                            zxid,
-                            result: Err(code),
-                        };
-                        // Keep FIFO: queue behind the writes still in flight.
-                        in_flight.push_back(Box::pin(async move { response }));
+                        pipeline.push_error(xid, code, ());
                         continue;
                     }
                 };
-                if is_pipelined_write(&request) {
-                    let pending = service.submit_write(connection, xid, request).await;
-                    in_flight.push_back(Box::pin(pending.finish()));
-                    continue;
-                }
-                while let Some(response) = in_flight.next().await {
+                let is_close = matches!(request, Request::CloseSession);
+                for (response, ()) in pipeline.submit(xid, request, ()).await {
                     if tx.send(Outgoing::Response(response)).await.is_err() {
                         return None;
                     }
                 }
-                let is_close = matches!(request, Request::CloseSession);
-                let response = service.handle(connection, xid, request).await;
                 if is_close {
-                    let _ = tx.send(Outgoing::Response(response)).await;
                     return None;
                 }
-                Outgoing::Response(response)
             }
             Some(Frame::Ping(_)) => {
                 service.touch(connection);
-                Outgoing::Pong(service.state().last_zxid())
+                if tx
+                    .send(Outgoing::Pong(service.state().last_zxid()))
+                    .await
+                    .is_err()
+                {
+                    return None;
+                }
             }
             Some(Frame::Connect(_)) => {
                 return Some(Status::invalid_argument("Connect sent twice on one stream"));
             }
             None => return Some(Status::invalid_argument("empty frame")),
-        };
-        if tx.send(outgoing).await.is_err() {
-            return None;
         }
     }
 }

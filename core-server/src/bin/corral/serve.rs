@@ -18,6 +18,18 @@ pub struct ServeArgs {
     /// Native gRPC API address.
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// ZooKeeper-protocol listener address (default 127.0.0.1:2181).
+    #[arg(long)]
+    zk_listen: Option<SocketAddr>,
+    /// Turn the ZooKeeper-protocol listener off.
+    #[arg(long)]
+    no_zk: bool,
+    /// Super user digest id, `super:base64(sha1(super:password))`.
+    #[arg(long)]
+    super_digest: Option<String>,
+    /// Four-letter words to answer (comma separated, `*` for all).
+    #[arg(long, value_delimiter = ',')]
+    four_letter_words: Option<Vec<String>>,
     /// ZooKeeper's tickTime in ms (session timeout bounds are 2 and 20 ticks).
     #[arg(long)]
     tick_ms: Option<u32>,
@@ -49,6 +61,18 @@ impl ServeArgs {
         }
         if let Some(v) = self.listen {
             config.listen = v;
+        }
+        if let Some(v) = self.zk_listen {
+            config.zk_listen = Some(v);
+        }
+        if self.no_zk {
+            config.zk_listen = None;
+        }
+        if let Some(v) = self.super_digest {
+            config.super_digest = Some(v);
+        }
+        if let Some(v) = self.four_letter_words {
+            config.four_letter_words = v;
         }
         if let Some(v) = self.tick_ms {
             config.tick_ms = v;
@@ -89,6 +113,9 @@ pub struct DevArgs {
     /// Native API port (0 picks a free one).
     #[arg(long, default_value_t = 4181)]
     port: u16,
+    /// ZooKeeper-protocol port (0 picks a free one).
+    #[arg(long, default_value_t = 2181)]
+    zk_port: u16,
 }
 
 async fn ctrl_c() {
@@ -105,6 +132,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the server")?;
     // One machine-readable line so scripts and test harnesses learn the port.
     println!("listening: {}", server.addr());
+    if let Some(zk) = server.zk_addr() {
+        println!("zookeeper: {zk}");
+    }
     tokio::select! {
         _ = ctrl_c() => {}
         _ = server.stopped() => {}
@@ -120,6 +150,8 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     let config = Config {
         data_dir: args.dir.join("server-1"),
         listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
+        zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], args.zk_port))),
+        four_letter_words: vec!["*".to_string()],
         ..Config::default()
     };
     let server = core_server::start(config)
@@ -127,6 +159,9 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         .context("cannot start the dev server")?;
     println!("corral dev: 1 server, data under {}", args.dir.display());
     println!("connect: {}", server.addr());
+    if let Some(zk) = server.zk_addr() {
+        println!("zookeeper connect: {zk}   (for ZooKeeper clients, e.g. zkCli.sh -server {zk})");
+    }
     println!("try:     corral --server {} ls /", server.addr());
     println!("stop with Ctrl-C");
     tokio::select! {
