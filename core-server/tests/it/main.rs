@@ -8,3 +8,5 @@ mod t12_sessions_watches;
 mod t20_durability;
 mod t30_cli;
 mod t40_zk_wire;
+mod t41_differential;
+mod t42_zk_hostile;

@@ -161,6 +161,8 @@ async fn connection(
     };
     serve_requests(&service, &connection, &mut reader, &tx, &close, max).await;
     service.disconnect(&connection);
+    // Every sender must go for the writer to finish and close the socket.
+    drop(connection);
     drop(tx);
     let _ = writer.await;
 }

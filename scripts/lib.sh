@@ -1,0 +1,64 @@
+# Helpers shared by the scripts: free ports, waiting, a reference ZooKeeper.
+# Source it; it changes nothing by itself.
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_port PORT SECONDS: poll until something listens on 127.0.0.1:PORT.
+wait_for_port() {
+  local port=$1 deadline=$((SECONDS + $2))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "nothing listened on port $port within $2 s" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# wait_for_line FILE PREFIX SECONDS: print the rest of the first line of FILE
+# starting with PREFIX, once it appears.
+wait_for_line() {
+  local file=$1 prefix=$2 deadline=$((SECONDS + $3))
+  until grep -q "^$prefix" "$file" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "no '$prefix' line in $file within $3 s" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  grep -m1 "^$prefix" "$file" | sed "s/^$prefix//"
+}
+
+ZKCLI=/usr/share/zookeeper/bin/zkCli.sh
+ZKSERVER=/usr/share/zookeeper/bin/zkServer.sh
+
+ensure_zookeeper() {
+  if [ ! -x "$ZKCLI" ]; then
+    echo "installing Debian's zookeeper package" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y zookeeper >/dev/null 2>&1 ||
+      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y zookeeper >/dev/null; }
+  fi
+}
+
+# start_reference_zookeeper DIR: starts Apache ZooKeeper (Debian's package)
+# standalone on a free loopback port with its data in DIR; sets ZK_REF_PORT
+# and ZK_REF_PID.
+start_reference_zookeeper() {
+  local dir=$1
+  mkdir -p "$dir/data"
+  ZK_REF_PORT=$(free_port)
+  cat >"$dir/zoo.cfg" <<CFG
+tickTime=2000
+dataDir=$dir/data
+clientPort=$ZK_REF_PORT
+clientPortAddress=127.0.0.1
+admin.enableServer=false
+4lw.commands.whitelist=*
+extendedTypesEnabled=true
+CFG
+  ZOO_LOG_DIR="$dir" "$ZKSERVER" start-foreground "$dir/zoo.cfg" >"$dir/zookeeper.log" 2>&1 &
+  ZK_REF_PID=$!
+  wait_for_port "$ZK_REF_PORT" 60
+}
