@@ -328,3 +328,147 @@ async fn session_reattach_and_expiry() -> anyhow::Result<()> {
     assert_eq!(observer.check_stat("/eph").await?, None);
     Ok(())
 }
+
+#[tokio::test]
+async fn get_acl_hides_digests_from_non_admins_and_super_digest_bypasses() -> anyhow::Result<()> {
+    let config = core_server::Config {
+        super_digest: Some("super:D/InIHSb7yEEbrWz8b9l71RjZJU=".into()),
+        ..testkit::test_config()
+    };
+    let server = TestServer::start_with(config).await?;
+    let bob = zk_client(&server).await?;
+    bob.auth("digest", b"bob:secret").await?;
+    let acl = [
+        zk::Acl::new(
+            zk::Permission::ALL,
+            zk::AuthId::new("digest", "bob:fyVmFCwVbTJYrznoSu1koqYEYF0="),
+        ),
+        zk::Acl::new(zk::Permission::READ, zk::AuthId::anyone()),
+    ];
+    bob.create(
+        "/mixed",
+        b"m",
+        &zk::CreateMode::Persistent.with_acls(zk::Acls::from(&acl[..])),
+    )
+    .await?;
+    let eve = zk_client(&server).await?;
+    let (seen, _) = eve.get_acl("/mixed").await?;
+    assert_eq!(
+        seen[0].id(),
+        "bob:x",
+        "a reader without ADMIN sees no digest"
+    );
+    let (seen, _) = bob.get_acl("/mixed").await?;
+    assert_eq!(seen[0].id(), "bob:fyVmFCwVbTJYrznoSu1koqYEYF0=");
+    assert!(matches!(
+        eve.set_data("/mixed", b"", None).await,
+        Err(zk::Error::NoAuth)
+    ));
+    let root = zk_client(&server).await?;
+    root.auth("digest", b"super:test").await?;
+    root.set_data("/mixed", b"by super", None).await?;
+    assert_eq!(eve.get_data("/mixed").await?.0, b"by super");
+    Ok(())
+}
+
+#[tokio::test]
+async fn watches_survive_a_reconnect_through_set_watches() -> anyhow::Result<()> {
+    let mut server = TestServer::start().await?;
+    let c = zk_client(&server).await?;
+    c.create("/rw", b"0", &open(zk::CreateMode::Persistent))
+        .await?;
+    let (_, _, data) = c.get_and_watch_data("/rw").await?;
+    let (_, children) = c.list_and_watch_children("/rw").await?;
+    server.restart().await?;
+    let w = zk_client(&server).await?;
+    // Whether the change lands before or after `c` is back, setWatches
+    // delivers it (catch-up on mzxid / pzxid, or the re-registered watch fires).
+    w.set_data("/rw", b"1", None).await?;
+    w.create("/rw/kid", b"", &open(zk::CreateMode::Persistent))
+        .await?;
+    assert_eq!(
+        within("re-registered data watch", data.changed())
+            .await?
+            .event_type,
+        zk::EventType::NodeDataChanged
+    );
+    assert_eq!(
+        within("re-registered child watch", children.changed())
+            .await?
+            .event_type,
+        zk::EventType::NodeChildrenChanged
+    );
+    Ok(())
+}
+
+/// setWatches2 carries persistent and recursive lists. (The `zookeeper-client`
+/// crate 0.11.2 never sends them: its `resend_watches` keeps the list index at
+/// 0, so this builds the frames by hand.)
+#[tokio::test]
+async fn set_watches2_re_registers_persistent_and_recursive_watches() -> anyhow::Result<()> {
+    use core_server::api::zk_wire::jute::{Reader, Writer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await?;
+    let addr = server
+        .zk_addr()
+        .ok_or_else(|| anyhow::anyhow!("no zk listener"))?;
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    let mut hello = Writer::frame();
+    hello
+        .i32(0)
+        .i64(0)
+        .i32(30_000)
+        .i64(0)
+        .buffer(Some(&[0u8; 16]))
+        .bool(false);
+    s.write_all(&hello.finish()).await?;
+    let mut set = Writer::frame();
+    set.i32(-8).i32(105).i64(0);
+    let lists: [&[&str]; 5] = [&[], &[], &[], &["/p"], &["/r"]];
+    for list in lists {
+        set.strings(&list.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+    }
+    s.write_all(&set.finish()).await?;
+    async fn frame(s: &mut tokio::net::TcpStream) -> anyhow::Result<Vec<u8>> {
+        let len = within("a frame", s.read_i32()).await??;
+        let mut body = vec![0u8; len as usize];
+        s.read_exact(&mut body).await?;
+        Ok(body)
+    }
+    let _connect_response = frame(&mut s).await?;
+    let reply = frame(&mut s).await?;
+    let mut r = Reader::new(&reply);
+    assert_eq!(
+        (r.i32()?, r.i64().map(|_| ())?, r.i32()?),
+        (-8, (), 0),
+        "setWatches2 accepted"
+    );
+    let other = zk_client(&server).await?;
+    other
+        .create("/r", b"", &open(zk::CreateMode::Persistent))
+        .await?;
+    other
+        .create("/r/deep", b"", &open(zk::CreateMode::Persistent))
+        .await?;
+    other
+        .create("/p", b"", &open(zk::CreateMode::Persistent))
+        .await?;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let event = frame(&mut s).await?;
+        let mut r = Reader::new(&event);
+        let (xid, _zxid, _err) = (r.i32()?, r.i64()?, r.i32()?);
+        assert_eq!(xid, -1, "a notification");
+        let (kind, _state, path) = (r.i32()?, r.i32()?, r.string()?);
+        seen.push((kind, path));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (1, "/r".to_string()),
+            (1, "/r/deep".to_string()),
+            (1, "/p".to_string())
+        ]
+    );
+    Ok(())
+}
