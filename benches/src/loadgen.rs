@@ -13,8 +13,19 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+mod zk_load;
+
+/// Which protocol to drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    /// Corral's native gRPC session stream.
+    Native,
+    /// ZooKeeper's wire protocol (Apache ZooKeeper, or Corral's ZooKeeper port).
+    Zk,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum Workload {
+pub(crate) enum Workload {
     /// setData on existing nodes.
     Write,
     /// getData on existing nodes.
@@ -25,7 +36,7 @@ enum Workload {
 
 #[derive(Debug, Parser)]
 #[command(about = "Closed-loop load generator for Corral's native API")]
-struct Args {
+pub(crate) struct Args {
     /// Server address (HOST:PORT); several comma-separated spread the clients.
     #[arg(long, default_value = "127.0.0.1:4181")]
     server: String,
@@ -50,6 +61,9 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Protocol to use.
+    #[arg(long, value_enum, default_value_t = Protocol::Native)]
+    protocol: Protocol,
 }
 
 struct Session {
@@ -99,7 +113,7 @@ impl Session {
     }
 }
 
-fn key(i: usize) -> String {
+pub(crate) fn key(i: usize) -> String {
     format!("/bench/k{i:06}")
 }
 
@@ -215,14 +229,20 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let args = std::sync::Arc::new(Args::parse());
     let servers: Vec<String> = args.server.split(',').map(str::to_string).collect();
-    prepare(&servers[0], &args).await?;
+    match args.protocol {
+        Protocol::Native => prepare(&servers[0], &args).await?,
+        Protocol::Zk => zk_load::prepare(&servers[0], &args).await?,
+    }
     let warmup = Duration::from_secs(1);
     let start = Instant::now() + warmup;
     let end = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
     for c in 0..args.clients {
         let addr = servers[c % servers.len()].clone();
-        tasks.push(tokio::spawn(run_client(addr, args.clone(), c, start, end)));
+        tasks.push(match args.protocol {
+            Protocol::Native => tokio::spawn(run_client(addr, args.clone(), c, start, end)),
+            Protocol::Zk => tokio::spawn(zk_load::run_client(addr, args.clone(), c, start, end)),
+        });
     }
     let mut all = Vec::new();
     for t in tasks {

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Side-by-side: the same load generator (ZooKeeper wire protocol, through the
+# zookeeper-client crate) against Apache ZooKeeper 3.8 (Debian's package,
+# standalone) and against Corral's ZooKeeper port, one server at a time on the
+# same machine; plus Corral's native gRPC API. Prints one line per point.
+# Usage: scripts/bench-vs-zookeeper.sh [seconds-per-point]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_zookeeper
+seconds=${1:-5}
+cargo build --quiet --release --bin corral --bin loadgen
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+bin="$target_dir/release"
+work=$(mktemp -d)
+cleanup() {
+  [ -n "${ZK_REF_PID:-}" ] && kill "$ZK_REF_PID" 2>/dev/null && wait "$ZK_REF_PID" 2>/dev/null
+  [ -n "${corral_pid:-}" ] && kill "$corral_pid" 2>/dev/null && wait "$corral_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+points() {
+  local label=$1 protocol=$2 addr=$3
+  for workload in write read; do
+    for clients in 1 16 64; do
+      printf '%-22s ' "$label"
+      "$bin/loadgen" --server "$addr" --protocol "$protocol" --workload "$workload" \
+        --clients "$clients" --seconds "$seconds"
+    done
+  done
+}
+
+start_reference_zookeeper "$work/zk"
+points "zookeeper-3.8" zk "127.0.0.1:$ZK_REF_PORT"
+kill "$ZK_REF_PID"; wait "$ZK_REF_PID" 2>/dev/null || true; ZK_REF_PID=
+
+"$bin/corral" serve --data-dir "$work/corral" --listen 127.0.0.1:0 --zk-listen 127.0.0.1:0 \
+  >"$work/corral.out" 2>"$work/corral.err" &
+corral_pid=$!
+native=$(wait_for_line "$work/corral.out" "listening: " 60)
+zk=$(wait_for_line "$work/corral.out" "zookeeper: " 60)
+points "corral (zk protocol)" zk "$zk"
+points "corral (native grpc)" native "$native"
