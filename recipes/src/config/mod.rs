@@ -1,0 +1,6 @@
+//! Configuration: [`ConfigWatcher`] delivers each new version of a typed
+//! value stored as JSON in one node.
+
+mod watcher;
+
+pub use watcher::{publish, ConfigWatcher, Versioned};

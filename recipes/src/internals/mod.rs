@@ -1,0 +1,13 @@
+//! Machinery every recipe shares, written once: the sequential-node contender
+//! (protected create, ordering, waiting on the predecessor only), the hold
+//! state of anything a recipe holds, fencing tokens with guarded writes, and
+//! path helpers.
+
+pub mod contender;
+pub mod fencing;
+pub mod hold;
+pub mod paths;
+
+pub use contender::{Contender, Ticket};
+pub use fencing::FencingToken;
+pub use hold::{Hold, HoldWatch};

@@ -1,0 +1,125 @@
+//! Leader latch (Curator's `LeaderLatch`): every participant joins the line
+//! under the latch path; the first in line is the leader. A participant waits
+//! only for the node just ahead of it, so a leader's departure wakes one
+//! participant.
+//!
+//! Suspended: `has_leadership()` turns false (leadership is in doubt) and the
+//! state stream says so; if the session comes back with the node still first,
+//! leadership returns. Expired: leadership is lost for good (this client's
+//! session is gone); the latch reports it and ends. Every leadership has a
+//! fencing token (the creating zxid), larger for each later leader.
+
+use crate::internals::contender::guaranteed_delete;
+use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket};
+use crate::{RecipeError, Result};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// One participant in a leader election.
+#[derive(Debug)]
+pub struct LeaderLatch {
+    contender: Contender,
+    ticket: Ticket,
+    leader: watch::Receiver<bool>,
+    task: JoinHandle<()>,
+}
+
+impl LeaderLatch {
+    /// Joins the election at `path` with `id` as the node's data.
+    pub async fn start(client: client::Client, path: &str, id: &str) -> Result<LeaderLatch> {
+        let contender = Contender::new(client, path, "latch");
+        let ticket = contender.enter(id.as_bytes()).await?;
+        let (tx, leader) = watch::channel(false);
+        let task = tokio::spawn(run(contender.clone(), ticket.clone(), tx));
+        Ok(LeaderLatch {
+            contender,
+            ticket,
+            leader,
+            task,
+        })
+    }
+
+    /// True while this participant is the leader and connected.
+    pub fn has_leadership(&self) -> bool {
+        *self.leader.borrow()
+    }
+
+    /// Waits until this participant leads (or `timeout`); false on timeout.
+    pub async fn await_leadership(&self, timeout: Duration) -> Result<bool> {
+        let mut rx = self.leader.clone();
+        let outcome =
+            tokio::time::timeout(timeout, async { rx.wait_for(|l| *l).await.map(|_| ()) }).await;
+        match outcome {
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(_)) => Err(RecipeError::SessionLost),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Leadership changes as a watch channel (true = leader).
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.leader.clone()
+    }
+
+    /// The fencing token of this participant's leadership.
+    pub fn fencing_token(&self) -> FencingToken {
+        FencingToken(self.ticket.czxid)
+    }
+
+    /// The participant's node.
+    pub fn path(&self) -> &str {
+        &self.ticket.path
+    }
+
+    /// The current leader's id (data of the first node in line).
+    pub async fn leader_id(&self) -> Result<Option<String>> {
+        let line = self.contender.line(None).await?;
+        let Some(first) = line.first() else {
+            return Ok(None);
+        };
+        match self
+            .contender
+            .client()
+            .get_data(&format!("{}/{first}", self.contender.base()))
+            .await
+        {
+            Ok((data, _)) => Ok(Some(String::from_utf8_lossy(&data).into_owned())),
+            Err(client::Error::NoNode { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Leaves the election (gives up leadership if held).
+    pub async fn close(self) -> Result<()> {
+        self.task.abort();
+        guaranteed_delete(self.contender.client(), &self.ticket.path).await
+    }
+}
+
+impl Drop for LeaderLatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn run(contender: Contender, ticket: Ticket, tx: watch::Sender<bool>) {
+    match contender.wait_turn(&ticket, 1, None, None).await {
+        Ok(true) => {}
+        _ => {
+            tx.send_replace(false);
+            return;
+        }
+    }
+    let hold = HoldWatch::track(contender.client(), &ticket.path);
+    tx.send_replace(true);
+    let mut state = hold.subscribe();
+    loop {
+        let now = *state.borrow_and_update();
+        tx.send_replace(now == Hold::Held);
+        if now == Hold::Lost || state.changed().await.is_err() {
+            tx.send_replace(false);
+            return;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! A distributed mutex (Curator's `InterProcessSemaphoreMutex` semantics).
+//!
+//! Each `acquire` joins the line under the lock path with an
+//! ephemeral-sequential node and waits for the node just ahead of it to go:
+//! a release wakes exactly one waiter. The returned [`MutexGuard`] *is* the
+//! ownership: it is non-reentrant (acquiring again waits behind yourself) and
+//! releasing is `guard.release()` (or dropping it, which deletes the node in
+//! the background).
+//!
+//! On `Suspended` the guard's [`Hold`] turns `InDoubt`: stop acting as holder
+//! until it is `Held` again. On `Expired` it turns `Lost`: the node is gone and
+//! another client may hold the lock; guarded writes made through the guard are
+//! refused from then on.
+
+use crate::internals::contender::guaranteed_delete;
+use crate::internals::fencing::guarded_multi;
+use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket};
+use crate::{RecipeError, Result};
+use client::{Client, Op, OpResult};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A mutex at a path.
+#[derive(Debug, Clone)]
+pub struct Mutex {
+    contender: Contender,
+}
+
+/// Holding the mutex. Release with [`MutexGuard::release`]; dropping it
+/// releases in the background.
+#[derive(Debug)]
+pub struct MutexGuard {
+    client: Client,
+    ticket: Ticket,
+    hold: HoldWatch,
+    released: bool,
+}
+
+impl Mutex {
+    /// A mutex whose contenders live under `path`.
+    pub fn new(client: Client, path: &str) -> Mutex {
+        Mutex {
+            contender: Contender::new(client, path, "lock"),
+        }
+    }
+
+    /// Waits until the lock is ours.
+    pub async fn acquire(&self) -> Result<MutexGuard> {
+        self.acquire_until(None).await?.ok_or(RecipeError::Timeout)
+    }
+
+    /// Waits at most `timeout`; `None` if the lock was not free in time (our
+    /// place in line is given up).
+    pub async fn try_acquire(&self, timeout: Duration) -> Result<Option<MutexGuard>> {
+        self.acquire_until(Some(Instant::now() + timeout)).await
+    }
+
+    async fn acquire_until(&self, deadline: Option<Instant>) -> Result<Option<MutexGuard>> {
+        let ticket = self.contender.enter(b"").await?;
+        match self.contender.wait_turn(&ticket, 1, None, deadline).await {
+            Ok(true) => {
+                let client = self.contender.client().clone();
+                let hold = HoldWatch::track(&client, &ticket.path);
+                Ok(Some(MutexGuard {
+                    client,
+                    ticket,
+                    hold,
+                    released: false,
+                }))
+            }
+            Ok(false) => {
+                self.contender.leave(&ticket).await?;
+                Ok(None)
+            }
+            Err(e) => {
+                let _ = self.contender.leave(&ticket).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// How many times waiters of this value were woken (no-herd checks).
+    pub fn wakeups(&self) -> u64 {
+        self.contender.wakeups()
+    }
+}
+
+impl MutexGuard {
+    /// The fencing token of this hold: larger for every later holder.
+    pub fn fencing_token(&self) -> FencingToken {
+        FencingToken(self.ticket.czxid)
+    }
+
+    /// The lock node.
+    pub fn path(&self) -> &str {
+        &self.ticket.path
+    }
+
+    /// Whether the lock is still held.
+    pub fn hold(&self) -> Hold {
+        self.hold.get()
+    }
+
+    /// Completes when the lock is lost (session expired).
+    pub async fn lost(&self) {
+        self.hold.lost().await
+    }
+
+    /// Writes only if this guard still holds the lock (a multi that checks the
+    /// lock node first); `NotHolder` otherwise.
+    pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        guarded_multi(&self.client, &self.ticket.path, ops).await
+    }
+
+    /// `set_data` guarded by this hold.
+    pub async fn guarded_set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<()> {
+        let op = Op::SetData {
+            path: path.to_string(),
+            data: data.to_vec(),
+            version,
+        };
+        self.guarded_multi(vec![op]).await.map(|_| ())
+    }
+
+    /// Releases the lock: deletes the node (through connection loss).
+    pub async fn release(mut self) -> Result<()> {
+        self.released = true;
+        self.hold.end();
+        guaranteed_delete(&self.client, &self.ticket.path).await
+    }
+}
+
+impl Drop for MutexGuard {
+    fn drop(&mut self) {
+        if !self.released {
+            let client = self.client.clone();
+            let path = self.ticket.path.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = guaranteed_delete(&client, &path).await;
+                });
+            }
+        }
+    }
+}

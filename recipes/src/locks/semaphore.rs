@@ -1,0 +1,159 @@
+//! A counting semaphore: at most `n` leases at once (Curator's
+//! `InterProcessSemaphoreV2` algorithm on the shared contender). A would-be
+//! holder first takes an internal mutex (`<path>/locks`), then joins
+//! `<path>/leases`; while its lease node is not among the first `n` it
+//! watches the lease list. Only the mutex holder ever watches it, so a release
+//! wakes one waiter, not a herd.
+//!
+//! Suspended / Expired: as [`Mutex`](super::Mutex): the lease's [`Hold`] goes
+//! `InDoubt`, then `Lost` once the session expires.
+
+use crate::internals::contender::guaranteed_delete;
+use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket};
+use crate::{RecipeError, Result};
+use client::Client;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A semaphore with `n` leases at a path.
+#[derive(Debug, Clone)]
+pub struct Semaphore {
+    lock: super::Mutex,
+    contender: Contender,
+    leases: usize,
+}
+
+/// One lease; release with [`Lease::release`] (dropping releases in the background).
+#[derive(Debug)]
+pub struct Lease {
+    client: Client,
+    ticket: Ticket,
+    hold: HoldWatch,
+    released: bool,
+}
+
+impl Semaphore {
+    /// A semaphore allowing `leases` holders at once.
+    pub fn new(client: Client, path: &str, leases: usize) -> Semaphore {
+        let base = path.trim_end_matches('/');
+        Semaphore {
+            lock: super::Mutex::new(client.clone(), &format!("{base}/locks")),
+            contender: Contender::new(client, &format!("{base}/leases"), "lease"),
+            leases: leases.max(1),
+        }
+    }
+
+    /// Waits for a lease.
+    pub async fn acquire(&self) -> Result<Lease> {
+        self.acquire_until(None).await?.ok_or(RecipeError::Timeout)
+    }
+
+    /// Waits at most `timeout` for a lease.
+    pub async fn try_acquire(&self, timeout: Duration) -> Result<Option<Lease>> {
+        self.acquire_until(Some(Instant::now() + timeout)).await
+    }
+
+    async fn acquire_until(&self, deadline: Option<Instant>) -> Result<Option<Lease>> {
+        let guard = match deadline {
+            Some(deadline) => match self
+                .lock
+                .try_acquire(deadline.saturating_duration_since(Instant::now()))
+                .await?
+            {
+                Some(guard) => guard,
+                None => return Ok(None),
+            },
+            None => self.lock.acquire().await?,
+        };
+        let ticket = self.contender.enter(b"").await?;
+        let held = self.wait_for_room(&ticket, deadline).await;
+        let _ = guard.release().await;
+        match held {
+            Ok(true) => {
+                let client = self.contender.client().clone();
+                let hold = HoldWatch::track(&client, &ticket.path);
+                Ok(Some(Lease {
+                    client,
+                    ticket,
+                    hold,
+                    released: false,
+                }))
+            }
+            Ok(false) => {
+                self.contender.leave(&ticket).await?;
+                Ok(None)
+            }
+            Err(e) => {
+                let _ = self.contender.leave(&ticket).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// While holding the internal mutex: waits until `ticket` is among the
+    /// first `n` leases, watching the lease list.
+    async fn wait_for_room(&self, ticket: &Ticket, deadline: Option<Instant>) -> Result<bool> {
+        let client = self.contender.client();
+        loop {
+            let (children, watch) = client.get_children_watch(self.contender.base()).await?;
+            let mut line: Vec<String> = children
+                .into_iter()
+                .filter(|n| n.starts_with("_c_"))
+                .collect();
+            line.sort_by_key(|n| crate::internals::paths::sequence_of(n).unwrap_or(i64::MAX));
+            match line.iter().position(|n| *n == ticket.name) {
+                Some(i) if i < self.leases => return Ok(true),
+                Some(_) => {}
+                None => return Err(RecipeError::Closed),
+            }
+            let fired = match deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, watch).await {
+                    Ok(fired) => fired,
+                    Err(_) => return Ok(false),
+                },
+                None => watch.await,
+            };
+            if let Err(e) = fired {
+                return Err(match e {
+                    client::Error::SessionExpired | client::Error::Closed => {
+                        RecipeError::SessionLost
+                    }
+                    e => e.into(),
+                });
+            }
+        }
+    }
+}
+
+impl Lease {
+    /// The lease's fencing token.
+    pub fn fencing_token(&self) -> FencingToken {
+        FencingToken(self.ticket.czxid)
+    }
+
+    /// Whether the lease is still held.
+    pub fn hold(&self) -> Hold {
+        self.hold.get()
+    }
+
+    /// Gives the lease back.
+    pub async fn release(mut self) -> Result<()> {
+        self.released = true;
+        self.hold.end();
+        guaranteed_delete(&self.client, &self.ticket.path).await
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.released {
+            let client = self.client.clone();
+            let path = self.ticket.path.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = guaranteed_delete(&client, &path).await;
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Queues: [`DistributedQueue`] (FIFO, each item to exactly one consumer).
+
+mod fifo;
+
+pub use fifo::DistributedQueue;
