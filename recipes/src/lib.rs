@@ -22,8 +22,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Families: [`locks`] (Mutex, Semaphore), [`leader`] (LeaderLatch), [`nodes`]
-//! (GroupMember), [`barriers`] (Barrier, DoubleBarrier), [`shared`]
+//! Families: [`locks`] (Mutex, ReadWriteLock, Semaphore), [`leader`] (LeaderLatch, LeaderSelector), [`nodes`]
+//! (GroupMember, ServiceDiscovery, heartbeats), [`barriers`] (Barrier, DoubleBarrier), [`shared`]
 //! (SharedCount, DistributedAtomicLong), [`queue`] (DistributedQueue),
 //! [`config`] (ConfigWatcher), over shared [`internals`].
 
@@ -41,8 +41,8 @@ pub use barriers::{Barrier, DoubleBarrier};
 pub use config::{ConfigWatcher, Versioned};
 pub use error::{RecipeError, Result};
 pub use internals::{FencingToken, Hold};
-pub use leader::LeaderLatch;
-pub use locks::{Lease, Mutex, MutexGuard, Semaphore};
-pub use nodes::GroupMember;
+pub use leader::{LeaderLatch, LeaderSelector};
+pub use locks::{Lease, Mutex, MutexGuard, ReadWriteLock, RwGuard, Semaphore};
+pub use nodes::{GroupMember, HeartbeatPublisher, ServiceDiscovery};
 pub use queue::DistributedQueue;
 pub use shared::{DistributedAtomicLong, SharedCount};

@@ -183,3 +183,53 @@ async fn a_semaphore_never_gives_more_than_n_leases() -> anyhow::Result<()> {
     assert!(peak.load(Ordering::SeqCst) >= 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn readers_share_writers_exclude_and_a_waiting_writer_blocks_new_readers(
+) -> anyhow::Result<()> {
+    use recipes::ReadWriteLock;
+    let server = TestServer::start().await?;
+    let lock = |c: Client| ReadWriteLock::new(c, "/locks/rw");
+    let r1 = lock(client(&server).await?).read().await?;
+    let r2 = tokio::time::timeout(WAIT, lock(client(&server).await?).read()).await??;
+    let writer_lock = lock(client(&server).await?);
+    let writer = tokio::spawn(async move { writer_lock.write().await });
+    let observer = client(&server).await?;
+    eventually(WAIT, "the writer in line", || async {
+        observer
+            .get_children("/locks/rw")
+            .await
+            .map(|c| c.len() == 3)
+            .unwrap_or(false)
+    })
+    .await?;
+    let late_reader_lock = lock(client(&server).await?);
+    let late_reader = tokio::spawn(async move { late_reader_lock.read().await });
+    eventually(WAIT, "the late reader in line", || async {
+        observer
+            .get_children("/locks/rw")
+            .await
+            .map(|c| c.len() == 4)
+            .unwrap_or(false)
+    })
+    .await?;
+    assert!(
+        !writer.is_finished() && !late_reader.is_finished(),
+        "writer waits for readers; late reader waits for writer"
+    );
+    r1.release().await?;
+    r2.release().await?;
+    let w = tokio::time::timeout(WAIT, writer).await???;
+    assert!(w.is_write());
+    assert!(
+        !late_reader.is_finished(),
+        "no reader while the writer holds"
+    );
+    // Downgrade: the writer becomes a reader and the late reader joins it.
+    let r = w.downgrade().await?;
+    assert!(!r.is_write());
+    let late = tokio::time::timeout(WAIT, late_reader).await???;
+    r.release().await?;
+    late.release().await?;
+    Ok(())
+}

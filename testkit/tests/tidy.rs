@@ -6,7 +6,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 const MAX_LINES: usize = 600;
-const CRATES: [&str; 5] = ["proto", "core-server", "client", "testkit", "benches"];
+const CRATES: [&str; 7] = [
+    "proto",
+    "core-server",
+    "client",
+    "recipes",
+    "testkit",
+    "benches",
+    "examples",
+];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
