@@ -25,9 +25,11 @@
 //! Families: [`locks`] (Mutex, ReadWriteLock, Semaphore), [`leader`] (LeaderLatch, LeaderSelector), [`nodes`]
 //! (GroupMember, ServiceDiscovery, heartbeats), [`barriers`] (Barrier, DoubleBarrier), [`shared`]
 //! (SharedCount, DistributedAtomicLong), [`queue`] (DistributedQueue),
-//! [`config`] (ConfigWatcher), over shared [`internals`].
+//! [`cache`] (one Cache with node / children / tree modes), [`config`]
+//! (ConfigWatcher), over shared [`internals`].
 
 pub mod barriers;
+pub mod cache;
 pub mod config;
 mod error;
 pub mod internals;
@@ -38,6 +40,7 @@ pub mod queue;
 pub mod shared;
 
 pub use barriers::{Barrier, DoubleBarrier};
+pub use cache::{Cache, CacheEvent, CacheMode};
 pub use config::{ConfigWatcher, Versioned};
 pub use error::{RecipeError, Result};
 pub use internals::{FencingToken, Hold};

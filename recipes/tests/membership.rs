@@ -139,3 +139,52 @@ async fn discovery_lists_live_instances_and_heartbeats_find_stuck_ones() -> anyh
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn the_tree_cache_converges_and_catches_up_after_a_reconnect() -> anyhow::Result<()> {
+    use recipes::{Cache, CacheMode};
+    let mut server = TestServer::start().await?;
+    let writer = client(&server).await?;
+    writer.create("/cfg", b"root", Default::default()).await?;
+    writer.create("/cfg/a", b"1", Default::default()).await?;
+    let cache = Cache::start(client(&server).await?, "/cfg", CacheMode::Tree).await?;
+    assert_eq!(
+        cache.paths(),
+        vec!["/cfg".to_string(), "/cfg/a".to_string()]
+    );
+    writer
+        .create("/cfg/a/deep", b"d", Default::default())
+        .await?;
+    writer.set_data("/cfg/a", b"2", None).await?;
+    cache
+        .wait_until(WAIT, |c| {
+            c.get("/cfg/a").map(|e| e.0) == Some(b"2".to_vec()) && c.get("/cfg/a/deep").is_some()
+        })
+        .await?;
+    server.kill().await?;
+    server.restart().await?;
+    // Changed while the cache's client may still be away: the rebuild sees it.
+    let writer = client(&server).await?;
+    writer.delete("/cfg/a/deep", None).await?;
+    writer.create("/cfg/b", b"new", Default::default()).await?;
+    cache
+        .wait_until(WAIT, |c| {
+            c.get("/cfg/a/deep").is_none() && c.get("/cfg/b").map(|e| e.0) == Some(b"new".to_vec())
+        })
+        .await?;
+    let children = Cache::start(client(&server).await?, "/cfg", CacheMode::Children).await?;
+    writer
+        .create("/cfg/b/grandchild", b"", Default::default())
+        .await?;
+    writer.set_data("/cfg/b", b"newer", None).await?;
+    children
+        .wait_until(WAIT, |c| {
+            c.get("/cfg/b").map(|e| e.0) == Some(b"newer".to_vec())
+        })
+        .await?;
+    assert!(
+        children.get("/cfg/b/grandchild").is_none(),
+        "children mode stays one level deep"
+    );
+    Ok(())
+}
