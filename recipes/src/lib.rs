@@ -45,7 +45,10 @@ pub use config::{ConfigWatcher, Versioned};
 pub use error::{RecipeError, Result};
 pub use internals::{FencingToken, Hold};
 pub use leader::{LeaderLatch, LeaderSelector};
-pub use locks::{Lease, Mutex, MutexGuard, ReadWriteLock, RwGuard, Semaphore};
+pub use locks::{
+    Lease, MultiGuard, MultiLock, Mutex, MutexGuard, ReadWriteLock, ReentrantGuard, RwGuard,
+    Semaphore,
+};
 pub use nodes::{GroupMember, HeartbeatPublisher, ServiceDiscovery};
 pub use queue::DistributedQueue;
 pub use shared::{DistributedAtomicLong, SharedCount};

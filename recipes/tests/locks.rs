@@ -233,3 +233,53 @@ async fn readers_share_writers_exclude_and_a_waiting_writer_blocks_new_readers(
     late.release().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn multi_locks_take_all_or_wait_and_reentrant_guards_release_at_depth_zero(
+) -> anyhow::Result<()> {
+    use recipes::{MultiLock, ReentrantGuard};
+    let server = TestServer::start().await?;
+    let a = client(&server).await?;
+    let b = client(&server).await?;
+    let both = MultiLock::new(a.clone(), &["/ml/y", "/ml/x"])
+        .acquire()
+        .await?;
+    assert_eq!(both.fencing_tokens().len(), 2);
+    let other = MultiLock::new(b.clone(), &["/ml/x", "/ml/y"]);
+    let waiting = tokio::spawn(async move { other.acquire().await });
+    assert!(Mutex::new(b.clone(), "/ml/x")
+        .try_acquire(Duration::from_millis(100))
+        .await?
+        .is_none());
+    both.release().await?;
+    tokio::time::timeout(WAIT, waiting)
+        .await???
+        .release()
+        .await?;
+
+    let outer = ReentrantGuard::new(Mutex::new(a.clone(), "/re").acquire().await?);
+    let inner = outer.reenter();
+    assert_eq!(outer.depth(), 2);
+    inner.release().await?;
+    assert!(
+        Mutex::new(b.clone(), "/re")
+            .try_acquire(Duration::from_millis(100))
+            .await?
+            .is_none(),
+        "still held"
+    );
+    outer.release().await?;
+    assert!(
+        Mutex::new(b.clone(), "/re")
+            .try_acquire(WAIT)
+            .await?
+            .is_some(),
+        "free after the last release"
+    );
+    let ids = [
+        recipes::shared::ids::next_id(&a, "/ids").await?,
+        recipes::shared::ids::next_id(&b, "/ids").await?,
+    ];
+    assert!(ids[0] < ids[1]);
+    Ok(())
+}
