@@ -58,23 +58,16 @@ impl Worker {
         let share = Arc::new(RwLock::new(BudgetSplit::default()));
         let served = Arc::new(AtomicU64::new(0));
         let reconciled = Arc::new(AtomicU64::new(0));
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(coordinate(
-            client.clone(),
-            id.to_string(),
-            latch.clone(),
-        )));
-        tasks.push(tokio::spawn(follow_budget(client.clone(), share.clone())));
-        tasks.push(tokio::spawn(serve(
-            id.to_string(),
-            share.clone(),
-            served.clone(),
-        )));
-        tasks.push(tokio::spawn(reconcile(
-            client.clone(),
-            id.to_string(),
-            reconciled.clone(),
-        )));
+        let tasks = vec![
+            tokio::spawn(coordinate(client.clone(), id.to_string(), latch.clone())),
+            tokio::spawn(follow_budget(client.clone(), share.clone())),
+            tokio::spawn(serve(id.to_string(), share.clone(), served.clone())),
+            tokio::spawn(reconcile(
+                client.clone(),
+                id.to_string(),
+                reconciled.clone(),
+            )),
+        ];
         Ok(Worker {
             id: id.to_string(),
             client,
