@@ -5,8 +5,12 @@
 //! - [`ProcessServer`]: the real `corral` binary as a child process, for
 //!   `kill -9` durability tests.
 //! - [`eventually`]: wait for a condition with a deadline (never a fixed sleep).
+//! - [`linearizability`]: a WGL-style checker for recorded register histories.
+//! - [`proxy`]: a fault-injecting TCP proxy (pass, drop, hold traffic).
 
+pub mod linearizability;
 mod process;
+pub mod proxy;
 
 pub use process::{cargo_bin, ProcessServer};
 

@@ -10,3 +10,4 @@ mod t30_cli;
 mod t40_zk_wire;
 mod t41_differential;
 mod t42_zk_hostile;
+mod t50_linearizability;
