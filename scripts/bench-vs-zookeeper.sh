@@ -14,8 +14,8 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 bin="$target_dir/release"
 work=$(mktemp -d)
 cleanup() {
-  [ -n "${ZK_REF_PID:-}" ] && kill "$ZK_REF_PID" 2>/dev/null && wait "$ZK_REF_PID" 2>/dev/null
-  [ -n "${corral_pid:-}" ] && kill "$corral_pid" 2>/dev/null && wait "$corral_pid" 2>/dev/null
+  if [ -n "${ZK_REF_PID:-}" ]; then kill "$ZK_REF_PID" 2>/dev/null || true; wait "$ZK_REF_PID" 2>/dev/null || true; fi
+  if [ -n "${corral_pid:-}" ]; then kill "$corral_pid" 2>/dev/null || true; wait "$corral_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

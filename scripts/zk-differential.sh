@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 ensure_zookeeper
 work=$(mktemp -d)
 start_reference_zookeeper "$work"
-trap 'kill "$ZK_REF_PID" 2>/dev/null; wait "$ZK_REF_PID" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$ZK_REF_PID" 2>/dev/null; wait "$ZK_REF_PID" 2>/dev/null || true; rm -rf "$work"' EXIT
 CORRAL_ZK_REFERENCE="127.0.0.1:$ZK_REF_PORT" \
   cargo test -p core-server --test it t41_differential -- --ignored --nocapture

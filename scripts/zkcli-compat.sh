@@ -11,7 +11,7 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 "$target_dir/debug/corral" serve --data-dir "$work/data" --listen 127.0.0.1:0 --zk-listen 127.0.0.1:0 \
   --four-letter-words '*' >"$work/corral.out" 2>"$work/corral.err" &
 corral_pid=$!
-trap 'kill "$corral_pid" 2>/dev/null; wait "$corral_pid" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$corral_pid" 2>/dev/null; wait "$corral_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 zk=$(wait_for_line "$work/corral.out" "zookeeper: " 60)
 
 cat >"$work/commands" <<'CMDS'
