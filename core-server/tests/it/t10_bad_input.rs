@@ -146,3 +146,20 @@ async fn reattaching_with_a_wrong_password_is_refused_and_the_owner_keeps_workin
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_session_limit_is_enforced_with_a_typed_refusal() -> anyhow::Result<()> {
+    let config = core_server::Config {
+        max_sessions: 2,
+        ..testkit::test_config()
+    };
+    let server = testkit::TestServer::start_with(config).await?;
+    let _a = RawSession::connect(server.addr()).await?;
+    let _b = RawSession::connect(server.addr()).await?;
+    let (_tx, mut rx) = raw::open(server.addr(), raw::connect_frame(0, vec![], 30_000)).await?;
+    match raw::next(&mut rx).await? {
+        server_frame::Frame::Rejected(r) => assert_eq!(r.err, ErrorCode::TooManySessions.as_i32()),
+        other => anyhow::bail!("expected a refusal, got {other:?}"),
+    }
+    Ok(())
+}

@@ -154,9 +154,23 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         four_letter_words: vec!["*".to_string()],
         ..Config::default()
     };
-    let server = core_server::start(config)
-        .await
-        .context("cannot start the dev server")?;
+    let server = match core_server::start(config.clone()).await {
+        Ok(server) => server,
+        // A default port already taken (say by a real ZooKeeper on 2181):
+        // let the OS pick free ports instead; the lines below show them.
+        Err(core_server::ServerError::Bind { addr, .. }) => {
+            eprintln!("corral dev: {addr} is in use; using free ports instead");
+            let fallback = Config {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+                ..config
+            };
+            core_server::start(fallback)
+                .await
+                .context("cannot start the dev server")?
+        }
+        Err(e) => return Err(e).context("cannot start the dev server"),
+    };
     println!("corral dev: 1 server, data under {}", args.dir.display());
     println!("connect: {}", server.addr());
     if let Some(zk) = server.zk_addr() {
