@@ -34,6 +34,8 @@ pub struct Config {
     pub container_check_ms: u64,
     /// How many recent zxids of watch history are kept for resumable watches.
     pub history_entries: usize,
+    /// At most this many bytes of watch history are kept.
+    pub history_bytes: usize,
     /// Frames buffered per connection before a slow reader is disconnected.
     pub connection_queue: usize,
     /// ZooKeeper wire protocol listener (`None`: off).
@@ -62,6 +64,7 @@ impl Default for Config {
             snapshot_every: 100_000,
             container_check_ms: 60_000,
             history_entries: 100_000,
+            history_bytes: 8 << 20,
             connection_queue: 4096,
             zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 2181))),
             super_digest: None,

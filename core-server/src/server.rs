@@ -112,7 +112,11 @@ pub async fn start_with_clock(
 ) -> Result<ServerHandle, ServerError> {
     config.validate()?;
     let lock = lock_data_dir(&config.data_dir)?;
-    let recovered = replication::recover(&config.data_dir, config.history_entries)?;
+    let recovered = replication::recover(
+        &config.data_dir,
+        config.history_entries,
+        config.history_bytes,
+    )?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {

@@ -24,13 +24,18 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    /// Wraps a recovered state machine; history starts at its last zxid.
-    pub fn new(sm: StateMachine, history_entries: usize) -> Self {
+    /// Wraps a recovered state machine; history (at most `history_entries`
+    /// entries and `history_bytes` bytes) starts at its last zxid.
+    pub fn new(sm: StateMachine, history_entries: usize, history_bytes: usize) -> Self {
         let last = sm.last_zxid();
         ServerState {
             sm: RwLock::new(sm),
             watches: Mutex::new(WatchRegistry::new()),
-            history: Mutex::new(EventHistory::new(history_entries, last)),
+            history: Mutex::new(EventHistory::with_budget(
+                history_entries,
+                history_bytes,
+                last,
+            )),
             applied: watch::Sender::new(last),
         }
     }

@@ -22,7 +22,11 @@ pub struct Recovered {
 
 /// Loads the newest valid snapshot under `dir/snapshots`, opens the log under
 /// `dir/wal` (cutting any torn tail) and replays every entry after the snapshot.
-pub fn recover(dir: &Path, history_entries: usize) -> Result<Recovered, ReplicationError> {
+pub fn recover(
+    dir: &Path,
+    history_entries: usize,
+    history_bytes: usize,
+) -> Result<Recovered, ReplicationError> {
     let snap_dir = dir.join("snapshots");
     let (sm, snapshot_zxid) = match storage::load_latest(&snap_dir)? {
         Some((index, bytes)) => {
@@ -32,7 +36,7 @@ pub fn recover(dir: &Path, history_entries: usize) -> Result<Recovered, Replicat
         None => (StateMachine::new(), 0),
     };
     let (wal, records) = Wal::open(&dir.join("wal"), WalOptions::default())?;
-    let state = ServerState::new(sm, history_entries);
+    let state = ServerState::new(sm, history_entries, history_bytes);
     let mut replayed = 0;
     let mut expected = snapshot_zxid + 1;
     for (index, bytes) in records {

@@ -1,8 +1,10 @@
 //! The bounded history of recent changes that resumable watch streams read from.
 //!
-//! Holds the tree events of the last `capacity` entries that had any. Every zxid
-//! above [`EventHistory::floor`] is complete: a stream starting at or after the
-//! floor misses nothing. Older history is dropped; asking for it is `Compacted`.
+//! Holds the tree events of the last `capacity` entries that had any, within a
+//! byte budget (so the history cannot outgrow the tree it describes). Every
+//! zxid above [`EventHistory::floor`] is complete: a stream starting at or
+//! after the floor misses nothing. Older history is dropped; asking for it is
+//! `Compacted`.
 
 use crate::tree::TreeEvent;
 use std::collections::VecDeque;
@@ -13,17 +15,32 @@ use std::sync::Arc;
 pub struct EventHistory {
     entries: VecDeque<(i64, Arc<[TreeEvent]>)>,
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
     floor: i64,
     last: i64,
+}
+
+/// Rough heap bytes of one history entry.
+fn entry_bytes(events: &[TreeEvent]) -> usize {
+    48 + events.iter().map(|e| 32 + e.path.len()).sum::<usize>()
 }
 
 impl EventHistory {
     /// An empty history whose knowledge starts after `floor` (the snapshot the
     /// server started from).
     pub fn new(capacity: usize, floor: i64) -> Self {
+        Self::with_budget(capacity, usize::MAX, floor)
+    }
+
+    /// Like [`new`](Self::new), also dropping the oldest entries while the
+    /// history holds more than `max_bytes`.
+    pub fn with_budget(capacity: usize, max_bytes: usize, floor: i64) -> Self {
         EventHistory {
             entries: VecDeque::new(),
             capacity: capacity.max(1),
+            max_bytes,
+            bytes: 0,
             floor,
             last: floor,
         }
@@ -35,9 +52,13 @@ impl EventHistory {
         if events.is_empty() {
             return;
         }
+        self.bytes += entry_bytes(events);
         self.entries.push_back((zxid, events.to_vec().into()));
-        while self.entries.len() > self.capacity {
-            if let Some((dropped, _)) = self.entries.pop_front() {
+        while self.entries.len() > self.capacity
+            || (self.bytes > self.max_bytes && self.entries.len() > 1)
+        {
+            if let Some((dropped, events)) = self.entries.pop_front() {
+                self.bytes -= entry_bytes(&events);
                 self.floor = dropped;
             }
         }
@@ -98,6 +119,16 @@ mod tests {
         assert_eq!(h.floor(), 1);
         assert!(h.since(0, 10).is_none());
         assert_eq!(h.since(1, 10).map(|v| v.len()), Some(2));
+    }
+
+    #[test]
+    fn the_byte_budget_bounds_the_history() {
+        let mut h = EventHistory::with_budget(1_000, 3 * entry_bytes(&ev("/a")), 0);
+        for zxid in 1..=10 {
+            h.push(zxid, &ev("/a"));
+        }
+        assert_eq!(h.floor(), 7, "only the three newest entries fit");
+        assert_eq!(h.since(7, 100).map(|v| v.len()), Some(3));
     }
 
     #[test]
