@@ -9,14 +9,15 @@
 //! measuring how long the fleet takes to agree on a new coordinator and a new
 //! split.
 
+mod fleet;
 mod model;
 mod worker;
 
 use anyhow::Context;
 use clap::Parser;
+use fleet::Member;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use worker::Worker;
 
@@ -35,6 +36,13 @@ struct Args {
     /// Kill the coordinator after this many seconds (0: never).
     #[arg(long, default_value_t = 8)]
     kill_leader_at: u64,
+    /// Run each worker as a separate process (the kill is then a SIGKILL: a
+    /// crash, noticed when the worker's session expires).
+    #[arg(long)]
+    processes: bool,
+    /// Internal: run a single worker with this id (used by --processes).
+    #[arg(long, hide = true)]
+    worker: Option<String>,
 }
 
 /// A `corral serve` started for the demo; stopped on drop.
@@ -77,13 +85,16 @@ fn start_local_server() -> anyhow::Result<(LocalServer, String)> {
     Ok((LocalServer { child, _dir: dir }, addr))
 }
 
-fn leader_of(workers: &[Worker]) -> Option<usize> {
-    workers.iter().position(Worker::is_coordinator)
+fn leader_of(workers: &[Member]) -> Option<usize> {
+    workers.iter().position(Member::is_coordinator)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let (Some(id), Some(server)) = (&args.worker, &args.server) {
+        return fleet::run_worker_process(server, id).await;
+    }
     let (_local, connect) = match &args.server {
         Some(s) => (None, s.clone()),
         None => {
@@ -102,7 +113,12 @@ async fn main() -> anyhow::Result<()> {
     recipes::config::publish(&operator, worker::SETTINGS, &model::demo_settings()).await?;
     let mut workers = Vec::new();
     for i in 0..args.workers {
-        workers.push(Worker::start(&connect, &format!("worker-{i}")).await?);
+        let id = format!("worker-{i}");
+        workers.push(if args.processes {
+            Member::spawn(&connect, &id)?
+        } else {
+            Member::Task(Worker::start(&connect, &id).await?)
+        });
     }
     let started = Instant::now();
     let mut last_total = 0u64;
@@ -130,10 +146,10 @@ async fn main() -> anyhow::Result<()> {
         {
             if let Some(i) = leader_of(&workers) {
                 let victim = workers.remove(i);
-                let id = victim.id.clone();
+                let id = victim.id().to_string();
                 println!("-- killing the coordinator {id}");
                 let at = Instant::now();
-                gone_served += victim.served.load(Ordering::Relaxed);
+                gone_served += victim.served();
                 victim.kill().await;
                 killed_at = Some((at, id));
             }
@@ -157,27 +173,21 @@ async fn main() -> anyhow::Result<()> {
         }
         if Instant::now() >= next_report {
             next_report += Duration::from_secs(1);
-            let total: u64 = gone_served
-                + workers
-                    .iter()
-                    .map(|w| w.served.load(Ordering::Relaxed))
-                    .sum::<u64>();
+            let total: u64 = gone_served + workers.iter().map(Member::served).sum::<u64>();
             let rate = total.saturating_sub(last_total);
             last_total = total;
             samples.push(rate);
-            let leader = leader_of(&workers).map_or("-".to_string(), |i| workers[i].id.clone());
-            let budget = workers.first().map(Worker::budget).unwrap_or_default();
+            let leader =
+                leader_of(&workers).map_or("-".to_string(), |i| workers[i].id().to_string());
+            let budget = workers.first().map(Member::budget).unwrap_or_default();
             let per_worker: Vec<String> = workers
                 .iter()
                 .map(|w| {
-                    let share: u64 = budget.shares.values().filter_map(|by| by.get(&w.id)).sum();
-                    format!("{}={share}", w.id)
+                    let share: u64 = budget.shares.values().filter_map(|by| by.get(w.id())).sum();
+                    format!("{}={share}", w.id())
                 })
                 .collect();
-            let rounds: u64 = workers
-                .iter()
-                .map(|w| w.reconciled.load(Ordering::Relaxed))
-                .sum();
+            let rounds: u64 = workers.iter().map(Member::reconciled).sum();
             println!(
                 "t={:>2}s ads/s={rate:>6} members={} coordinator={leader} settings=v{} split=[{}] reconciled={rounds}",
                 elapsed.as_secs(),
