@@ -37,6 +37,36 @@ impl RetryPolicy for ExponentialBackoff {
     }
 }
 
+/// Curator's name for exponential backoff with a largest delay.
+pub type BoundedExponentialBackoff = ExponentialBackoff;
+
+/// One retry after `delay` (Curator's `RetryOneTime`).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryOneTime {
+    /// Delay before the retry.
+    pub delay: Duration,
+}
+
+impl RetryPolicy for RetryOneTime {
+    fn delays(&self) -> Box<dyn Iterator<Item = Duration> + Send> {
+        Box::new(std::iter::once(self.delay))
+    }
+}
+
+/// Retries forever with a fixed delay (Curator's `RetryForever`); use with
+/// care: only for operations that must eventually go through.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryForever {
+    /// Delay between attempts.
+    pub delay: Duration,
+}
+
+impl RetryPolicy for RetryForever {
+    fn delays(&self) -> Box<dyn Iterator<Item = Duration> + Send> {
+        Box::new(std::iter::repeat(self.delay))
+    }
+}
+
 /// A fixed delay, `n` times.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryNTimes {
@@ -123,6 +153,27 @@ mod tests {
         .await;
         assert!(matches!(result, Err(Error::NoNode { .. })));
         assert_eq!(calls.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn one_time_and_forever_policies() {
+        assert_eq!(
+            RetryOneTime {
+                delay: Duration::from_millis(1)
+            }
+            .delays()
+            .count(),
+            1
+        );
+        assert_eq!(
+            RetryForever {
+                delay: Duration::from_millis(1)
+            }
+            .delays()
+            .take(1000)
+            .count(),
+            1000
+        );
     }
 
     #[test]

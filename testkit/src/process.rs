@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 pub struct ProcessServer {
     child: Child,
     addr: SocketAddr,
+    binary: PathBuf,
+    data_dir: PathBuf,
+    extra: Vec<String>,
 }
 
 impl ProcessServer {
@@ -63,7 +66,42 @@ impl ProcessServer {
                 }
             }
         };
-        Ok(ProcessServer { child, addr })
+        Ok(ProcessServer {
+            child,
+            addr,
+            binary: binary.to_path_buf(),
+            data_dir: data_dir.to_path_buf(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    /// Sends a signal with the system's `kill` command (no `unsafe` here).
+    fn signal(&self, name: &str) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -{name} failed");
+        Ok(())
+    }
+
+    /// Freezes the process (SIGSTOP): it holds its sockets but answers nothing.
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal("STOP")
+    }
+
+    /// Thaws a paused process (SIGCONT).
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal("CONT")
+    }
+
+    /// SIGKILL, then start again on the same data directory and the same
+    /// native port.
+    pub fn crash_and_restart(mut self) -> anyhow::Result<ProcessServer> {
+        self.child.kill()?;
+        self.child.wait()?;
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        ProcessServer::start(&self.binary, &self.data_dir, self.addr, &extra)
     }
 
     /// The native API address.

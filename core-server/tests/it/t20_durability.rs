@@ -67,3 +67,27 @@ async fn acknowledged_writes_survive_kill_9() -> anyhow::Result<()> {
 async fn acknowledged_writes_survive_kill_9_after_snapshot_and_truncation() -> anyhow::Result<()> {
     write_then_kill_then_read(&["--snapshot-every", "25"], 300).await
 }
+
+#[tokio::test]
+async fn a_paused_server_keeps_its_state_and_a_crash_restart_keeps_the_port() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let server = start(dir.path(), &[])?;
+    let mut s = RawSession::connect(server.addr()).await?;
+    s.ok(raw::create("/p", b"1")).await?;
+    server.pause()?;
+    // While paused the request waits (no answer), then completes on resume.
+    s.send(77, Some(raw::get("/p"))).await?;
+    server.resume()?;
+    let r = s.response().await?;
+    assert_eq!((r.xid, raw::data_of(&r)), (77, Some(b"1".to_vec())));
+    let addr = server.addr();
+    let server = server.crash_and_restart()?;
+    assert_eq!(server.addr(), addr, "same port after restart");
+    let mut again = RawSession::connect(server.addr()).await?;
+    assert_eq!(
+        raw::data_of(&again.ok(raw::get("/p")).await?),
+        Some(b"1".to_vec())
+    );
+    Ok(())
+}
