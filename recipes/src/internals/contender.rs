@@ -188,6 +188,23 @@ impl Contender {
         }
     }
 
+    /// Joins the line and waits to be among the first `n`; gives up its place
+    /// (deleting its node) on timeout (`None`) or error.
+    pub async fn acquire(&self, n: usize, deadline: Option<Instant>) -> Result<Option<Ticket>> {
+        let ticket = self.enter(b"").await?;
+        match self.wait_turn(&ticket, n, None, deadline).await {
+            Ok(true) => Ok(Some(ticket)),
+            Ok(false) => {
+                self.leave(&ticket).await?;
+                Ok(None)
+            }
+            Err(e) => {
+                let _ = self.leave(&ticket).await;
+                Err(e)
+            }
+        }
+    }
+
     /// Leaves the line: deletes the ticket's node, retrying through
     /// connection loss until it is gone or the session is (guaranteed delete).
     pub async fn leave(&self, ticket: &Ticket) -> Result<()> {

@@ -5,9 +5,11 @@
 
 pub mod contender;
 pub mod fencing;
+pub mod held;
 pub mod hold;
 pub mod paths;
 
 pub use contender::{Contender, Ticket};
 pub use fencing::FencingToken;
+pub use held::HeldNode;
 pub use hold::{Hold, HoldWatch};

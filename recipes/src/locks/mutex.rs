@@ -3,18 +3,18 @@
 //! Each `acquire` joins the line under the lock path with an
 //! ephemeral-sequential node and waits for the node just ahead of it to go:
 //! a release wakes exactly one waiter. The returned [`MutexGuard`] *is* the
-//! ownership: it is non-reentrant (acquiring again waits behind yourself) and
-//! releasing is `guard.release()` (or dropping it, which deletes the node in
-//! the background).
+//! ownership: it is non-reentrant (acquiring again waits behind yourself; use
+//! [`ReentrantGuard`](super::ReentrantGuard) to re-enter) and releasing is
+//! `guard.release()` (or dropping it, which deletes the node in the
+//! background).
 //!
 //! On `Suspended` the guard's [`Hold`] turns `InDoubt`: stop acting as holder
 //! until it is `Held` again. On `Expired` it turns `Lost`: the node is gone and
 //! another client may hold the lock; guarded writes made through the guard are
 //! refused from then on.
 
-use crate::internals::contender::guaranteed_delete;
 use crate::internals::fencing::guarded_multi;
-use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket};
+use crate::internals::{Contender, FencingToken, HeldNode, Hold};
 use crate::{RecipeError, Result};
 use client::{Client, Op, OpResult};
 use std::time::Duration;
@@ -30,10 +30,7 @@ pub struct Mutex {
 /// releases in the background.
 #[derive(Debug)]
 pub struct MutexGuard {
-    client: Client,
-    ticket: Ticket,
-    hold: HoldWatch,
-    released: bool,
+    node: HeldNode,
 }
 
 impl Mutex {
@@ -56,27 +53,10 @@ impl Mutex {
     }
 
     async fn acquire_until(&self, deadline: Option<Instant>) -> Result<Option<MutexGuard>> {
-        let ticket = self.contender.enter(b"").await?;
-        match self.contender.wait_turn(&ticket, 1, None, deadline).await {
-            Ok(true) => {
-                let client = self.contender.client().clone();
-                let hold = HoldWatch::track(&client, &ticket.path);
-                Ok(Some(MutexGuard {
-                    client,
-                    ticket,
-                    hold,
-                    released: false,
-                }))
-            }
-            Ok(false) => {
-                self.contender.leave(&ticket).await?;
-                Ok(None)
-            }
-            Err(e) => {
-                let _ = self.contender.leave(&ticket).await;
-                Err(e)
-            }
-        }
+        let ticket = self.contender.acquire(1, deadline).await?;
+        Ok(ticket.map(|t| MutexGuard {
+            node: HeldNode::new(self.contender.client().clone(), t),
+        }))
     }
 
     /// How many times waiters of this value were woken (no-herd checks).
@@ -88,28 +68,28 @@ impl Mutex {
 impl MutexGuard {
     /// The fencing token of this hold: larger for every later holder.
     pub fn fencing_token(&self) -> FencingToken {
-        FencingToken(self.ticket.czxid)
+        self.node.fencing_token()
     }
 
     /// The lock node.
     pub fn path(&self) -> &str {
-        &self.ticket.path
+        &self.node.ticket().path
     }
 
     /// Whether the lock is still held.
     pub fn hold(&self) -> Hold {
-        self.hold.get()
+        self.node.hold()
     }
 
     /// Completes when the lock is lost (session expired).
     pub async fn lost(&self) {
-        self.hold.lost().await
+        self.node.lost().await
     }
 
     /// Writes only if this guard still holds the lock (a multi that checks the
     /// lock node first); `NotHolder` otherwise.
     pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
-        guarded_multi(&self.client, &self.ticket.path, ops).await
+        guarded_multi(self.node.client(), self.path(), ops).await
     }
 
     /// `set_data` guarded by this hold.
@@ -128,23 +108,7 @@ impl MutexGuard {
     }
 
     /// Releases the lock: deletes the node (through connection loss).
-    pub async fn release(mut self) -> Result<()> {
-        self.released = true;
-        self.hold.end();
-        guaranteed_delete(&self.client, &self.ticket.path).await
-    }
-}
-
-impl Drop for MutexGuard {
-    fn drop(&mut self) {
-        if !self.released {
-            let client = self.client.clone();
-            let path = self.ticket.path.clone();
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    let _ = guaranteed_delete(&client, &path).await;
-                });
-            }
-        }
+    pub async fn release(self) -> Result<()> {
+        self.node.release().await
     }
 }

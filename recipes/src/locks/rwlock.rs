@@ -9,8 +9,7 @@
 //! the nearest writer ahead of it, so a release wakes only those it unblocks.
 //! Suspended / Expired: as [`Mutex`](super::Mutex) (hold in doubt, then lost).
 
-use crate::internals::contender::guaranteed_delete;
-use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket};
+use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket};
 use crate::{RecipeError, Result};
 use client::Error;
 
@@ -24,10 +23,8 @@ pub struct ReadWriteLock {
 #[derive(Debug)]
 pub struct RwGuard {
     contender: Contender,
-    ticket: Ticket,
-    hold: HoldWatch,
+    node: HeldNode,
     write: bool,
-    released: bool,
 }
 
 const READ: &str = "read";
@@ -72,13 +69,11 @@ impl ReadWriteLock {
     }
 
     fn guard(&self, ticket: Ticket, write: bool) -> RwGuard {
-        let hold = HoldWatch::track(self.contender.client(), &ticket.path);
+        let node = HeldNode::new(self.contender.client().clone(), ticket);
         RwGuard {
             contender: self.contender.clone(),
-            ticket,
-            hold,
+            node,
             write,
-            released: false,
         }
     }
 
@@ -122,18 +117,18 @@ impl RwGuard {
 
     /// The hold's fencing token.
     pub fn fencing_token(&self) -> FencingToken {
-        FencingToken(self.ticket.czxid)
+        self.node.fencing_token()
     }
 
     /// Whether the lock is still held.
     pub fn hold(&self) -> Hold {
-        self.hold.get()
+        self.node.hold()
     }
 
     /// Turns a write lock into a read lock with no writer in between: the
     /// read node is created while the write lock is held, then the write node
     /// is removed.
-    pub async fn downgrade(mut self) -> Result<RwGuard> {
+    pub async fn downgrade(self) -> Result<RwGuard> {
         if !self.write {
             return Ok(self);
         }
@@ -141,31 +136,14 @@ impl RwGuard {
             contender: self.contender.clone(),
         };
         let read = lock.enter(READ).await?;
-        lock.wait_read(&read, Some(&self.ticket.name)).await?;
-        self.released = true;
-        self.hold.end();
-        guaranteed_delete(self.contender.client(), &self.ticket.path).await?;
+        lock.wait_read(&read, Some(&self.node.ticket().name))
+            .await?;
+        self.node.release().await?;
         Ok(lock.guard(read, false))
     }
 
     /// Releases the lock.
-    pub async fn release(mut self) -> Result<()> {
-        self.released = true;
-        self.hold.end();
-        guaranteed_delete(self.contender.client(), &self.ticket.path).await
-    }
-}
-
-impl Drop for RwGuard {
-    fn drop(&mut self) {
-        if !self.released {
-            let client = self.contender.client().clone();
-            let path = self.ticket.path.clone();
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    let _ = guaranteed_delete(&client, &path).await;
-                });
-            }
-        }
+    pub async fn release(self) -> Result<()> {
+        self.node.release().await
     }
 }

@@ -8,8 +8,7 @@
 //! Suspended / Expired: as [`Mutex`](super::Mutex): the lease's [`Hold`] goes
 //! `InDoubt`, then `Lost` once the session expires.
 
-use crate::internals::contender::guaranteed_delete;
-use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket};
+use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket};
 use crate::{RecipeError, Result};
 use client::Client;
 use std::time::Duration;
@@ -26,10 +25,7 @@ pub struct Semaphore {
 /// One lease; release with [`Lease::release`] (dropping releases in the background).
 #[derive(Debug)]
 pub struct Lease {
-    client: Client,
-    ticket: Ticket,
-    hold: HoldWatch,
-    released: bool,
+    node: HeldNode,
 }
 
 impl Semaphore {
@@ -69,16 +65,9 @@ impl Semaphore {
         let held = self.wait_for_room(&ticket, deadline).await;
         let _ = guard.release().await;
         match held {
-            Ok(true) => {
-                let client = self.contender.client().clone();
-                let hold = HoldWatch::track(&client, &ticket.path);
-                Ok(Some(Lease {
-                    client,
-                    ticket,
-                    hold,
-                    released: false,
-                }))
-            }
+            Ok(true) => Ok(Some(Lease {
+                node: HeldNode::new(self.contender.client().clone(), ticket),
+            })),
             Ok(false) => {
                 self.contender.leave(&ticket).await?;
                 Ok(None)
@@ -128,32 +117,16 @@ impl Semaphore {
 impl Lease {
     /// The lease's fencing token.
     pub fn fencing_token(&self) -> FencingToken {
-        FencingToken(self.ticket.czxid)
+        self.node.fencing_token()
     }
 
     /// Whether the lease is still held.
     pub fn hold(&self) -> Hold {
-        self.hold.get()
+        self.node.hold()
     }
 
     /// Gives the lease back.
-    pub async fn release(mut self) -> Result<()> {
-        self.released = true;
-        self.hold.end();
-        guaranteed_delete(&self.client, &self.ticket.path).await
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if !self.released {
-            let client = self.client.clone();
-            let path = self.ticket.path.clone();
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    let _ = guaranteed_delete(&client, &path).await;
-                });
-            }
-        }
+    pub async fn release(self) -> Result<()> {
+        self.node.release().await
     }
 }
