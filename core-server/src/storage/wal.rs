@@ -1,25 +1,42 @@
-//! The segmented write-ahead log.
+//! The segmented write-ahead log: owns segment life cycle, group commit and
+//! crash recovery.
 //!
-//! Segment files `wal-<first index, 20 digits>.log` hold records:
-//! `magic u32 | len u32 | crc32 u32 | index u64 | payload[len]` (little endian,
-//! the CRC covers index and payload). Appends write a whole batch and then call
-//! `fdatasync` once: that is the group commit. On open, the first bad record
-//! (short, wrong magic, CRC mismatch, index out of sequence) ends the log: its
-//! segment is cut there and later segments are removed.
+//! The log is a directory of segment files (format in `segment.rs`), each
+//! named after its first record's index; together they hold one run of
+//! consecutive indexes. Only the newest segment (the *tail*) is written to.
+//!
+//! Durability rules:
+//! - [`Wal::append`] encodes the whole batch into one buffer, writes it with
+//!   one `write` per segment it touches, and then calls `fdatasync` once: the
+//!   group commit. A batch that fills a segment syncs that segment before the
+//!   next is created, so a later segment never exists beside a torn earlier
+//!   one. Creating a segment fsyncs the directory.
+//! - [`Wal::open`] keeps the longest intact, consecutive prefix. The first
+//!   defect (torn or corrupt record, bad magic, index gap or repeat, empty
+//!   segment) ends the log: later segments are deleted (newest first), the
+//!   defective one is truncated to its last good record and fsynced.
+//! - Deletions go oldest first in [`Wal::truncate_before`] and newest first in
+//!   [`Wal::truncate_after`], so a crash part way leaves a log that is still
+//!   one consecutive run, somewhere between the old and the new state.
+//!
+//! A directory must be used by one [`Wal`] at a time.
 
-use super::{io_err, sync_dir, StorageError};
+use super::segment::{self, Defect, SegmentReader, Step, MAX_PAYLOAD_BYTES};
+use super::{create_dir_durable, io_err, sync_dir, StorageError};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const MAGIC: u32 = 0xC0AA_A11F;
-const HEADER: usize = 4 + 4 + 4 + 8;
-const MAX_RECORD: usize = 1 << 30;
+/// Above this capacity the batch buffer is released after a write, so one
+/// huge batch does not pin its memory for the life of the log.
+const BATCH_BUFFER_KEEP_BYTES: usize = 4 << 20;
 
-/// Knobs of the log.
+/// Tuning of a [`Wal`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WalOptions {
-    /// Roll to a new segment file after this many bytes.
+    /// A segment is closed and a new one started before a record that would
+    /// take it past this size. A record larger than this gets a segment of its
+    /// own. Default: 64 MiB.
     pub segment_bytes: u64,
 }
 
@@ -31,291 +48,458 @@ impl Default for WalOptions {
     }
 }
 
-/// One recovered record: (index, payload).
+/// One recovered record: `(index, payload)`.
 pub type Record = (u64, Vec<u8>);
 
+/// A segment file known to hold at least one record.
 #[derive(Debug)]
 struct Segment {
+    /// Index of its first record, as in its name.
     first: u64,
     path: PathBuf,
-    /// Last index stored in it, if any.
-    last: Option<u64>,
 }
 
-/// An open write-ahead log.
+/// The open, appendable newest segment.
+#[derive(Debug)]
+struct Tail {
+    file: File,
+    path: PathBuf,
+    /// Bytes in the file, all of them intact records.
+    len: u64,
+}
+
+/// An open segmented write-ahead log of `(index, payload)` records with
+/// strictly consecutive indexes.
+///
+/// All methods block on disk I/O; call them from a blocking thread.
 #[derive(Debug)]
 pub struct Wal {
     dir: PathBuf,
     options: WalOptions,
+    /// Oldest first; every one holds at least one record.
     segments: Vec<Segment>,
-    file: Option<File>,
-    file_len: u64,
-}
-
-fn segment_name(first: u64) -> String {
-    format!("wal-{first:020}.log")
-}
-
-fn encode(index: u64, payload: &[u8], out: &mut Vec<u8>) -> Result<(), StorageError> {
-    if payload.len() > MAX_RECORD {
-        return Err(StorageError::TooLarge(payload.len()));
-    }
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&index.to_le_bytes());
-    crc.update(payload);
-    out.extend_from_slice(&MAGIC.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
-    out.extend_from_slice(&index.to_le_bytes());
-    out.extend_from_slice(payload);
-    Ok(())
-}
-
-/// Parses records from `bytes`; returns them and the length of the good prefix.
-fn decode_all(bytes: &[u8], mut expected: Option<u64>) -> (Vec<(u64, Vec<u8>)>, usize) {
-    let mut records = Vec::new();
-    let mut pos = 0;
-    while bytes.len() - pos >= HEADER {
-        let h = &bytes[pos..pos + HEADER];
-        let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        let (magic, len, crc) = (word(0), word(4) as usize, word(8));
-        let mut idx = [0u8; 8];
-        idx.copy_from_slice(&h[12..20]);
-        let index = u64::from_le_bytes(idx);
-        if magic != MAGIC || len > MAX_RECORD || bytes.len() - pos - HEADER < len {
-            break;
-        }
-        let payload = &bytes[pos + HEADER..pos + HEADER + len];
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&index.to_le_bytes());
-        hasher.update(payload);
-        if hasher.finalize() != crc || expected.is_some_and(|e| e != index) {
-            break;
-        }
-        records.push((index, payload.to_vec()));
-        expected = Some(index + 1);
-        pos += HEADER + len;
-    }
-    (records, pos)
+    /// The newest segment, open for appending; `None` when the log is empty
+    /// (the next append creates a segment).
+    tail: Option<Tail>,
+    last_index: Option<u64>,
+    /// Reused encoding buffer for one batch.
+    buf: Vec<u8>,
+    /// Set when a write or truncation failed part way.
+    is_poisoned: bool,
+    /// `fdatasync` calls made by appends, so tests can check group commit.
+    data_syncs: u64,
 }
 
 impl Wal {
-    /// Opens (or creates) the log in `dir` and returns every intact record in
-    /// order. A torn or corrupt tail is cut, never an error.
+    /// Opens (creating if needed) the log in `dir` and returns it with every
+    /// intact record, in index order.
+    ///
+    /// Recovery never fails because of bad data: the first torn or corrupt
+    /// record, index gap or empty segment ends the log there; the rest is
+    /// removed from disk (with a `tracing::warn`) so it cannot come back.
+    /// Errors are I/O failures only.
     pub fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Vec<Record>), StorageError> {
-        fs::create_dir_all(dir).map_err(io_err("create dir", dir))?;
-        let mut firsts: Vec<u64> = fs::read_dir(dir)
-            .map_err(io_err("list", dir))?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                name.strip_prefix("wal-")?
-                    .strip_suffix(".log")?
-                    .parse()
-                    .ok()
-            })
-            .collect();
-        firsts.sort_unstable();
-        let mut segments = Vec::new();
-        let mut records: Vec<(u64, Vec<u8>)> = Vec::new();
-        let mut cut = false;
-        for first in firsts {
-            let path = dir.join(segment_name(first));
-            if cut {
-                tracing::warn!(path = %path.display(), "removing log segment after a corrupt record");
-                fs::remove_file(&path).map_err(io_err("remove", &path))?;
-                continue;
+        create_dir_durable(dir)?;
+        let found = list_segments(dir)?;
+        let mut records = Vec::new();
+        let mut kept = Vec::new();
+        let mut tail_len = 0;
+        let mut expected: Option<u64> = None;
+        for (position, seg) in found.iter().enumerate() {
+            let mut reader = SegmentReader::open(&seg.path, seg.first)?;
+            let before = records.len();
+            let defect = match expected {
+                Some(next) if next != seg.first => Some(Defect::OutOfSequence {
+                    expected: next,
+                    got: seg.first,
+                }),
+                _ => read_all(&mut reader, &mut records)?,
+            };
+            let count = records.len() - before;
+            let defect = defect.or(if count == 0 {
+                Some(Defect::Empty)
+            } else {
+                None
+            });
+            if let Some(defect) = defect {
+                cut(
+                    dir,
+                    &found[position..],
+                    reader.offset(),
+                    reader.file_len(),
+                    count,
+                    &defect,
+                )?;
+                if count > 0 {
+                    tail_len = reader.offset();
+                    kept.push(Segment {
+                        first: seg.first,
+                        path: seg.path.clone(),
+                    });
+                }
+                break;
             }
-            let mut bytes = Vec::new();
-            File::open(&path)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .map_err(io_err("read", &path))?;
-            let expected = records.last().map(|(i, _)| i + 1);
-            let (got, good) = decode_all(&bytes, expected);
-            if good < bytes.len() {
-                tracing::warn!(path = %path.display(), kept = good, len = bytes.len(), "cutting torn or corrupt log tail");
-                let f = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(io_err("open", &path))?;
-                f.set_len(good as u64).map_err(io_err("truncate", &path))?;
-                f.sync_all().map_err(io_err("fsync", &path))?;
-                cut = true;
-            }
-            let last = got.last().map(|(i, _)| *i);
-            records.extend(got);
-            segments.push(Segment { first, path, last });
+            tail_len = reader.offset();
+            expected = records.last().map(|r| r.0.saturating_add(1));
+            kept.push(Segment {
+                first: seg.first,
+                path: seg.path.clone(),
+            });
         }
-        if cut {
-            sync_dir(dir)?;
-        }
-        let mut wal = Wal {
+        let tail = match kept.last() {
+            Some(seg) => Some(Tail {
+                file: open_for_append(&seg.path)?,
+                path: seg.path.clone(),
+                len: tail_len,
+            }),
+            None => None,
+        };
+        let wal = Wal {
             dir: dir.to_path_buf(),
             options,
-            segments,
-            file: None,
-            file_len: 0,
+            segments: kept,
+            tail,
+            last_index: records.last().map(|r| r.0),
+            buf: Vec::new(),
+            is_poisoned: false,
+            data_syncs: 0,
         };
-        if let Some(seg) = wal.segments.last() {
-            let path = seg.path.clone();
-            let file = OpenOptions::new()
-                .append(true)
-                .open(&path)
-                .map_err(io_err("open", &path))?;
-            wal.file_len = file.metadata().map_err(io_err("stat", &path))?.len();
-            wal.file = Some(file);
-        }
         Ok((wal, records))
     }
 
-    /// The last index in the log.
+    /// Index of the newest record, `None` if the log is empty.
     pub fn last_index(&self) -> Option<u64> {
-        self.segments.iter().rev().find_map(|s| s.last)
+        self.last_index
     }
 
-    /// The first index in the log.
+    /// Index of the oldest record still on disk (what [`Wal::open`] would
+    /// return first), `None` if the log is empty.
     pub fn first_index(&self) -> Option<u64> {
-        self.segments
-            .iter()
-            .find(|s| s.last.is_some())
-            .map(|s| s.first)
+        self.segments.first().map(|s| s.first)
     }
 
-    fn roll(&mut self, first: u64) -> Result<(), StorageError> {
-        let path = self.dir.join(segment_name(first));
+    /// Appends a batch durably: all records are written, then one
+    /// `fdatasync` covers the whole batch (plus one per segment the batch
+    /// filled and a directory fsync per segment it created).
+    ///
+    /// Indexes must be consecutive and the first must be `last_index + 1`;
+    /// when the log is empty (new, or truncated to nothing) any first index is
+    /// accepted. The batch is checked before anything is written: a
+    /// [`StorageError::NonContiguous`] or [`StorageError::TooLarge`] leaves
+    /// the log untouched. An I/O error leaves the log poisoned (see
+    /// [`StorageError::Poisoned`]): the batch may be partly on disk, and
+    /// [`Wal::open`] will recover an intact prefix of it. An empty batch is a
+    /// no-op.
+    pub fn append(&mut self, records: &[(u64, &[u8])]) -> Result<(), StorageError> {
+        if self.is_poisoned {
+            return Err(StorageError::Poisoned);
+        }
+        let Some(&(first, _)) = records.first() else {
+            return Ok(());
+        };
+        let mut expected = self.last_index.map_or(first, |last| last.saturating_add(1));
+        let mut batch_bytes = 0u64;
+        for &(index, payload) in records {
+            if index != expected {
+                return Err(StorageError::NonContiguous {
+                    expected,
+                    got: index,
+                });
+            }
+            if payload.len() as u64 > MAX_PAYLOAD_BYTES {
+                return Err(StorageError::TooLarge {
+                    len: payload.len() as u64,
+                    max: MAX_PAYLOAD_BYTES,
+                });
+            }
+            expected = index.saturating_add(1);
+            batch_bytes += segment::encoded_len(payload.len());
+        }
+        self.buf.clear();
+        if let Ok(batch_bytes) = usize::try_from(batch_bytes) {
+            self.buf.reserve(batch_bytes);
+        }
+        let result = self.write_batch(records);
+        if self.buf.capacity() > BATCH_BUFFER_KEEP_BYTES {
+            self.buf = Vec::new();
+        }
+        self.poison_on_error(result)
+    }
+
+    /// Deletes every segment all of whose records have indexes below `index`
+    /// (typically `snapshot_index + 1`). Records below `index` that share a
+    /// segment with a kept record stay, and [`Wal::open`] returns them: the
+    /// caller skips what its snapshot already covers.
+    ///
+    /// If even the newest segment lies wholly below `index`, the log is rolled
+    /// (the next append starts a new segment) and left empty, so any next
+    /// index is accepted. Segments go oldest first, so a crash part way leaves
+    /// a consecutive suffix of the old log.
+    pub fn truncate_before(&mut self, index: u64) -> Result<(), StorageError> {
+        if self.is_poisoned {
+            return Err(StorageError::Poisoned);
+        }
+        let Some(last) = self.last_index else {
+            return Ok(());
+        };
+        let mut remove = 0;
+        while remove < self.segments.len() {
+            let last_of_segment = match self.segments.get(remove + 1) {
+                Some(next) => next.first - 1,
+                None => last,
+            };
+            if last_of_segment >= index {
+                break;
+            }
+            remove += 1;
+        }
+        if remove == 0 {
+            return Ok(());
+        }
+        if remove == self.segments.len() {
+            self.tail = None;
+            self.last_index = None;
+        }
+        let removed: Vec<Segment> = self.segments.drain(..remove).collect();
+        let result = remove_segments(&self.dir, removed.iter());
+        self.poison_on_error(result)
+    }
+
+    /// Removes every record with an index above `index` (a conflicting suffix
+    /// in Raft terms). A no-op if `index >= last_index`; empties the log if
+    /// `index` is below the first record.
+    ///
+    /// Whole segments go newest first, then the segment holding `index` is
+    /// cut and fsynced, so a crash part way leaves a prefix of the old log at
+    /// least as long as the new one.
+    pub fn truncate_after(&mut self, index: u64) -> Result<(), StorageError> {
+        if self.is_poisoned {
+            return Err(StorageError::Poisoned);
+        }
+        match self.last_index {
+            Some(last) if index < last => {}
+            _ => return Ok(()),
+        }
+        let result = self.cut_after(index);
+        self.poison_on_error(result)
+    }
+
+    /// How many `fdatasync` calls appends have made since open.
+    #[cfg(test)]
+    pub(super) fn data_syncs(&self) -> u64 {
+        self.data_syncs
+    }
+
+    fn poison_on_error(&mut self, result: Result<(), StorageError>) -> Result<(), StorageError> {
+        if result.is_err() {
+            self.is_poisoned = true;
+        }
+        result
+    }
+
+    /// Encodes and writes a validated batch; `self.buf` is empty on entry.
+    fn write_batch(&mut self, records: &[(u64, &[u8])]) -> Result<(), StorageError> {
+        for &(index, payload) in records {
+            let record_bytes = segment::encoded_len(payload.len());
+            match &self.tail {
+                None => self.start_segment(index)?,
+                Some(tail) => {
+                    let used = tail.len + self.buf.len() as u64;
+                    if used > 0 && used + record_bytes > self.options.segment_bytes {
+                        self.flush_tail()?;
+                        self.start_segment(index)?;
+                    }
+                }
+            }
+            segment::encode(index, payload, &mut self.buf);
+        }
+        self.flush_tail()?;
+        self.last_index = records.last().map(|r| r.0);
+        Ok(())
+    }
+
+    /// Writes the buffered records to the tail in one call and syncs them.
+    fn flush_tail(&mut self) -> Result<(), StorageError> {
+        let Some(tail) = self.tail.as_mut() else {
+            return Ok(());
+        };
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        tail.file
+            .write_all(&self.buf)
+            .map_err(io_err("write segment", &tail.path))?;
+        tail.file
+            .sync_data()
+            .map_err(io_err("fdatasync segment", &tail.path))?;
+        self.data_syncs += 1;
+        tail.len += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Creates the segment whose first record will be `first` and makes its
+    /// directory entry durable.
+    fn start_segment(&mut self, first: u64) -> Result<(), StorageError> {
+        let path = self.dir.join(segment::file_name(first));
         let file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
+            .append(true)
+            .create_new(true)
             .open(&path)
-            .map_err(io_err("create", &path))?;
+            .map_err(io_err("create segment", &path))?;
         sync_dir(&self.dir)?;
         self.segments.push(Segment {
             first,
-            path,
-            last: None,
+            path: path.clone(),
         });
-        self.file = Some(file);
-        self.file_len = 0;
+        self.tail = Some(Tail { file, path, len: 0 });
         Ok(())
     }
 
-    /// Appends records (consecutive indexes continuing the log) and makes them
-    /// durable with one `fdatasync` per touched segment.
-    pub fn append(&mut self, records: &[(u64, &[u8])]) -> Result<(), StorageError> {
-        let mut expected = self.last_index().map(|i| i + 1);
-        let mut buf = Vec::new();
-        let mut i = 0;
-        while i < records.len() {
-            let (index, _) = records[i];
-            if let Some(e) = expected {
-                if index != e {
-                    return Err(StorageError::NonContiguous {
-                        expected: e,
-                        got: index,
-                    });
-                }
-            }
-            if self.file.is_none() || self.file_len >= self.options.segment_bytes {
-                self.roll(index)?;
-            }
-            buf.clear();
-            let mut last = index;
-            while i < records.len()
-                && self.file_len + (buf.len() as u64) < self.options.segment_bytes
-            {
-                let (index, payload) = records[i];
-                if index != last && index != last + 1 {
-                    return Err(StorageError::NonContiguous {
-                        expected: last + 1,
-                        got: index,
-                    });
-                }
-                encode(index, payload, &mut buf)?;
-                last = index;
-                i += 1;
-            }
-            let seg = self.segments.len() - 1;
-            let path = self.segments[seg].path.clone();
-            let file = self.file.as_mut().ok_or(StorageError::NonContiguous {
-                expected: index,
-                got: index,
-            })?;
-            file.write_all(&buf).map_err(io_err("write", &path))?;
-            file.sync_data().map_err(io_err("fdatasync", &path))?;
-            self.file_len += buf.len() as u64;
-            self.segments[seg].last = Some(last);
-            expected = Some(last + 1);
-        }
-        Ok(())
-    }
-
-    /// Deletes whole segments whose records are all below `index`. The
-    /// segment being written is never deleted; if it lies wholly below
-    /// `index`, a new one is started first.
-    pub fn truncate_before(&mut self, index: u64) -> Result<(), StorageError> {
-        if self
+    fn cut_after(&mut self, index: u64) -> Result<(), StorageError> {
+        let keep = self
             .segments
-            .last()
-            .and_then(|s| s.last)
-            .is_some_and(|l| l < index)
-        {
-            self.file = None;
-            self.file_len = self.options.segment_bytes;
+            .iter()
+            .take_while(|s| s.first <= index)
+            .count();
+        self.tail = None;
+        if keep < self.segments.len() {
+            let removed: Vec<Segment> = self.segments.drain(keep..).collect();
+            remove_segments(&self.dir, removed.iter().rev())?;
         }
-        let mut removed = false;
-        while self.segments.len() > 1 {
-            let all_below = self.segments[1].first <= index;
-            if !all_below {
-                break;
-            }
-            let seg = self.segments.remove(0);
-            fs::remove_file(&seg.path).map_err(io_err("remove", &seg.path))?;
-            removed = true;
-        }
-        if removed {
-            sync_dir(&self.dir)?;
-        }
+        let Some(seg) = self.segments.last() else {
+            self.last_index = None;
+            return Ok(());
+        };
+        let cut_at = offset_after(seg, index)?;
+        let file = open_for_append(&seg.path)?;
+        file.set_len(cut_at)
+            .map_err(io_err("truncate segment", &seg.path))?;
+        file.sync_all()
+            .map_err(io_err("fsync segment", &seg.path))?;
+        self.tail = Some(Tail {
+            file,
+            path: seg.path.clone(),
+            len: cut_at,
+        });
+        self.last_index = Some(index);
         Ok(())
     }
+}
 
-    /// Removes every record above `index`.
-    pub fn truncate_after(&mut self, index: u64) -> Result<(), StorageError> {
-        while let Some(seg) = self.segments.last() {
-            if seg.first > index {
-                let seg = self.segments.pop().ok_or(StorageError::TooLarge(0))?;
-                fs::remove_file(&seg.path).map_err(io_err("remove", &seg.path))?;
-                self.file = None;
-            } else {
-                break;
-            }
+/// Reads records into `out` until the end or the first defect.
+fn read_all(
+    reader: &mut SegmentReader,
+    out: &mut Vec<Record>,
+) -> Result<Option<Defect>, StorageError> {
+    loop {
+        match reader.next_step()? {
+            Step::Record(index, payload) => out.push((index, payload)),
+            Step::End => return Ok(None),
+            Step::Defect(defect) => return Ok(Some(defect)),
         }
-        if let Some(seg) = self.segments.last_mut() {
-            let mut bytes = Vec::new();
-            File::open(&seg.path)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .map_err(io_err("read", &seg.path))?;
-            let (records, _) = decode_all(&bytes, None);
-            let mut keep = 0usize;
-            let mut last = None;
-            for (i, payload) in &records {
-                if *i > index {
-                    break;
-                }
-                keep += HEADER + payload.len();
-                last = Some(*i);
-            }
-            let file = OpenOptions::new()
-                .append(true)
-                .open(&seg.path)
-                .map_err(io_err("open", &seg.path))?;
-            file.set_len(keep as u64)
-                .map_err(io_err("truncate", &seg.path))?;
-            file.sync_all().map_err(io_err("fsync", &seg.path))?;
-            seg.last = last;
-            self.file_len = keep as u64;
-            self.file = Some(file);
-        }
-        sync_dir(&self.dir)
     }
+}
+
+/// The byte offset just past record `index` in `seg`, which must hold it.
+fn offset_after(seg: &Segment, index: u64) -> Result<u64, StorageError> {
+    let mut reader = SegmentReader::open(&seg.path, seg.first)?;
+    loop {
+        let before = reader.offset();
+        match reader.next_step()? {
+            Step::Record(i, _) if i > index => return Ok(before),
+            Step::Record(..) => {}
+            Step::End if reader.offset() > 0 => return Ok(reader.offset()),
+            Step::End => {
+                return Err(StorageError::Corrupt {
+                    path: seg.path.clone(),
+                    offset: 0,
+                    detail: Defect::Empty.to_string(),
+                })
+            }
+            Step::Defect(defect) => {
+                return Err(StorageError::Corrupt {
+                    path: seg.path.clone(),
+                    offset: reader.offset(),
+                    detail: defect.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Ends the log inside `segments[0]` at `valid_len` (it holds `count` good
+/// records): deletes every later segment newest first, then truncates or
+/// deletes `segments[0]`, and makes it all durable.
+fn cut(
+    dir: &Path,
+    segments: &[Segment],
+    valid_len: u64,
+    file_len: u64,
+    count: usize,
+    defect: &Defect,
+) -> Result<(), StorageError> {
+    let (seg, later) = match segments.split_first() {
+        Some(split) => split,
+        None => return Ok(()),
+    };
+    tracing::warn!(
+        segment = %seg.path.display(),
+        offset = valid_len,
+        discarded_bytes = file_len - valid_len,
+        later_segments_removed = later.len(),
+        %defect,
+        "write-ahead log ends early; cutting it at the last intact record"
+    );
+    for later_seg in later.iter().rev() {
+        fs::remove_file(&later_seg.path).map_err(io_err("remove segment", &later_seg.path))?;
+    }
+    if count == 0 {
+        fs::remove_file(&seg.path).map_err(io_err("remove segment", &seg.path))?;
+    } else if valid_len < file_len {
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&seg.path)
+            .map_err(io_err("open segment", &seg.path))?;
+        file.set_len(valid_len)
+            .map_err(io_err("truncate segment", &seg.path))?;
+        file.sync_all()
+            .map_err(io_err("fsync segment", &seg.path))?;
+    }
+    sync_dir(dir)
+}
+
+/// Deletes segment files in the given order, then fsyncs the directory.
+fn remove_segments<'a>(
+    dir: &Path,
+    segments: impl Iterator<Item = &'a Segment>,
+) -> Result<(), StorageError> {
+    for seg in segments {
+        fs::remove_file(&seg.path).map_err(io_err("remove segment", &seg.path))?;
+    }
+    sync_dir(dir)
+}
+
+fn open_for_append(path: &Path) -> Result<File, StorageError> {
+    OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(io_err("open segment", path))
+}
+
+/// The segment files in `dir`, oldest first. Other files are ignored.
+fn list_segments(dir: &Path) -> Result<Vec<Segment>, StorageError> {
+    let mut segments = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err("list dir", dir))? {
+        let entry = entry.map_err(io_err("list dir", dir))?;
+        let name = entry.file_name();
+        if let Some(first) = name.to_str().and_then(segment::parse_file_name) {
+            segments.push(Segment {
+                first,
+                path: entry.path(),
+            });
+        }
+    }
+    segments.sort_by_key(|s| s.first);
+    Ok(segments)
 }
