@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Memory per znode: creates N znodes with 100-byte values (the loadgen's
 # prepare step, over ZooKeeper's protocol) in Apache ZooKeeper 3.8 and in
-# Corral, and reports the growth: Corral's resident set (VmRSS), ZooKeeper's
-# live Java heap after a full GC (jcmd GC.heap_info), which flatters ZooKeeper
-# (it leaves out the JVM's own overhead).
+# Corral, and reports the growth of each server's resident set (VmRSS) and, for
+# ZooKeeper, also its live Java heap after a full GC (jcmd GC.heap_info), which
+# flatters ZooKeeper (it leaves out the JVM's own overhead).
 # Usage: scripts/bench-memory.sh [znodes]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,9 +31,12 @@ load() { "$bin/loadgen" --server "$1" --protocol zk --keys "$n" --clients 1 --se
 start_reference_zookeeper "$work/zk"
 zk_java=$(java_pid_of)
 before=$(heap_used_kb "$zk_java")
+rss_before=$(rss_kb "$zk_java")
 load "127.0.0.1:$ZK_REF_PORT"
 after=$(heap_used_kb "$zk_java")
+rss_after=$(rss_kb "$zk_java")
 echo "zookeeper-3.8: $n znodes, live heap +$(( (after - before) ))KiB = $(( (after - before) * 1024 / n )) bytes/znode"
+echo "zookeeper-3.8: $n znodes, resident +$(( rss_after - rss_before ))KiB = $(( (rss_after - rss_before) * 1024 / n )) bytes/znode"
 kill "$ZK_REF_PID"; wait "$ZK_REF_PID" 2>/dev/null || true; ZK_REF_PID=
 
 "$bin/corral" serve --data-dir "$work/corral" --listen 127.0.0.1:0 --zk-listen 127.0.0.1:0 \
