@@ -46,9 +46,12 @@ pub enum Error {
     /// The ACL is empty, malformed, or `auth` without an authenticated id.
     #[error("invalid ACL")]
     InvalidAcl,
-    /// Invalid path, flags, TTL, or an undeletable node.
-    #[error("bad arguments")]
-    BadArguments,
+    /// The server refused the arguments: path, flags, TTL, or an undeletable node.
+    #[error("bad arguments (path {path:?})")]
+    BadArguments {
+        /// The path the request was about (empty if none).
+        path: String,
+    },
     /// The session has expired (or was closed); create a new client.
     #[error("session expired")]
     SessionExpired,
@@ -73,6 +76,16 @@ pub enum Error {
     /// The server's session limit is reached.
     #[error("too many sessions")]
     TooManySessions,
+    /// The server could not decode the request.
+    #[error("the server could not decode the request")]
+    MarshallingError,
+    /// An operation of a multi after the failing one (never alone: it shows in
+    /// [`Error::Multi`]'s results).
+    #[error("operation not run: an earlier operation of the multi failed")]
+    RuntimeInconsistency,
+    /// The server failed internally.
+    #[error("server-side system error")]
+    SystemError,
     /// A multi failed: the first failing code and every op's code.
     #[error("multi failed with {code}")]
     Multi {
@@ -98,12 +111,17 @@ pub enum Error {
     /// The client was closed.
     #[error("client closed")]
     Closed,
-    /// A watch stream's consumer fell too far behind; the stream ended.
-    #[error("watch stream consumer too slow; the stream ended")]
-    Overflow,
-    /// No server accepted a connection in time.
+    /// No server accepted a connection in time; the detail is for humans.
     #[error("could not connect: {0}")]
     Connect(String),
+    /// The connect string or host list cannot be used; nothing was sent.
+    #[error("invalid connect string {input:?}: {reason}")]
+    InvalidConnectString {
+        /// What was given.
+        input: String,
+        /// Why it is refused (for humans).
+        reason: String,
+    },
     /// The server sent something this client did not expect.
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -121,7 +139,10 @@ impl Error {
             ErrorCode::NoChildrenForEphemerals => Error::NoChildrenForEphemerals { path },
             ErrorCode::NoAuth => Error::NoAuth { path },
             ErrorCode::InvalidAcl => Error::InvalidAcl,
-            ErrorCode::BadArguments => Error::BadArguments,
+            ErrorCode::BadArguments => Error::BadArguments { path },
+            ErrorCode::MarshallingError => Error::MarshallingError,
+            ErrorCode::RuntimeInconsistency => Error::RuntimeInconsistency,
+            ErrorCode::SystemError => Error::SystemError,
             ErrorCode::SessionExpired => Error::SessionExpired,
             ErrorCode::AuthFailed => Error::AuthFailed,
             ErrorCode::ConnectionLoss => Error::ConnectionLoss,
@@ -152,7 +173,12 @@ impl Error {
             Error::NoChildrenForEphemerals { .. } => ErrorCode::NoChildrenForEphemerals,
             Error::NoAuth { .. } => ErrorCode::NoAuth,
             Error::InvalidAcl => ErrorCode::InvalidAcl,
-            Error::BadArguments | Error::InvalidPath { .. } => ErrorCode::BadArguments,
+            Error::BadArguments { .. }
+            | Error::InvalidPath { .. }
+            | Error::InvalidConnectString { .. } => ErrorCode::BadArguments,
+            Error::MarshallingError => ErrorCode::MarshallingError,
+            Error::RuntimeInconsistency => ErrorCode::RuntimeInconsistency,
+            Error::SystemError => ErrorCode::SystemError,
             Error::SessionExpired => ErrorCode::SessionExpired,
             Error::AuthFailed => ErrorCode::AuthFailed,
             Error::ConnectionLoss | Error::Connect(_) => ErrorCode::ConnectionLoss,
@@ -163,7 +189,7 @@ impl Error {
             Error::TooManySessions => ErrorCode::TooManySessions,
             Error::Multi { code, .. } => *code,
             Error::Server(code) => *code,
-            Error::UnknownCode(_) | Error::Protocol(_) | Error::Overflow => ErrorCode::SystemError,
+            Error::UnknownCode(_) | Error::Protocol(_) => ErrorCode::SystemError,
             Error::Closed => ErrorCode::SessionExpired,
         }
     }
@@ -180,20 +206,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_server_code_maps_to_an_error_with_the_same_code() {
+    fn every_code_round_trips_through_an_error() {
         for code in ErrorCode::ALL {
             if *code == ErrorCode::Ok {
                 continue;
             }
             assert_eq!(Error::from_code(*code, "/p").code(), *code, "{code}");
+            assert_eq!(
+                Error::from_wire(code.as_i32(), "/p").code(),
+                *code,
+                "{code}"
+            );
         }
         assert_eq!(Error::from_wire(-9999, "/p"), Error::UnknownCode(-9999));
     }
 
     #[test]
+    fn every_code_the_server_sends_has_its_own_variant() {
+        // The codes core-server puts in responses, connect rejections and
+        // stream events; none may fall into the catch-all.
+        let sent = [
+            ErrorCode::SystemError,
+            ErrorCode::RuntimeInconsistency,
+            ErrorCode::ConnectionLoss,
+            ErrorCode::MarshallingError,
+            ErrorCode::Unimplemented,
+            ErrorCode::BadArguments,
+            ErrorCode::NoNode,
+            ErrorCode::NoAuth,
+            ErrorCode::BadVersion,
+            ErrorCode::NoChildrenForEphemerals,
+            ErrorCode::NodeExists,
+            ErrorCode::NotEmpty,
+            ErrorCode::SessionExpired,
+            ErrorCode::InvalidAcl,
+            ErrorCode::AuthFailed,
+            ErrorCode::NoWatcher,
+            ErrorCode::Compacted,
+            ErrorCode::TooLarge,
+            ErrorCode::TooManySessions,
+        ];
+        for code in sent {
+            let error = Error::from_code(code, "/p");
+            assert!(!matches!(error, Error::Server(_)), "{code} has no variant");
+        }
+        assert_eq!(
+            Error::from_code(ErrorCode::NoNode, "/p"),
+            Error::NoNode { path: "/p".into() },
+            "path-carrying variants keep the path"
+        );
+    }
+
+    #[test]
     fn only_connection_failures_are_retryable() {
         assert!(Error::ConnectionLoss.is_retryable());
+        assert!(Error::Connect("refused".into()).is_retryable());
         assert!(!Error::NoNode { path: "/a".into() }.is_retryable());
         assert!(!Error::SessionExpired.is_retryable());
+        assert!(!Error::Closed.is_retryable());
     }
 }

@@ -29,22 +29,25 @@
 
 mod acl_ops;
 mod builder;
+mod chroot;
 mod client;
 mod connection;
 mod error;
 mod multi;
+mod node_ops;
 mod ops;
 pub mod retry;
 mod session;
 mod watch;
 mod watch_ops;
 
-pub use builder::{ClientBuilder, ConnectString};
+pub use builder::{ClientBuilder, ConnectString, IntoHosts};
 pub use client::Client;
 pub use error::Error;
 pub use ops::{perms, Acl, CreateOptions, Op2 as Op, OpResult, ReadOp, ReadResult, Stat};
 pub use proto::{CreateMode, ErrorCode};
-pub use session::{SessionEvent, SessionState};
+pub use session::{SessionEvent, SessionEvents, SessionState, SESSION_EVENT_BUFFER};
 pub use watch::{
     AddWatchMode, EventType, OneshotWatch, PersistentWatch, WatchStream, WatchedEvent, WatcherType,
+    WATCH_BUFFER,
 };

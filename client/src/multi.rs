@@ -70,7 +70,7 @@ impl Client {
             .zip(ops)
             .map(|(r, op)| match (r.result, op) {
                 (Some(MR::Create(c)), _) => OpResult::Created {
-                    path: self.shared.to_client_path(&c.path),
+                    path: self.shared.chroot.to_client(&c.path),
                     stat: stat_or_default(c.stat),
                 },
                 (Some(MR::SetData(s)), _) => OpResult::DataSet(stat_or_default(s.stat)),

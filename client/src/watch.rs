@@ -1,21 +1,40 @@
-//! Client-side watches: one-shot watches are futures, persistent watches and
-//! resumable streams are `Stream`s.
+//! Owns client-side watches: one-shot watches are futures ([`OneshotWatch`]),
+//! persistent watches and resumable streams are `Stream`s ([`PersistentWatch`],
+//! [`WatchStream`]), and the registry that fans notifications out.
 //!
 //! The server keeps one watch per (connection, kind, path) and sends one
-//! notification per event; this registry fans it out to every local waiter
-//! that ZooKeeper's rules say it concerns. Persistent watch channels are
-//! bounded; a watcher that lets its buffer fill up is dropped (its stream ends)
-//! rather than stalling the connection.
+//! notification per event; the registry hands it to every local waiter that
+//! ZooKeeper's rules (reference §5.2) say it concerns:
+//!
+//! | event | one-shot waiters woken on the path | persistent | recursive (path or ancestor) |
+//! |---|---|---|---|
+//! | NodeCreated | data, exist | yes | yes |
+//! | NodeDeleted | data, exist, child | yes | yes |
+//! | NodeDataChanged | data, exist | yes | yes |
+//! | NodeChildrenChanged | child | yes | no |
+//!
+//! Overflow policy (every channel is bounded):
+//! - a one-shot watch holds at most one event (a `oneshot` channel);
+//! - a [`PersistentWatch`] buffers [`WATCH_BUFFER`] events; a watcher whose
+//!   buffer is full when an event arrives is dropped and its stream ends, so a
+//!   slow consumer never stalls the connection or other watchers;
+//! - a [`WatchStream`] buffers [`WATCH_BUFFER`] events; when it is full the
+//!   client cancels the server-side stream and resumes it from the last
+//!   delivered event once the consumer has drained half of the buffer, so a
+//!   slow consumer loses nothing and the connection never blocks.
 
 use crate::Error;
 use futures::Stream;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
-/// Buffered events per persistent watcher before it is dropped.
+/// Events buffered per persistent watcher or resumable stream (see the
+/// module's overflow policy).
 pub const WATCH_BUFFER: usize = 4096;
 
 /// What a watch reports.
@@ -111,19 +130,48 @@ impl Stream for PersistentWatch {
     }
 }
 
-/// A resumable watch stream (Corral addition): every change after a zxid, in
-/// order, none missed across reconnects; `Err(Compacted)` ends it if the
-/// server no longer holds the history needed.
+/// A resumable watch stream (Corral addition, from
+/// [`Client::watch_from`](crate::Client::watch_from)): every change after a
+/// zxid, in zxid order, none missed and none repeated across reconnects and
+/// slow consumption. It ends with `Err(Compacted)` if the server no longer
+/// holds the history needed to resume, or `Err(SessionExpired | Closed)` when
+/// the session ends. Dropping it cancels the server-side stream.
 #[derive(Debug)]
 pub struct WatchStream {
     pub(crate) rx: mpsc::Receiver<Result<WatchedEvent, Error>>,
+    pub(crate) signal: Arc<StallSignal>,
+}
+
+/// Set by the connection task when it paused a stream whose buffer was full;
+/// the consumer clears it and wakes the task once it has drained half.
+#[derive(Debug)]
+pub(crate) struct StallSignal {
+    pub(crate) stalled: AtomicBool,
+    pub(crate) wake: Arc<Notify>,
+}
+
+impl StallSignal {
+    pub(crate) fn new(wake: Arc<Notify>) -> Arc<StallSignal> {
+        Arc::new(StallSignal {
+            stalled: AtomicBool::new(false),
+            wake,
+        })
+    }
 }
 
 impl Stream for WatchStream {
     type Item = Result<WatchedEvent, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
+        let item = self.rx.poll_recv(cx);
+        if matches!(item, Poll::Ready(Some(_)))
+            && self.signal.stalled.load(Ordering::Acquire)
+            && self.rx.len() <= WATCH_BUFFER / 2
+            && self.signal.stalled.swap(false, Ordering::AcqRel)
+        {
+            self.signal.wake.notify_one();
+        }
+        item
     }
 }
 
@@ -135,15 +183,6 @@ pub(crate) enum Kind {
     Child,
 }
 
-/// A resumable stream being tracked across reconnects.
-#[derive(Debug)]
-pub(crate) struct ResumableStream {
-    pub(crate) path: String,
-    pub(crate) recursive: bool,
-    pub(crate) last_zxid: i64,
-    pub(crate) tx: mpsc::Sender<Result<WatchedEvent, Error>>,
-}
-
 type Waiters = HashMap<String, Vec<oneshot::Sender<Result<WatchedEvent, Error>>>>;
 
 /// Every local watcher, keyed by server-side path (chroot included).
@@ -152,8 +191,6 @@ pub(crate) struct Registry {
     one_shot: HashMap<Kind, Waiters>,
     persistent: HashMap<String, Vec<mpsc::Sender<WatchedEvent>>>,
     recursive: HashMap<String, Vec<mpsc::Sender<WatchedEvent>>>,
-    /// Resumable streams by their current server stream id.
-    pub(crate) streams: HashMap<i64, ResumableStream>,
 }
 
 fn deliver_all(
@@ -300,9 +337,6 @@ impl Registry {
         }
         self.persistent.clear();
         self.recursive.clear();
-        for (_, stream) in self.streams.drain() {
-            let _ = stream.tx.try_send(Err(error.clone()));
-        }
     }
 }
 

@@ -1,7 +1,10 @@
-//! Watch operations: persistent watches, removal, resumable streams.
+//! Watch operations: persistent watches, removal and checks, resumable streams.
 
+use crate::connection::streams::{self, NewStream};
 use crate::connection::WatchReg;
-use crate::watch::{AddWatchMode, PersistentWatch, WatchStream, WatcherType, WATCH_BUFFER};
+use crate::watch::{
+    AddWatchMode, PersistentWatch, StallSignal, WatchStream, WatcherType, WATCH_BUFFER,
+};
 use crate::{Client, Error};
 use proto::v1::{self, request::Op};
 use tokio::sync::mpsc;
@@ -69,8 +72,14 @@ impl Client {
     }
 
     /// A resumable watch stream (Corral addition): every change to `path` (or
-    /// its subtree when `recursive`) with zxid > `from_zxid`, in zxid order,
-    /// none missed, resumed transparently after reconnects.
+    /// created / deleted / data-changed in its subtree when `recursive`) with
+    /// zxid > `from_zxid`, in zxid order, exactly once: after a reconnect, or
+    /// when the consumer falls [`WATCH_BUFFER`] events behind, the client
+    /// resumes it from the last delivered event. Fails with
+    /// [`Error::Compacted`] (now, or later as the stream's last item) if the
+    /// server no longer holds history back to the point to resume from.
+    /// Start from [`Client::last_zxid`] after a read to see every change
+    /// after that read.
     pub async fn watch_from(
         &self,
         path: &str,
@@ -78,19 +87,21 @@ impl Client {
         from_zxid: i64,
     ) -> Result<WatchStream, Error> {
         let server = self.server_path(path, false)?;
-        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-        let reg = WatchReg::Stream {
+        let (tx, rx) = streams::channel();
+        let signal = StallSignal::new(self.shared.stream_wake.clone());
+        let reg = WatchReg::Stream(NewStream {
             path: server.clone(),
             recursive,
-            last_zxid: from_zxid,
+            from_zxid,
             tx,
-        };
+            signal: signal.clone(),
+        });
         let op = Op::WatchFrom(v1::WatchFromOp {
             path: server.clone(),
             recursive,
             from_zxid,
         });
         self.ok(op, server, Some(reg), path).await?;
-        Ok(WatchStream { rx })
+        Ok(WatchStream { rx, signal })
     }
 }
