@@ -398,4 +398,84 @@ mod tests {
         reg.fail_all(Error::SessionExpired);
         assert_eq!(rx.try_recv(), Ok(Err(Error::SessionExpired)));
     }
+
+    #[test]
+    fn each_event_type_wakes_the_one_shot_kinds_zookeeper_names() {
+        use EventType::*;
+        let cases = [
+            (NodeCreated, [true, true, false]),
+            (NodeDeleted, [true, true, true]),
+            (NodeDataChanged, [true, true, false]),
+            (NodeChildrenChanged, [false, false, true]),
+        ];
+        for (event_type, woken) in cases {
+            let mut reg = Registry::default();
+            let mut rxs = Vec::new();
+            for kind in [Kind::Data, Kind::Exist, Kind::Child] {
+                let (tx, rx) = oneshot::channel();
+                reg.add_one_shot(kind, "/a", tx);
+                rxs.push(rx);
+            }
+            reg.dispatch("/a", &ev(event_type, "/a"));
+            let got: Vec<bool> = rxs.iter_mut().map(|rx| rx.try_recv().is_ok()).collect();
+            assert_eq!(got, woken, "{event_type:?}");
+        }
+    }
+
+    #[test]
+    fn persistent_watchers_see_all_four_types_on_their_path_only() {
+        let mut reg = Registry::default();
+        let (tx, mut rx) = mpsc::channel(8);
+        reg.add_persistent(false, "/a", tx);
+        for t in [
+            EventType::NodeCreated,
+            EventType::NodeDataChanged,
+            EventType::NodeChildrenChanged,
+            EventType::NodeDeleted,
+        ] {
+            reg.dispatch("/a", &ev(t, "/a"));
+        }
+        reg.dispatch("/a/b", &ev(EventType::NodeCreated, "/a/b"));
+        let mut seen = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            seen.push(e.event_type);
+        }
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert!(
+            !reg.registrations().persistent_watches.is_empty(),
+            "not removed on fire"
+        );
+    }
+
+    #[test]
+    fn a_recursive_watch_on_the_root_sees_the_whole_tree() {
+        let mut reg = Registry::default();
+        let (tx, mut rx) = mpsc::channel(8);
+        reg.add_persistent(true, "/", tx);
+        reg.dispatch("/x/y", &ev(EventType::NodeDeleted, "/x/y"));
+        assert_eq!(rx.try_recv().map(|e| e.path), Ok("/x/y".to_string()));
+    }
+
+    #[test]
+    fn a_persistent_watcher_with_a_full_buffer_is_dropped_alone() {
+        let mut reg = Registry::default();
+        let (slow, mut slow_rx) = mpsc::channel(1);
+        let (fast, mut fast_rx) = mpsc::channel(8);
+        reg.add_persistent(false, "/a", slow);
+        reg.add_persistent(false, "/a", fast);
+        reg.dispatch("/a", &ev(EventType::NodeDataChanged, "/a"));
+        reg.dispatch("/a", &ev(EventType::NodeDataChanged, "/a"));
+        reg.dispatch("/a", &ev(EventType::NodeDataChanged, "/a"));
+        assert!(slow_rx.try_recv().is_ok());
+        assert_eq!(
+            slow_rx.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected),
+            "the slow watcher's stream ended"
+        );
+        let mut fast_count = 0;
+        while fast_rx.try_recv().is_ok() {
+            fast_count += 1;
+        }
+        assert_eq!(fast_count, 3, "the other watcher got everything");
+    }
 }

@@ -129,7 +129,8 @@ fn backoff() -> impl Iterator<Item = Duration> {
 /// Tries every host in turn, pausing with backoff after each full round,
 /// until one accepts or `deadline` passes. Creates a session when
 /// `shared.session_id` is 0, else reattaches it; on success the session id,
-/// password, negotiated timeout and zxid are stored in `shared`.
+/// password and negotiated timeout are stored in `shared` (and, for a new
+/// session, the server's zxid).
 ///
 /// At the deadline: for a new session the last refusal (or
 /// [`Error::Connect`]); for an existing one [`Error::SessionExpired`] (nobody
@@ -179,7 +180,13 @@ pub(crate) async fn establish(
                 shared
                     .timeout_ms
                     .store(i64::from(connected.timeout_ms), Ordering::Relaxed);
-                shared.seen(connected.zxid);
+                if session_id == 0 {
+                    // A new session starts at the server's present. On a
+                    // reattach the zxid is not taken: SetWatches must carry
+                    // the last zxid heard *before* the gap, or changes made
+                    // meanwhile would get no catch-up event.
+                    shared.seen(connected.zxid);
+                }
                 tracing::debug!(
                     host,
                     session = connected.session_id,

@@ -380,3 +380,6 @@ impl Streams {
     }
 }
 
+#[cfg(test)]
+#[path = "streams_tests.rs"]
+mod tests;
