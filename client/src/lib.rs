@@ -22,10 +22,37 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Requests issued while the connection is suspended wait for the reconnect;
-//! a request in flight when the connection drops fails with
-//! [`Error::ConnectionLoss`] (it may or may not have been applied). Once the
-//! session has expired every call fails with [`Error::SessionExpired`].
+//! # Sessions
+//!
+//! States and transitions follow Curator's model: [`SessionEvent::Connected`]
+//! once, [`SessionEvent::Suspended`] when the link is lost (nothing heard for
+//! 2/3 of the session timeout, or the stream broke), [`SessionEvent::Reconnected`]
+//! when the same session is back, [`SessionEvent::Expired`] when no server
+//! reattached it within the session timeout of the last frame heard (or a
+//! server said it is gone), [`SessionEvent::Closed`] after [`Client::close`].
+//! Watch them with [`Client::state_stream`], [`Client::events`] or
+//! [`Client::state_watch`].
+//!
+//! Requests issued while the connection is suspended wait for the reconnect
+//! (at most the session timeout); a request in flight when the connection
+//! drops fails with [`Error::ConnectionLoss`] (it may or may not have been
+//! applied). Once the session has expired every call fails with
+//! [`Error::SessionExpired`]. The client never retries on its own: see
+//! [`Client::retry`] and [`retry`].
+//!
+//! # Watches
+//!
+//! One-shot watches ([`OneshotWatch`]) are futures; persistent and recursive
+//! watches ([`PersistentWatch`]) and resumable streams ([`WatchStream`],
+//! exactly-once across reconnects) are `Stream`s. After a reconnect every
+//! watch is re-registered with one `SetWatches` before any queued request, so
+//! changes made while away still fire one-shot watches.
+//!
+//! # Chroot
+//!
+//! With a chroot (`"host:port/app"` or [`ClientBuilder::chroot`]) every path is
+//! relative to it: prefixed on the way out, stripped from created paths,
+//! event paths and ephemerals on the way back.
 
 mod acl_ops;
 mod builder;

@@ -92,7 +92,7 @@ impl CreateOptions {
     }
 }
 
-/// One write of a [`Client::multi`].
+/// One write of a [`Client::multi`](crate::Client::multi).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op2 {
     /// Create a node.
@@ -147,7 +147,7 @@ pub enum OpResult {
     Checked,
 }
 
-/// One read of a [`Client::multi_read`].
+/// One read of a [`Client::multi_read`](crate::Client::multi_read).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadOp {
     /// getData.

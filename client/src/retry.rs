@@ -5,7 +5,8 @@
 use crate::Error;
 use backon::BackoffBuilder;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Decides whether, and after how long, to try again.
 pub trait RetryPolicy: Send + Sync {

@@ -115,8 +115,10 @@ impl Future for OneshotWatch {
     }
 }
 
-/// A persistent watch: a stream of events that ends when the session ends or
-/// the watch is removed.
+/// A persistent watch: a stream of events that ends when the session ends, the
+/// watch is removed, or the consumer let [`WATCH_BUFFER`] events pile up (see
+/// the module's overflow policy). It survives reconnects, without catch-up
+/// events of its own (ZooKeeper's rule).
 #[derive(Debug)]
 pub struct PersistentWatch {
     pub(crate) rx: mpsc::Receiver<WatchedEvent>,
