@@ -328,6 +328,51 @@ impl Registry {
         }
     }
 
+    /// Splits re-registration lists into requests of at most about
+    /// `max_bytes` of path text (ZooKeeper's client batches at 128 KiB), so a
+    /// client with very many watches stays under the server's request size
+    /// limit. Usually one request; none when there is nothing to register.
+    pub(crate) fn batches(
+        lists: proto::v1::SetWatchesOp,
+        max_bytes: usize,
+    ) -> Vec<proto::v1::SetWatchesOp> {
+        let empty = proto::v1::SetWatchesOp {
+            relative_zxid: lists.relative_zxid,
+            ..Default::default()
+        };
+        let mut out: Vec<proto::v1::SetWatchesOp> = Vec::new();
+        let mut current = empty.clone();
+        let mut bytes = 0;
+        let kinds = [
+            lists.data_watches,
+            lists.exist_watches,
+            lists.child_watches,
+            lists.persistent_watches,
+            lists.persistent_recursive_watches,
+        ];
+        for (kind, paths) in kinds.into_iter().enumerate() {
+            for path in paths {
+                if bytes > 0 && bytes + path.len() > max_bytes {
+                    out.push(std::mem::replace(&mut current, empty.clone()));
+                    bytes = 0;
+                }
+                bytes += path.len() + 2;
+                let list = match kind {
+                    0 => &mut current.data_watches,
+                    1 => &mut current.exist_watches,
+                    2 => &mut current.child_watches,
+                    3 => &mut current.persistent_watches,
+                    _ => &mut current.persistent_recursive_watches,
+                };
+                list.push(path);
+            }
+        }
+        if bytes > 0 {
+            out.push(current);
+        }
+        out
+    }
+
     /// Fails every watcher: the session is over.
     pub(crate) fn fail_all(&mut self, error: Error) {
         for (_, map) in self.one_shot.drain() {
@@ -479,5 +524,33 @@ mod tests {
             fast_count += 1;
         }
         assert_eq!(fast_count, 3, "the other watcher got everything");
+    }
+
+    #[test]
+    fn set_watches_is_one_request_unless_the_paths_are_many() {
+        let lists = proto::v1::SetWatchesOp {
+            relative_zxid: 9,
+            data_watches: vec!["/a".into(), "/b".into()],
+            exist_watches: vec!["/c".into()],
+            child_watches: vec![],
+            persistent_watches: vec!["/d".into()],
+            persistent_recursive_watches: vec!["/e".into()],
+        };
+        let one = Registry::batches(lists.clone(), 128 * 1024);
+        assert_eq!(one, vec![lists.clone()]);
+        let split = Registry::batches(lists, 8);
+        assert_eq!(split.len(), 3, "{split:?}");
+        assert!(split.iter().all(|b| b.relative_zxid == 9));
+        let paths: usize = split
+            .iter()
+            .map(|b| {
+                b.data_watches.len()
+                    + b.exist_watches.len()
+                    + b.persistent_watches.len()
+                    + b.persistent_recursive_watches.len()
+            })
+            .sum();
+        assert_eq!(paths, 5, "every path once");
+        assert!(Registry::batches(Default::default(), 8).is_empty());
     }
 }

@@ -12,7 +12,8 @@
 //! `ConnectionLoss`, go `Suspended` and reconnect (hosts in turn, backoff)
 //! presenting session id, password and last zxid, until the session timeout
 //! has passed since the last frame heard; then `Expired`. After a reattach it
-//! re-sends credentials, re-registers every watch with one `SetWatches`, and
+//! re-sends credentials, re-registers every watch with one `SetWatches` (split
+//! only past 128 KiB of paths, as ZooKeeper's client does), and
 //! resumes the streams, all before any request queued meanwhile: requests
 //! issued while suspended wait for the reconnect rather than failing.
 //!
@@ -42,6 +43,9 @@ use tokio::time::Instant;
 /// Requests queued between the handles and the task. Overflow policy:
 /// backpressure (callers wait for room).
 pub(crate) const COMMAND_QUEUE: usize = 1024;
+
+/// Path text per SetWatches request (as ZooKeeper's client batches).
+const SET_WATCHES_BATCH_BYTES: usize = 128 * 1024;
 
 /// How a request's watch is registered locally once the server accepted it.
 #[derive(Debug)]
@@ -278,14 +282,9 @@ impl Task {
         }
         let mut lists = self.shared.registry.lock().registrations();
         lists.relative_zxid = self.shared.last_zxid.load(Ordering::Relaxed);
-        let empty = lists.data_watches.is_empty()
-            && lists.exist_watches.is_empty()
-            && lists.child_watches.is_empty()
-            && lists.persistent_watches.is_empty()
-            && lists.persistent_recursive_watches.is_empty();
-        if !empty {
+        for batch in Registry::batches(lists, SET_WATCHES_BATCH_BYTES) {
             self.requests
-                .submit(Op::SetWatches(lists), Waiter::SetWatches);
+                .submit(Op::SetWatches(batch), Waiter::SetWatches);
         }
         self.streams.reconnected(&mut self.requests);
     }
