@@ -496,3 +496,52 @@ fn the_same_entries_give_the_same_state_and_snapshots_round_trip() {
     assert_eq!(restored, a.sm);
     assert_eq!(restored.digest(), a.sm.digest());
 }
+
+#[test]
+fn random_failed_multis_leave_the_state_exactly_as_before() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xC0AA);
+    let mut log = Log::new();
+    let paths = ["/r", "/r/a", "/r/b", "/r/a/x", "/s"];
+    let (mut failed, mut applied) = (0, 0);
+    for _ in 0..2_000 {
+        let ops: Vec<Txn> = (0..rng.gen_range(1..5))
+            .map(|_| {
+                let path = paths[rng.gen_range(0..paths.len())].to_string();
+                let version = if rng.gen_bool(0.5) {
+                    -1
+                } else {
+                    rng.gen_range(0..3)
+                };
+                match rng.gen_range(0..5) {
+                    0 => create(&path, CreateMode::Persistent, 0),
+                    1 => create(&format!("{path}-"), CreateMode::PersistentSequential, 0),
+                    2 => Txn::Delete { path, version },
+                    3 => Txn::SetData {
+                        path,
+                        data: Some(vec![rng.gen()]),
+                        version,
+                    },
+                    _ => Txn::Check { path, version },
+                }
+            })
+            .collect();
+        let mut before = log.sm.clone();
+        let result = log.run(7, Txn::Multi(ops));
+        let Ok(OpResult::Multi(results)) = result.result else {
+            panic!("multi did not answer")
+        };
+        if results.iter().any(Result::is_err) {
+            failed += 1;
+            assert!(result.events.is_empty(), "a failed multi fires nothing");
+            before.last_zxid = log.sm.last_zxid;
+            assert_eq!(log.sm, before, "a failed multi changed the state");
+        } else {
+            applied += 1;
+        }
+    }
+    assert!(
+        failed > 100 && applied > 100,
+        "both outcomes exercised: {failed} failed, {applied} applied"
+    );
+}
