@@ -161,6 +161,14 @@ impl StallSignal {
     }
 }
 
+impl Drop for WatchStream {
+    fn drop(&mut self) {
+        // Let the connection task notice, forget the stream and cancel it.
+        self.rx.close();
+        self.signal.wake.notify_one();
+    }
+}
+
 impl Stream for WatchStream {
     type Item = Result<WatchedEvent, Error>;
 

@@ -91,7 +91,8 @@ pub(crate) struct Shared {
     pub(crate) events: broadcast::Sender<SessionEvent>,
     /// `Client::close` asks the task to close the session.
     pub(crate) close: Notify,
-    /// A stalled resumable stream's consumer has drained its buffer.
+    /// A resumable stream's consumer drained its buffer after a stall, or
+    /// dropped the stream.
     pub(crate) stream_wake: Arc<Notify>,
 }
 
@@ -344,7 +345,7 @@ impl Task {
                     }
                     Err(_) => return lost(closing, last_heard),
                 },
-                _ = self.shared.stream_wake.notified(), if self.streams.has_stalled() => {
+                _ = self.shared.stream_wake.notified(), if !self.streams.is_empty() => {
                     self.streams.wake(&mut self.requests);
                 }
                 _ = tokio::time::sleep_until(ping_at), if !backlog => self.requests.ping(),

@@ -259,14 +259,21 @@ impl Streams {
         }
     }
 
+    /// True if some stream is tracked (so a consumer may wake the task).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tracked.is_empty()
+    }
+
     /// True if some stream waits for its consumer.
+    #[cfg(test)]
     pub(crate) fn has_stalled(&self) -> bool {
         self.tracked.values().any(|t| t.stalled)
     }
 
-    /// A consumer drained its buffer: resume every stalled stream with room.
+    /// A consumer drained its buffer or went away: forget (and cancel) the
+    /// streams nobody reads, resume every stalled stream with room.
     pub(crate) fn wake(&mut self, reqs: &mut Requests) {
-        self.prune();
+        self.prune(reqs);
         let ready: Vec<u64> = self
             .tracked
             .iter()
@@ -326,9 +333,8 @@ impl Streams {
         }
     }
 
-    /// Forgets streams whose consumer is gone (their server streams end with
-    /// the connection, or are cancelled when next heard from).
-    fn prune(&mut self) {
+    /// Forgets streams whose consumer is gone, cancelling their server streams.
+    fn prune(&mut self, reqs: &mut Requests) {
         let gone: Vec<u64> = self
             .tracked
             .iter()
@@ -336,6 +342,7 @@ impl Streams {
             .map(|(local, _)| *local)
             .collect();
         for local in gone {
+            self.detach(local, reqs);
             self.remove(local);
         }
     }
@@ -355,7 +362,7 @@ impl Streams {
     /// A new connection carries the session: resume every stream whose
     /// consumer has room (the others resume when it drains).
     pub(crate) fn reconnected(&mut self, reqs: &mut Requests) {
-        self.prune();
+        self.prune(reqs);
         let locals: Vec<u64> = self.tracked.keys().copied().collect();
         for local in locals {
             let Some(t) = self.tracked.get(&local) else {

@@ -261,3 +261,17 @@ fn a_resume_the_server_refuses_ends_the_stream() {
     streams.resumed(local, &refused, &chroot, &mut reqs);
     assert!(matches!(rx.try_recv(), Ok(Err(Error::Compacted))));
 }
+
+#[test]
+fn a_dropped_consumer_is_forgotten_and_its_server_stream_cancelled_on_wake() {
+    let chroot = Chroot::default();
+    let mut streams = Streams::default();
+    let mut reqs = Requests::default();
+    let (new, rx, _) = stream(0);
+    streams.opened(new, 6, &chroot, &mut reqs);
+    drop(rx);
+    streams.wake(&mut reqs);
+    assert!(streams.is_empty());
+    let ops = sent(&mut reqs);
+    assert!(matches!(ops.as_slice(), [(_, Op::CancelWatchFrom(c))] if c.stream_id == 6));
+}
