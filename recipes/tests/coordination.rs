@@ -1,7 +1,6 @@
 //! Leader latch, group membership, counters, queues, barriers and the config
 //! watcher against a real server, with contention, expiry and reconnects.
 
-use client::Client;
 use futures::StreamExt;
 use recipes::{
     Barrier, ConfigWatcher, DistributedAtomicLong, DistributedQueue, DoubleBarrier, GroupMember,
@@ -11,14 +10,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 use testkit::{eventually, TestServer};
 
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn client(server: &TestServer) -> anyhow::Result<Client> {
-    Ok(Client::builder(&server.connect_string())
-        .session_timeout(Duration::from_secs(20))
-        .build()
-        .await?)
-}
+mod common;
+use common::{client, WAIT};
 
 #[tokio::test]
 async fn exactly_one_leader_and_a_successor_takes_over() -> anyhow::Result<()> {

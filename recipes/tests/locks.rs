@@ -9,14 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use testkit::{eventually, TestServer};
 
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn client(server: &TestServer) -> anyhow::Result<Client> {
-    Ok(Client::builder(&server.connect_string())
-        .session_timeout(Duration::from_secs(20))
-        .build()
-        .await?)
-}
+mod common;
+use common::{client, WAIT};
 
 #[tokio::test]
 async fn a_mutex_never_has_two_holders_and_tokens_grow() -> anyhow::Result<()> {

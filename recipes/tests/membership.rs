@@ -1,20 +1,13 @@
 //! Leader selector, service discovery and heartbeats against a real server.
 
-use client::Client;
 use recipes::{HeartbeatPublisher, LeaderSelector, ServiceDiscovery};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::{eventually, TestServer};
 
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn client(server: &TestServer) -> anyhow::Result<Client> {
-    Ok(Client::builder(&server.connect_string())
-        .session_timeout(Duration::from_secs(20))
-        .build()
-        .await?)
-}
+mod common;
+use common::{client, WAIT};
 
 #[tokio::test]
 async fn a_selector_runs_one_term_at_a_time_and_requeues() -> anyhow::Result<()> {
