@@ -45,6 +45,58 @@ pub struct Config {
     /// Four-letter words answered on the ZooKeeper port (`*` = all), as
     /// ZooKeeper's `4lw.commands.whitelist` (default `srvr`).
     pub four_letter_words: Vec<String>,
+    /// Cluster mode: this server's id (`None`: a standalone server).
+    pub node_id: Option<u64>,
+    /// Voters used to bootstrap a new cluster (ignored once the log holds a
+    /// membership). Empty: wait to be initialized or added by an operator.
+    pub members: Vec<Member>,
+    /// The native address the other members and clients use for this server
+    /// (default: the bound `listen` address).
+    pub advertise: Option<String>,
+    /// The ZooKeeper address other members list for this server (default:
+    /// the bound `zk_listen` address).
+    pub advertise_zk: Option<String>,
+    /// Leader heartbeat interval in a cluster.
+    pub heartbeat_ms: u64,
+    /// Smallest election timeout (the largest is twice this).
+    pub election_timeout_ms: u64,
+    /// How long a write waits to be committed and applied on this server
+    /// before the client is told the outcome is unknown (ConnectionLoss).
+    pub write_timeout_ms: u64,
+}
+
+/// A cluster member as configured: `ID=HOST:PORT` or `ID=HOST:PORT/ZKHOST:ZKPORT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    /// The member's id.
+    pub id: u64,
+    /// Its native API address.
+    pub addr: String,
+    /// Its ZooKeeper-protocol address, if any.
+    #[serde(default)]
+    pub zk_addr: Option<String>,
+}
+
+impl std::str::FromStr for Member {
+    type Err = ConfigError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = ConfigError::Invalid {
+            name: "members",
+            reason: "expected ID=HOST:PORT or ID=HOST:PORT/ZKHOST:ZKPORT",
+        };
+        let (id, addrs) = text.split_once('=').ok_or(ConfigError::Invalid {
+            name: "members",
+            reason: "expected ID=HOST:PORT or ID=HOST:PORT/ZKHOST:ZKPORT",
+        })?;
+        let id: u64 = id.trim().parse().map_err(|_| bad)?;
+        let (addr, zk_addr) = match addrs.split_once('/') {
+            Some((a, z)) => (a.to_string(), Some(z.to_string())),
+            None => (addrs.to_string(), None),
+        };
+        Ok(Member { id, addr, zk_addr })
+    }
 }
 
 impl Default for Config {
@@ -69,6 +121,13 @@ impl Default for Config {
             zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 2181))),
             super_digest: None,
             four_letter_words: vec!["srvr".to_string()],
+            node_id: None,
+            members: Vec::new(),
+            advertise: None,
+            advertise_zk: None,
+            heartbeat_ms: 100,
+            election_timeout_ms: 1000,
+            write_timeout_ms: 10_000,
         }
     }
 }
@@ -146,6 +205,22 @@ impl Config {
                 "snapshot_every/history_entries/connection_queue",
                 "must be positive (connection_queue at least 16)",
             );
+        }
+        if self.node_id.is_some()
+            && (self.heartbeat_ms == 0 || self.election_timeout_ms < 3 * self.heartbeat_ms)
+        {
+            return invalid(
+                "election_timeout_ms",
+                "must be at least three heartbeats (heartbeat_ms positive)",
+            );
+        }
+        if self.write_timeout_ms == 0 {
+            return invalid("write_timeout_ms", "must be positive");
+        }
+        if let Some(id) = self.node_id {
+            if !self.members.is_empty() && !self.members.iter().any(|m| m.id == id) {
+                return invalid("members", "must include this server's node_id");
+            }
         }
         Ok(())
     }

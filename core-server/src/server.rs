@@ -4,7 +4,11 @@
 use crate::api::grpc::GrpcApi;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
-use crate::replication::{self, CommitterOptions, ReplicationError};
+use crate::replication::raft::peer_service::PeerApi;
+use crate::replication::raft::{
+    self, AdminReply, AdminRequest, ClusterStatus, PeerNode, RaftNode, RaftOptions,
+};
+use crate::replication::{self, CommitterOptions, ReplicationError, Replicator};
 use crate::service::Service;
 use std::fs::File;
 use std::net::SocketAddr;
@@ -55,6 +59,7 @@ pub struct ServerHandle {
     zk_addr: Option<SocketAddr>,
     stop: CancellationToken,
     service: Service,
+    raft: Option<Arc<RaftNode>>,
     task: JoinHandle<Result<(), ServerError>>,
 }
 
@@ -72,6 +77,19 @@ impl ServerHandle {
     /// The service (for admin views and tests).
     pub fn service(&self) -> &Service {
         &self.service
+    }
+
+    /// What this server knows of its cluster (`None` when standalone).
+    pub fn cluster_status(&self) -> Option<ClusterStatus> {
+        self.raft.as_ref().map(|n| n.status())
+    }
+
+    /// Runs an operator command on this cluster member (`None` when standalone).
+    pub async fn admin(&self, request: AdminRequest) -> Option<AdminReply> {
+        match &self.raft {
+            Some(node) => Some(node.admin(request).await),
+            None => None,
+        }
     }
 
     /// Completes when the server is stopping (asked to, or after a fatal error).
@@ -112,11 +130,6 @@ pub async fn start_with_clock(
 ) -> Result<ServerHandle, ServerError> {
     config.validate()?;
     let lock = lock_data_dir(&config.data_dir)?;
-    let recovered = replication::recover(
-        &config.data_dir,
-        config.history_entries,
-        config.history_bytes,
-    )?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -144,20 +157,39 @@ pub async fn start_with_clock(
     };
     let stop = CancellationToken::new();
     let fatal = CancellationToken::new();
-    let state = Arc::new(recovered.state);
-    let (replicator, committer) = replication::spawn_committer(
-        state.clone(),
-        recovered.wal,
-        CommitterOptions {
-            snapshot_dir: config.data_dir.join("snapshots"),
-            snapshot_every: config.snapshot_every,
-            max_batch: 1024,
-            queue: 8192,
-        },
-        stop.clone(),
-        fatal.clone(),
-    );
-    let service = Service::new(config.clone(), state, replicator, clock, 1);
+    let (state, replicator, committer, raft_node) = match config.node_id {
+        Some(node_id) => {
+            let (node, state) = raft::start(
+                &config.data_dir,
+                raft_options(&config, node_id, addr, zk_addr),
+            )
+            .await?;
+            (state, Replicator::raft(node.clone()), None, Some(node))
+        }
+        None => {
+            let recovered = replication::recover(
+                &config.data_dir,
+                config.history_entries,
+                config.history_bytes,
+            )?;
+            let state = Arc::new(recovered.state);
+            let (replicator, committer) = replication::spawn_committer(
+                state.clone(),
+                recovered.wal,
+                CommitterOptions {
+                    snapshot_dir: config.data_dir.join("snapshots"),
+                    snapshot_every: config.snapshot_every,
+                    max_batch: 1024,
+                    queue: 8192,
+                },
+                stop.clone(),
+                fatal.clone(),
+            );
+            (state, replicator, Some(committer), None)
+        }
+    };
+    let server_id = config.node_id.map_or(1, |id| (id % 255) as u8 + 1);
+    let service = Service::new(config.clone(), state, replicator, clock, server_id);
     let check = Duration::from_millis((config.tick_ms as u64 / 10).clamp(10, 100));
     let housekeeping = tokio::spawn(service.clone().run_housekeeping(check, stop.clone()));
     let zk = zk_listener
@@ -178,9 +210,11 @@ pub async fn start_with_clock(
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(api.into_server())
+        .add_optional_service(raft_node.clone().map(|n| PeerApi::new(n).into_server()))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
     tracing::info!(%addr, zk_addr = ?zk_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();
+    let task_node = raft_node.clone();
 
     let task = tokio::spawn(async move {
         let served = grpc.await;
@@ -189,7 +223,12 @@ pub async fn start_with_clock(
         if let Some(zk) = zk {
             let _ = zk.await;
         }
-        let _ = committer.await;
+        if let Some(committer) = committer {
+            let _ = committer.await;
+        }
+        if let Some(node) = task_node {
+            node.shutdown().await;
+        }
         drop(lock);
         served?;
         if fatal.is_cancelled() {
@@ -202,6 +241,7 @@ pub async fn start_with_clock(
         zk_addr,
         stop,
         service,
+        raft: raft_node,
         task,
     })
 }
@@ -218,6 +258,45 @@ pub async fn run(
         _ = stop.cancelled() => {}
     }
     handle.wait().await
+}
+
+/// The consensus settings of a cluster member bound at `addr` / `zk_addr`.
+fn raft_options(
+    config: &Config,
+    node_id: u64,
+    addr: SocketAddr,
+    zk_addr: Option<SocketAddr>,
+) -> RaftOptions {
+    let advertise = PeerNode {
+        addr: config.advertise.clone().unwrap_or_else(|| addr.to_string()),
+        zk_addr: config
+            .advertise_zk
+            .clone()
+            .or_else(|| zk_addr.map(|a| a.to_string())),
+    };
+    let members = config
+        .members
+        .iter()
+        .map(|m| {
+            // Exactly as configured: every bootstrapping member must propose
+            // the same membership.
+            let node = PeerNode {
+                addr: m.addr.clone(),
+                zk_addr: m.zk_addr.clone(),
+            };
+            (m.id, node)
+        })
+        .collect();
+    RaftOptions {
+        node_id,
+        advertise,
+        members,
+        heartbeat: Duration::from_millis(config.heartbeat_ms),
+        election_timeout: Duration::from_millis(config.election_timeout_ms),
+        snapshot_every: config.snapshot_every,
+        write_timeout: Duration::from_millis(config.write_timeout_ms),
+        history: (config.history_entries, config.history_bytes),
+    }
 }
 
 /// Creates the data directory and takes an exclusive lock on it, so two

@@ -54,6 +54,39 @@ impl ServerState {
         applied
     }
 
+    /// Records a log position that carries no znode change (a new leader's
+    /// blank entry, a membership change): the zxid advances, nothing else.
+    pub fn advance(&self, zxid: i64) {
+        {
+            let mut sm = self.sm.write();
+            if zxid <= sm.last_zxid() {
+                return;
+            }
+            sm.set_last_zxid(zxid);
+            self.history.lock().push(zxid, &[]);
+        }
+        self.applied.send_replace(zxid);
+    }
+
+    /// Replaces the whole tree with one installed from a leader's snapshot.
+    /// Watch history restarts at the snapshot (older resume points get
+    /// `Compacted`), and every client connection on this server is closed:
+    /// its client reconnects and re-registers its watches from its last zxid,
+    /// which fires the events for what changed (ZooKeeper's learner does the
+    /// same when it syncs by snapshot).
+    pub fn install(&self, sm: StateMachine) {
+        let last = sm.last_zxid();
+        {
+            let mut current = self.sm.write();
+            *current = sm;
+            let mut watches = self.watches.lock();
+            watches.close_all();
+            let mut history = self.history.lock();
+            *history = history.restarted(last);
+        }
+        self.applied.send_replace(last);
+    }
+
     /// Replays an entry during recovery: no watches exist yet, but history is kept.
     pub fn replay(&self, zxid: i64, entry: &Entry) {
         let mut sm = self.sm.write();

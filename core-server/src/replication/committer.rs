@@ -39,7 +39,12 @@ pub fn spawn_committer(
             fatal.cancel();
         }
     });
-    (Replicator { tx }, handle)
+    (
+        Replicator {
+            backend: super::Backend::Local(tx),
+        },
+        handle,
+    )
 }
 
 async fn run(
@@ -89,7 +94,7 @@ async fn run(
             next += 1;
             let applied = state.apply_committed(zxid, &proposal.entry);
             // The proposer may have gone away; the entry is committed regardless.
-            let _ = proposal.reply.send(Committed { zxid, applied });
+            let _ = proposal.reply.send(Ok(Committed { zxid, applied }));
         }
         if (next - 1 - last_snapshot) as u64 >= options.snapshot_every {
             let log = wal.take().ok_or(ReplicationError::Stopped)?;

@@ -6,16 +6,19 @@
 //! through [`ServerState::apply_committed`](crate::state::ServerState) and only
 //! then answers. On a single server "a majority has persisted it" means "this
 //! server has fsynced it"; the replicated ensemble replaces the committer with
-//! consensus behind the same [`Replicator`] handle. Must not touch znode
-//! semantics: entries are opaque here.
+//! consensus behind the same [`Replicator`] handle: in a cluster ([`raft`]) an
+//! entry is answered once a majority has persisted it and this server has
+//! applied it. Must not touch znode semantics: entries are opaque here.
 
 mod committer;
+pub mod raft;
 mod recovery;
 
 pub use committer::{spawn_committer, CommitterOptions};
 pub use recovery::{recover, Recovered};
 
 use crate::txn::{Applied, Entry};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Why a proposal did not commit.
@@ -30,6 +33,21 @@ pub enum ReplicationError {
     /// The log could not be written or read.
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
+    /// Consensus could not start or failed.
+    #[error("raft: {0}")]
+    Raft(String),
+    /// No leader is known, so nothing was proposed.
+    #[error("no leader: {0}")]
+    NoLeader(String),
+    /// The leader could not confirm it still leads a quorum.
+    #[error("no quorum: {0}")]
+    NoQuorum(String),
+    /// The proposal may or may not have committed (leader lost, link broken).
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+    /// The proposal was not applied here in time; it may still commit.
+    #[error("timed out waiting for the entry to be applied")]
+    Timeout,
 }
 
 /// An entry that committed: its zxid and what applying it did.
@@ -43,13 +61,21 @@ pub struct Committed {
 
 pub(crate) struct Proposal {
     pub(crate) entry: Entry,
-    pub(crate) reply: oneshot::Sender<Committed>,
+    pub(crate) reply: oneshot::Sender<Result<Committed, ReplicationError>>,
 }
 
 /// A cheap handle to propose entries.
 #[derive(Clone, Debug)]
 pub struct Replicator {
-    tx: mpsc::Sender<Proposal>,
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    /// A standalone server: the local committer.
+    Local(mpsc::Sender<Proposal>),
+    /// A cluster member.
+    Raft(Arc<raft::RaftNode>),
 }
 
 impl Replicator {
@@ -65,25 +91,84 @@ impl Replicator {
     /// Entries submitted one after another by the same caller are committed in
     /// that order, so a session can pipeline writes and keep FIFO order.
     pub async fn submit(&self, entry: Entry) -> Result<Pending, ReplicationError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Proposal { entry, reply })
-            .await
-            .map_err(|_| ReplicationError::Stopped)?;
-        Ok(Pending { rx })
+        match &self.backend {
+            Backend::Local(tx) => {
+                let (reply, rx) = oneshot::channel();
+                tx.send(Proposal { entry, reply })
+                    .await
+                    .map_err(|_| ReplicationError::Stopped)?;
+                Ok(Pending { rx, limit: None })
+            }
+            Backend::Raft(node) => node.submit(entry).await,
+        }
+    }
+
+    /// A replicator over a cluster member.
+    pub fn raft(node: Arc<raft::RaftNode>) -> Self {
+        Replicator {
+            backend: Backend::Raft(node),
+        }
+    }
+
+    /// The cluster member behind this replicator (`None` when standalone).
+    pub fn raft_node(&self) -> Option<&Arc<raft::RaftNode>> {
+        match &self.backend {
+            Backend::Local(_) => None,
+            Backend::Raft(node) => Some(node),
+        }
+    }
+
+    /// True if this server may run the cluster's duties (session expiry,
+    /// container reaping): always when standalone, only the leader in a cluster.
+    pub fn is_leader(&self) -> bool {
+        match &self.backend {
+            Backend::Local(_) => true,
+            Backend::Raft(node) => node.is_leader(),
+        }
+    }
+
+    /// Waits until this server has applied everything committed cluster-wide
+    /// before the call (the read index), and returns that zxid. Reads after
+    /// this are linearizable. Standalone, everything committed is applied.
+    pub async fn sync(&self, local_zxid: i64) -> Result<i64, ReplicationError> {
+        match &self.backend {
+            Backend::Local(_) => Ok(local_zxid),
+            Backend::Raft(node) => {
+                let index = node.read_index().await?;
+                node.wait_applied(index, node.write_timeout()).await?;
+                Ok(index)
+            }
+        }
     }
 }
 
 /// A submitted entry whose commit has not been awaited yet.
 #[derive(Debug)]
 pub struct Pending {
-    rx: oneshot::Receiver<Committed>,
+    rx: oneshot::Receiver<Result<Committed, ReplicationError>>,
+    limit: Option<std::time::Duration>,
 }
 
 impl Pending {
-    /// Waits until the entry is durable and applied.
+    pub(crate) fn raft(
+        rx: oneshot::Receiver<Result<Committed, ReplicationError>>,
+        limit: std::time::Duration,
+    ) -> Self {
+        Pending {
+            rx,
+            limit: Some(limit),
+        }
+    }
+
+    /// Waits until the entry is durable and applied on this server.
     pub async fn wait(self) -> Result<Committed, ReplicationError> {
-        self.rx.await.map_err(|_| ReplicationError::Stopped)
+        match self.limit {
+            None => self.rx.await.map_err(|_| ReplicationError::Stopped)?,
+            Some(limit) => match tokio::time::timeout(limit, self.rx).await {
+                Ok(outcome) => outcome.map_err(|_| ReplicationError::Stopped)?,
+                Err(_) => Err(ReplicationError::Timeout),
+            },
+        }
     }
 }
 

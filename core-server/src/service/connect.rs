@@ -39,6 +39,9 @@ pub struct Connected {
     pub reattached: bool,
 }
 
+/// Longest a connect waits for this server to catch up with the client.
+const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A refused connect: the code and a human-readable reason.
 pub type Refusal = (ErrorCode, String);
 
@@ -52,6 +55,15 @@ impl Service {
         outbox: Outbox,
     ) -> Result<(Connection, Connected), Refusal> {
         let inner = &self.inner;
+        if args.last_zxid_seen > inner.state.last_zxid() {
+            // A server behind the client first tries to catch up (a follower
+            // a little behind its leader); if it cannot, the client is refused
+            // and moves on to another server.
+            let limit = duration_ms(args.timeout_ms / 3).min(CATCH_UP_WAIT);
+            let mut applied = inner.state.subscribe_applied();
+            let _ =
+                tokio::time::timeout(limit, applied.wait_for(|z| *z >= args.last_zxid_seen)).await;
+        }
         let (session_id, password, timeout_ms, reattached) = if args.session_id == 0 {
             let (id, password, timeout_ms) = self.create_session(args.timeout_ms).await?;
             (id, password, timeout_ms, false)

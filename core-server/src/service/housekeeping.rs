@@ -1,8 +1,15 @@
 //! The serving node's own duties: expiring silent sessions and reaping
 //! containers and expired TTL nodes, both by proposing log entries.
+//!
+//! In a cluster only the leader expires and reaps. Every server tracks the
+//! sessions its own clients keep alive and reports them to the leader; the
+//! leader tracks every session in the tree, refreshed by its own clients and
+//! by those reports, and gives all of them a fresh timeout when it takes
+//! over. Every server closes its connections of sessions that are gone.
 
-use super::Service;
+use super::{duration_ms, Service};
 use crate::txn::{Entry, Txn};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -10,9 +17,68 @@ use tokio_util::sync::CancellationToken;
 const REAP_PER_MINUTE: usize = 10_000;
 
 impl Service {
-    /// Expires every session whose deadline has passed; returns how many.
+    /// Lines the session tracker up with the tree: sessions closed anywhere
+    /// are forgotten (and their connections here closed); on the leader,
+    /// every session is tracked, with a fresh timeout on taking over, and
+    /// the sessions followers reported alive are refreshed.
+    pub fn sync_sessions(&self) {
+        let inner = &self.inner;
+        let leading = inner.replicator.is_leader();
+        let was_leading = inner.leading.swap(leading, Ordering::Relaxed);
+        let now = inner.clock.now();
+        let state = inner.state.read();
+        let mut tracker = inner.tracker.lock();
+        let gone = tracker.retain(|id| state.session(id).is_some());
+        if !gone.is_empty() {
+            let mut owners = inner.owners.lock();
+            for id in gone {
+                owners.evict(id);
+            }
+        }
+        if !leading {
+            return;
+        }
+        if !was_leading {
+            tracing::info!("leading: every session gets a fresh timeout");
+            tracker.clear();
+        }
+        for (id, info) in state.sessions() {
+            if !tracker.contains(id) {
+                tracker.add(id, duration_ms(info.timeout_ms), now);
+            }
+        }
+        if let Some(node) = inner.replicator.raft_node() {
+            for id in node.take_reported() {
+                tracker.touch(id, now);
+            }
+        }
+    }
+
+    /// On a follower, reports the sessions its clients kept alive to the leader.
+    pub async fn report_sessions(&self) {
+        let inner = &self.inner;
+        let Some(node) = inner.replicator.raft_node() else {
+            return;
+        };
+        if inner.replicator.is_leader() {
+            return;
+        }
+        let live = inner.tracker.lock().live(inner.clock.now());
+        if live.is_empty() {
+            return;
+        }
+        if let Err(error) = node.report_sessions(live).await {
+            tracing::debug!(%error, "could not report sessions to the leader");
+        }
+    }
+
+    /// Expires every session whose deadline has passed (only where this
+    /// server may: standalone, or the cluster's leader); returns how many.
     pub async fn expire_sessions(&self) -> usize {
         let inner = &self.inner;
+        if !inner.replicator.is_leader() {
+            return 0;
+        }
         let expired = inner.tracker.lock().expired(inner.clock.now());
         let mut closed = 0;
         for session_id in expired {
@@ -58,6 +124,9 @@ impl Service {
     /// Deletes empty containers and expired TTL nodes; returns how many.
     pub async fn reap_containers(&self, limit: usize) -> usize {
         let inner = &self.inner;
+        if !inner.replicator.is_leader() {
+            return 0;
+        }
         let now = inner.clock.wall_ms();
         let candidates = inner.state.read().reap_candidates(now);
         let mut deleted = 0;
@@ -88,10 +157,18 @@ impl Service {
         expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reaper = tokio::time::interval(reap_every);
         reaper.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let report_every =
+            Duration::from_millis((self.inner.config.tick_ms as u64 / 2).clamp(20, 1000));
+        let mut report = tokio::time::interval(report_every);
+        report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = expiry.tick() => { self.expire_sessions().await; }
+                _ = expiry.tick() => {
+                    self.sync_sessions();
+                    self.expire_sessions().await;
+                }
+                _ = report.tick() => { self.report_sessions().await; }
                 _ = reaper.tick() => { self.reap_containers(reap_limit).await; }
             }
         }

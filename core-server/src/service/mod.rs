@@ -40,8 +40,9 @@ use crate::state::ServerState;
 use crate::tree::AuthId;
 use crate::watch::{ConnId, Outbox};
 use parking_lot::Mutex;
+use proto::ErrorCode;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -63,6 +64,8 @@ struct Inner {
     server_id: u8,
     live: Mutex<HashMap<ConnId, LiveConnection>>,
     received: AtomicU64,
+    /// Whether this server led at the last session sync.
+    leading: AtomicBool,
 }
 
 /// A connection as the admin views list it.
@@ -130,6 +133,7 @@ impl Service {
         clock: Arc<dyn Clock>,
         server_id: u8,
     ) -> Self {
+        let replicator_leads = replicator.raft_node().is_none();
         let mut tracker = SessionTracker::new();
         let now = clock.now();
         for (id, info) in state.read().sessions() {
@@ -148,6 +152,7 @@ impl Service {
                 server_id,
                 live: Mutex::new(HashMap::new()),
                 received: AtomicU64::new(0),
+                leading: AtomicBool::new(replicator_leads),
             }),
         }
     }
@@ -185,7 +190,7 @@ impl Service {
             | Request::SetAcl { .. }
             | Request::Multi(_)
             | Request::CloseSession => self.write(connection, request).await,
-            Request::Sync { path } => (self.inner.state.last_zxid(), Ok(Reply::Synced(path))),
+            Request::Sync { path } => self.sync(path).await,
             Request::AddWatch { .. }
             | Request::RemoveWatches { .. }
             | Request::CheckWatches { .. }
@@ -200,6 +205,19 @@ impl Service {
             read => self.read(connection, read),
         };
         Response { xid, zxid, result }
+    }
+
+    /// `sync`: waits until this server has applied everything the cluster
+    /// committed before the call (the leader's read index).
+    async fn sync(&self, path: String) -> (i64, Result<Reply, ErrorCode>) {
+        let local = self.inner.state.last_zxid();
+        match self.inner.replicator.sync(local).await {
+            Ok(_) => (self.inner.state.last_zxid(), Ok(Reply::Synced(path))),
+            Err(error) => {
+                tracing::debug!(%error, "sync failed");
+                (local, Err(ErrorCode::ConnectionLoss))
+            }
+        }
     }
 
     /// Forgets a connection: its watches and streams go, the session stays

@@ -49,6 +49,43 @@ impl SessionTracker {
         ids
     }
 
+    /// Sessions whose deadline has not passed, sorted (what a follower
+    /// reports to the leader as kept alive by its clients).
+    pub fn live(&self, now: Instant) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .sessions
+            .iter()
+            .filter(|(_, (deadline, _))| *deadline > now)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// True if the session is tracked.
+    pub fn contains(&self, session_id: i64) -> bool {
+        self.sessions.contains_key(&session_id)
+    }
+
+    /// Keeps only the sessions for which `keep` is true; returns the others.
+    pub fn retain(&mut self, mut keep: impl FnMut(i64) -> bool) -> Vec<i64> {
+        let gone: Vec<i64> = self
+            .sessions
+            .keys()
+            .copied()
+            .filter(|id| !keep(*id))
+            .collect();
+        for id in &gone {
+            self.sessions.remove(id);
+        }
+        gone
+    }
+
+    /// Forgets every session.
+    pub fn clear(&mut self) {
+        self.sessions.clear();
+    }
+
     /// Number of tracked sessions.
     pub fn len(&self) -> usize {
         self.sessions.len()

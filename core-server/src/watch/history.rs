@@ -46,6 +46,11 @@ impl EventHistory {
         }
     }
 
+    /// An empty history with the same budget whose knowledge starts after `floor`.
+    pub fn restarted(&self, floor: i64) -> Self {
+        Self::with_budget(self.capacity, self.max_bytes, floor)
+    }
+
     /// Records an applied entry (with or without events).
     pub fn push(&mut self, zxid: i64, events: &[TreeEvent]) {
         self.last = self.last.max(zxid);

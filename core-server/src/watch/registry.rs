@@ -71,6 +71,13 @@ impl WatchRegistry {
         self.outboxes.insert(conn, outbox);
     }
 
+    /// Asks every attached connection to close (their clients reconnect).
+    pub fn close_all(&mut self) {
+        for outbox in self.outboxes.values() {
+            outbox.close.cancel();
+        }
+    }
+
     /// Forgets a connection and every watch it held.
     pub fn detach(&mut self, conn: ConnId) {
         self.outboxes.remove(&conn);

@@ -1,6 +1,9 @@
 //! `corral`: run a server (`serve`), a local development setup (`dev`), or talk
-//! to one from the shell (`ls`, `get`, `set`, `create`, `delete`, `stat`, `watch`).
+//! to one from the shell (`ls`, `get`, `set`, `create`, `delete`, `stat`, `watch`,
+//! and `admin` for cluster membership).
 
+mod admin;
+mod dev;
 mod serve;
 mod shell;
 
@@ -19,9 +22,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run one server.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Run Corral locally with embedded storage in one folder and print how to connect.
     Dev(serve::DevArgs),
+    /// Cluster status and membership changes.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Shell commands against a running server.
     #[command(flatten)]
     Shell(shell::ShellCommand),
@@ -48,8 +54,11 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::serve(args).await,
+            Command::Serve(args) => serve::serve(*args).await,
             Command::Dev(args) => serve::dev(args).await,
+            Command::Admin(command) => {
+                admin::run(cli.shell.server(), cli.shell.json(), command).await
+            }
             Command::Shell(command) => shell::run(cli.shell, command).await,
         }
     });

@@ -48,6 +48,23 @@ pub struct ServeArgs {
     /// Container/TTL reaper interval, ms.
     #[arg(long)]
     container_check_ms: Option<u64>,
+    /// Cluster mode: this server's id (without it, a standalone server).
+    #[arg(long)]
+    id: Option<u64>,
+    /// A bootstrap voter, `ID=HOST:PORT[/ZKHOST:ZKPORT]` (repeat for each;
+    /// every member gets the same list). Without any, a cluster member waits
+    /// for `corral admin init` or `corral admin add`.
+    #[arg(long = "member")]
+    members: Vec<core_server::config::Member>,
+    /// The native address other members and clients use for this server.
+    #[arg(long)]
+    advertise: Option<String>,
+    /// Leader heartbeat interval, ms.
+    #[arg(long)]
+    heartbeat_ms: Option<u64>,
+    /// Smallest election timeout, ms (the largest is twice this).
+    #[arg(long)]
+    election_timeout_ms: Option<u64>,
 }
 
 impl ServeArgs {
@@ -99,6 +116,21 @@ impl ServeArgs {
         if let Some(v) = self.container_check_ms {
             config.container_check_ms = v;
         }
+        if let Some(v) = self.id {
+            config.node_id = Some(v);
+        }
+        if !self.members.is_empty() {
+            config.members = self.members;
+        }
+        if let Some(v) = self.advertise {
+            config.advertise = Some(v);
+        }
+        if let Some(v) = self.heartbeat_ms {
+            config.heartbeat_ms = v;
+        }
+        if let Some(v) = self.election_timeout_ms {
+            config.election_timeout_ms = v;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -107,15 +139,18 @@ impl ServeArgs {
 /// Flags of `corral dev`.
 #[derive(Debug, Args)]
 pub struct DevArgs {
-    /// Folder for all local data.
+    /// Folder for all local data (one sub-folder per server).
     #[arg(long, default_value = "corral-dev")]
     dir: PathBuf,
-    /// Native API port (0 picks a free one).
+    /// Native API port of server 1; servers 2 and 3 use the next ones (0: free ports).
     #[arg(long, default_value_t = 4181)]
     port: u16,
-    /// ZooKeeper-protocol port (0 picks a free one).
+    /// ZooKeeper-protocol port of server 1; the others use the next ones (0: free ports).
     #[arg(long, default_value_t = 2181)]
     zk_port: u16,
+    /// Number of servers (1 runs a standalone server).
+    #[arg(long, default_value_t = 3)]
+    servers: u16,
 }
 
 async fn ctrl_c() {
@@ -145,45 +180,44 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("server stopped with an error")
 }
 
-/// Runs a local server with data under one folder and prints how to connect.
+/// Runs a local cluster (3 servers by default) in this process, with all
+/// data under one folder, and prints how to connect.
 pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
-    let config = Config {
-        data_dir: args.dir.join("server-1"),
-        listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
-        zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], args.zk_port))),
-        four_letter_words: vec!["*".to_string()],
-        ..Config::default()
-    };
-    let server = match core_server::start(config.clone()).await {
-        Ok(server) => server,
-        // A default port already taken (say by a real ZooKeeper on 2181):
-        // let the OS pick free ports instead; the lines below show them.
-        Err(core_server::ServerError::Bind { addr, .. }) => {
-            eprintln!("corral dev: {addr} is in use; using free ports instead");
-            let fallback = Config {
-                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-                zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-                ..config
-            };
-            core_server::start(fallback)
-                .await
-                .context("cannot start the dev server")?
-        }
-        Err(e) => return Err(e).context("cannot start the dev server"),
-    };
-    println!("corral dev: 1 server, data under {}", args.dir.display());
-    println!("connect: {}", server.addr());
-    if let Some(zk) = server.zk_addr() {
-        println!("zookeeper connect: {zk}   (for ZooKeeper clients, e.g. zkCli.sh -server {zk})");
-    }
-    println!("try:     corral --server {} ls /", server.addr());
+    let servers = super::dev::start_cluster(&args.dir, args.port, args.zk_port, args.servers)
+        .await
+        .context("cannot start the dev cluster")?;
+    let native: Vec<String> = servers.iter().map(|s| s.addr().to_string()).collect();
+    let zk: Vec<String> = servers
+        .iter()
+        .filter_map(|s| s.zk_addr().map(|a| a.to_string()))
+        .collect();
+    println!(
+        "corral dev: {} server(s), data under {}",
+        servers.len(),
+        args.dir.display()
+    );
+    println!("connect: {}", native.join(","));
+    println!(
+        "zookeeper connect: {}   (for ZooKeeper clients, e.g. zkCli.sh -server {})",
+        zk.join(","),
+        zk.join(",")
+    );
+    println!("try:     corral --server {} ls /", native.join(","));
+    println!("         corral --server {} admin status", native[0]);
     println!("stop with Ctrl-C");
+    let any_stopped = futures::future::select_all(servers.iter().map(|s| Box::pin(s.stopped())));
     tokio::select! {
         _ = ctrl_c() => {}
-        _ = server.stopped() => {}
+        _ = any_stopped => {}
     }
-    server
-        .shutdown()
-        .await
-        .context("server stopped with an error")
+    let mut failed = None;
+    for server in servers {
+        if let Err(e) = server.shutdown().await {
+            failed = Some(e);
+        }
+    }
+    match failed {
+        Some(e) => Err(e).context("a server stopped with an error"),
+        None => Ok(()),
+    }
 }

@@ -18,6 +18,18 @@ pub struct ShellOptions {
     json: bool,
 }
 
+impl ShellOptions {
+    /// The `--server` value.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// True with `--json`.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+}
+
 /// The shell commands.
 #[derive(Debug, Subcommand)]
 pub enum ShellCommand {

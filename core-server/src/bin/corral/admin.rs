@@ -1,0 +1,106 @@
+//! `corral admin`: cluster status and membership changes of a running cluster.
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use core_server::config::Member;
+use core_server::replication::raft::admin::{call, AdminReply, AdminRequest, ClusterStatus};
+use core_server::replication::raft::PeerNode;
+
+/// Operator commands, sent to the server given by `--server` (any member:
+/// membership changes are forwarded to the leader).
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Show the cluster as the server sees it: role, leader, term, members.
+    Status,
+    /// Bootstrap a new cluster from pristine servers: `ID=HOST:PORT[/ZKHOST:ZKPORT]` each.
+    Init {
+        /// The voters.
+        #[arg(required = true)]
+        members: Vec<Member>,
+    },
+    /// Add a server: `ID=HOST:PORT[/ZKHOST:ZKPORT]`. It catches up as a learner,
+    /// then becomes a voter (unless `--observer`).
+    Add {
+        /// The server to add.
+        member: Member,
+        /// Keep it a non-voting observer that serves reads and forwards writes.
+        #[arg(long)]
+        observer: bool,
+    },
+    /// Remove a server (voter or observer) by id.
+    Remove {
+        /// Its id.
+        id: u64,
+    },
+}
+
+fn peer(member: &Member) -> PeerNode {
+    PeerNode {
+        addr: member.addr.clone(),
+        zk_addr: member.zk_addr.clone(),
+    }
+}
+
+/// Runs one admin command against `server` (`HOST:PORT`).
+pub async fn run(server: &str, json: bool, command: AdminCommand) -> anyhow::Result<()> {
+    let server = server.split([',', '/']).next().unwrap_or(server);
+    let request = match command {
+        AdminCommand::Status => AdminRequest::Status,
+        AdminCommand::Init { members } => AdminRequest::Initialize {
+            members: members.iter().map(|m| (m.id, peer(m))).collect(),
+        },
+        AdminCommand::Add { member, observer } => {
+            let node = peer(&member);
+            if observer {
+                AdminRequest::AddLearner {
+                    id: member.id,
+                    node,
+                }
+            } else {
+                AdminRequest::AddVoter {
+                    id: member.id,
+                    node,
+                }
+            }
+        }
+        AdminCommand::Remove { id } => AdminRequest::Remove { id },
+    };
+    let reply = call(server, &request)
+        .await
+        .with_context(|| format!("admin call to {server}"))?;
+    match reply {
+        AdminReply::Done(status) => {
+            print_status(&status, json)?;
+            Ok(())
+        }
+        AdminReply::Failed(reason) => bail!("{reason}"),
+    }
+}
+
+fn print_status(status: &ClusterStatus, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(status)?);
+        return Ok(());
+    }
+    println!(
+        "server {}: {} (term {}, leader {}, last log {}, applied {})",
+        status.id,
+        status.role,
+        status.term,
+        status
+            .leader
+            .map_or_else(|| "none".to_string(), |l| l.to_string()),
+        status.last_log_index,
+        status.last_applied
+    );
+    for m in &status.members {
+        let kind = if m.voter { "voter" } else { "observer" };
+        println!("  {} {} {}", m.id, kind, m.node);
+    }
+    println!("connect: {}", status.connect_string());
+    let zk = status.zk_connect_string();
+    if !zk.is_empty() {
+        println!("zookeeper connect: {zk}");
+    }
+    Ok(())
+}

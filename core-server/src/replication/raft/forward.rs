@@ -1,0 +1,207 @@
+//! Follower-to-leader traffic: forwarded writes, read indexes, session reports.
+//!
+//! Owns the ordered write stream a follower keeps open to the current leader.
+//! Proposals go out in the order they were submitted and the leader appends
+//! them in arrival order, so a session's pipelined writes keep their FIFO
+//! order through a follower. When the stream breaks, every proposal sent on it
+//! that the leader has not confirmed ends as "outcome unknown" (the client
+//! sees ConnectionLoss, as with ZooKeeper), never as a failure.
+
+use super::network::{channel, peer_client};
+use super::types::{NodeId, PeerNode, Proposal};
+use super::RaftNode;
+use crate::replication::ReplicationError;
+use futures::StreamExt;
+use parking_lot::Mutex;
+use proto::peer::Blob;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// The leader's answer to one forwarded proposal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForwardReply {
+    /// The proposer's token.
+    pub token: u64,
+    /// The log index it was committed at, or why the leader could not commit it.
+    pub outcome: Result<u64, String>,
+}
+
+/// Channels to peers, by address, reused across calls.
+#[derive(Debug, Default)]
+pub struct Channels {
+    open: Mutex<HashMap<String, Channel>>,
+}
+
+impl Channels {
+    /// A channel to `addr` (dialed lazily on first use).
+    pub fn get(&self, addr: &str) -> Result<Channel, ReplicationError> {
+        let mut open = self.open.lock();
+        if let Some(c) = open.get(addr) {
+            return Ok(c.clone());
+        }
+        let c = channel(addr).map_err(|e| ReplicationError::NoLeader(e.to_string()))?;
+        open.insert(addr.to_string(), c.clone());
+        Ok(c)
+    }
+}
+
+/// Waits (at most `limit`) until some leader is known.
+pub async fn wait_for_leader(node: &RaftNode, limit: Duration) -> Option<(NodeId, PeerNode)> {
+    if let Some(leader) = node.leader() {
+        return Some(leader);
+    }
+    let mut metrics = node.raft().metrics();
+    let _ = tokio::time::timeout(limit, metrics.wait_for(|m| m.current_leader.is_some())).await;
+    node.leader()
+}
+
+struct Link {
+    leader: NodeId,
+    tx: mpsc::Sender<Blob>,
+    in_flight: Arc<Mutex<HashSet<u64>>>,
+    closed: CancellationToken,
+}
+
+/// Sends proposals that reach a non-leader to the leader, in order.
+pub(super) async fn run_forwarder(node: Weak<RaftNode>, mut rx: mpsc::UnboundedReceiver<Proposal>) {
+    let mut link: Option<Link> = None;
+    while let Some(proposal) = rx.recv().await {
+        let Some(node) = node.upgrade() else { return };
+        let token = proposal.token;
+        let Some((leader, peer)) = wait_for_leader(&node, node.write_timeout()).await else {
+            node.waiters().finish(
+                token,
+                Err(ReplicationError::NoLeader("no leader is known".into())),
+            );
+            continue;
+        };
+        if leader == node.id() {
+            node.write_on_leader(proposal).await;
+            continue;
+        }
+        let stale = link
+            .as_ref()
+            .is_none_or(|l| l.leader != leader || l.closed.is_cancelled());
+        if stale {
+            link = match open_link(&node, leader, &peer) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    node.waiters().finish(token, Err(e));
+                    continue;
+                }
+            };
+        }
+        let Some(current) = link.as_ref() else {
+            continue;
+        };
+        let payload = match postcard::to_allocvec(&proposal) {
+            Ok(p) => p,
+            Err(e) => {
+                node.waiters().finish(token, Err(e.into()));
+                continue;
+            }
+        };
+        current.in_flight.lock().insert(token);
+        if current.tx.send(Blob { payload }).await.is_err() {
+            current.in_flight.lock().remove(&token);
+            node.waiters().finish(
+                token,
+                Err(ReplicationError::Unknown(
+                    "link to the leader closed".into(),
+                )),
+            );
+            link = None;
+        }
+    }
+}
+
+fn open_link(node: &RaftNode, leader: NodeId, peer: &PeerNode) -> Result<Link, ReplicationError> {
+    let (tx, rx) = mpsc::channel::<Blob>(4096);
+    let in_flight = Arc::new(Mutex::new(HashSet::new()));
+    let closed = CancellationToken::new();
+    let mut client = peer_client(node.channels.get(&peer.addr)?);
+    let waiters = node.waiters().clone();
+    let (task_in_flight, task_closed) = (in_flight.clone(), closed.clone());
+    tokio::spawn(async move {
+        match client.forward(ReceiverStream::new(rx)).await {
+            Ok(response) => {
+                let mut replies = response.into_inner();
+                while let Some(Ok(blob)) = replies.next().await {
+                    let Ok(reply) = postcard::from_bytes::<ForwardReply>(&blob.payload) else {
+                        break;
+                    };
+                    task_in_flight.lock().remove(&reply.token);
+                    if let Err(reason) = reply.outcome {
+                        waiters.finish(reply.token, Err(ReplicationError::Unknown(reason)));
+                    }
+                }
+            }
+            Err(status) => tracing::debug!(%status, "forward stream refused"),
+        }
+        task_closed.cancel();
+        let lost: Vec<u64> = task_in_flight.lock().drain().collect();
+        for token in lost {
+            waiters.finish(
+                token,
+                Err(ReplicationError::Unknown(
+                    "connection to the leader lost".into(),
+                )),
+            );
+        }
+    });
+    Ok(Link {
+        leader,
+        tx,
+        in_flight,
+        closed,
+    })
+}
+
+/// Asks the leader for its quorum-confirmed read index.
+pub(super) async fn remote_read_index(node: &RaftNode) -> Result<i64, ReplicationError> {
+    let (_, peer) = wait_for_leader(node, node.write_timeout())
+        .await
+        .ok_or_else(|| ReplicationError::NoLeader("no leader is known".into()))?;
+    let mut client = peer_client(node.channels.get(&peer.addr)?);
+    let reply = tokio::time::timeout(
+        node.write_timeout(),
+        client.read_index(Blob {
+            payload: Vec::new(),
+        }),
+    )
+    .await
+    .map_err(|_| ReplicationError::Timeout)?
+    .map_err(|s| ReplicationError::NoQuorum(s.message().to_string()))?;
+    let outcome: Result<i64, String> = postcard::from_bytes(&reply.into_inner().payload)?;
+    outcome.map_err(ReplicationError::NoQuorum)
+}
+
+/// Sends the leader the sessions kept alive on this server.
+pub(super) async fn report_sessions(
+    node: &RaftNode,
+    sessions: Vec<i64>,
+) -> Result<(), ReplicationError> {
+    let Some((leader, peer)) = node.leader() else {
+        return Err(ReplicationError::NoLeader("no leader is known".into()));
+    };
+    if leader == node.id() {
+        node.note_reported(sessions);
+        return Ok(());
+    }
+    let mut client = peer_client(node.channels.get(&peer.addr)?);
+    let payload = postcard::to_allocvec(&sessions)?;
+    tokio::time::timeout(
+        node.write_timeout(),
+        client.report_sessions(Blob { payload }),
+    )
+    .await
+    .map_err(|_| ReplicationError::Timeout)?
+    .map_err(|s| ReplicationError::NoLeader(s.message().to_string()))?;
+    Ok(())
+}

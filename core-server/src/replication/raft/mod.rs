@@ -1,0 +1,280 @@
+//! Consensus for a replicated ensemble, on openraft.
+//!
+//! Owns everything Raft: the type configuration ([`types`]), the log on disk
+//! ([`log_store`]), the state machine adapter over the server's tree
+//! ([`state_machine`]), the transport ([`network`], [`peer_service`]),
+//! forwarding of writes from followers to the leader ([`forward`]) and
+//! operator commands ([`admin`]). Nothing outside `replication/` names an
+//! openraft type: the service sees a [`Replicator`](super::Replicator).
+//!
+//! The log index of an entry is its zxid. A write proposed on any server is
+//! answered by that server only after it has applied the entry itself, so a
+//! session always reads its own writes.
+
+pub mod admin;
+pub mod forward;
+pub mod log_store;
+pub mod network;
+pub mod peer_service;
+pub mod state_machine;
+pub mod types;
+
+pub use admin::{AdminReply, AdminRequest, ClusterStatus, MemberStatus};
+pub use types::{NodeId, PeerNode};
+
+use super::{Pending, ReplicationError};
+use crate::state::ServerState;
+use crate::txn::Entry;
+use parking_lot::Mutex;
+use state_machine::Waiters;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use types::{Proposal, Raft};
+
+/// Timing and sizing of the consensus layer.
+#[derive(Debug, Clone)]
+pub struct RaftOptions {
+    /// This server's id.
+    pub node_id: NodeId,
+    /// How the other members reach this server.
+    pub advertise: PeerNode,
+    /// Initial voters, used only to bootstrap an empty cluster (may be empty:
+    /// the server then waits to be initialized or added by an operator).
+    pub members: BTreeMap<NodeId, PeerNode>,
+    /// Leader heartbeat interval.
+    pub heartbeat: Duration,
+    /// Smallest election timeout (the largest is twice this).
+    pub election_timeout: Duration,
+    /// Snapshot (and purge the log behind it) every this many entries.
+    pub snapshot_every: u64,
+    /// How long a proposer waits for its entry to be applied here.
+    pub write_timeout: Duration,
+    /// Watch history budget (entries, bytes).
+    pub history: (usize, usize),
+}
+
+/// A running Raft member.
+pub struct RaftNode {
+    id: NodeId,
+    raft: Raft,
+    state: Arc<ServerState>,
+    waiters: Arc<Waiters>,
+    forward: mpsc::UnboundedSender<Proposal>,
+    reported: Mutex<HashSet<i64>>,
+    write_timeout: Duration,
+    channels: forward::Channels,
+}
+
+impl std::fmt::Debug for RaftNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaftNode").field("id", &self.id).finish()
+    }
+}
+
+/// Starts a Raft member over the data in `dir`: loads the newest snapshot,
+/// opens the log and, if `members` is given and the log is empty,
+/// bootstraps the cluster.
+pub async fn start(
+    dir: &Path,
+    options: RaftOptions,
+) -> Result<(Arc<RaftNode>, Arc<ServerState>), ReplicationError> {
+    let snapshot_dir = dir.join("snapshots");
+    let (state, sm) = state_machine::open(
+        options.node_id,
+        &snapshot_dir,
+        options.history,
+        Arc::new(Waiters::default()),
+    )?;
+    let waiters = sm.waiters();
+    let log = log_store::LogStore::open(dir).map_err(|e| ReplicationError::Raft(e.to_string()))?;
+    let election = options.election_timeout.as_millis() as u64;
+    let config = openraft::Config {
+        cluster_name: "corral".into(),
+        heartbeat_interval: options.heartbeat.as_millis().max(1) as u64,
+        election_timeout_min: election,
+        election_timeout_max: election * 2,
+        install_snapshot_timeout: 4 * election.max(500),
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(options.snapshot_every),
+        max_in_snapshot_log_to_keep: 1000.min(options.snapshot_every),
+        snapshot_max_chunk_size: 4 << 20,
+        max_payload_entries: 2000,
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+    let network = network::Network {
+        node_id: options.node_id,
+    };
+    let raft = Raft::new(options.node_id, Arc::new(config), network, log, sm)
+        .await
+        .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+    if !options.members.is_empty() {
+        match raft.initialize(options.members.clone()).await {
+            Ok(()) => tracing::info!(members = ?options.members, "cluster bootstrapped"),
+            Err(openraft::error::RaftError::APIError(
+                openraft::error::InitializeError::NotAllowed(_),
+            )) => {}
+            Err(e) => return Err(ReplicationError::Raft(e.to_string())),
+        }
+    }
+    let (forward_tx, forward_rx) = mpsc::unbounded_channel();
+    let node = Arc::new(RaftNode {
+        id: options.node_id,
+        raft,
+        state: state.clone(),
+        waiters,
+        forward: forward_tx,
+        reported: Mutex::new(HashSet::new()),
+        write_timeout: options.write_timeout,
+        channels: forward::Channels::default(),
+    });
+    tokio::spawn(forward::run_forwarder(Arc::downgrade(&node), forward_rx));
+    Ok((node, state))
+}
+
+impl RaftNode {
+    /// This server's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The openraft handle (for the peer service).
+    pub(crate) fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// The current leader as this server knows it, with its address.
+    pub fn leader(&self) -> Option<(NodeId, PeerNode)> {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        let leader = m.current_leader?;
+        let node = m.membership_config.membership().get_node(&leader)?.clone();
+        Some((leader, node))
+    }
+
+    /// True while this server is the leader.
+    pub fn is_leader(&self) -> bool {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        m.current_leader == Some(self.id) && m.state == openraft::ServerState::Leader
+    }
+
+    /// Proposes an entry; the returned [`Pending`] completes once this
+    /// server has applied it. Entries submitted one after another by one
+    /// caller are committed in that order.
+    pub async fn submit(&self, entry: Entry) -> Result<Pending, ReplicationError> {
+        let (token, rx) = self.waiters.register();
+        let proposal = Proposal {
+            origin: self.id,
+            token,
+            entry,
+        };
+        if self.is_leader() {
+            self.write_on_leader(proposal).await;
+        } else if self.forward.send(proposal).is_err() {
+            self.waiters.finish(token, Err(ReplicationError::Stopped));
+        }
+        Ok(Pending::raft(rx, self.write_timeout))
+    }
+
+    /// Appends a proposal on this server as leader; a failure ends its
+    /// proposer's wait (the outcome is then unknown to the client).
+    pub(crate) async fn write_on_leader(&self, proposal: Proposal) {
+        let token = proposal.token;
+        let origin = proposal.origin;
+        match self.raft.client_write_ff(proposal).await {
+            Ok(responder) => {
+                if origin != self.id {
+                    return;
+                }
+                let waiters = self.waiters.clone();
+                tokio::spawn(async move {
+                    match responder.await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => waiters.finish(token, Err(unknown(e))),
+                        Err(_) => waiters.finish(token, Err(ReplicationError::Stopped)),
+                    }
+                });
+            }
+            Err(e) => {
+                if origin == self.id {
+                    self.waiters.finish(token, Err(unknown(e)));
+                }
+            }
+        }
+    }
+
+    /// The waiters of this server's proposers (for the forwarder).
+    pub(crate) fn waiters(&self) -> &Arc<Waiters> {
+        &self.waiters
+    }
+
+    /// The leader's commit index confirmed by a quorum right now; reading
+    /// after this server has applied it is linearizable.
+    pub async fn read_index(&self) -> Result<i64, ReplicationError> {
+        if self.is_leader() {
+            let (read, _) = self
+                .raft
+                .get_read_log_id()
+                .await
+                .map_err(|e| ReplicationError::NoQuorum(e.to_string()))?;
+            return Ok(read.map_or(0, |id| id.index as i64));
+        }
+        forward::remote_read_index(self).await
+    }
+
+    /// Waits until this server has applied `zxid` (or `limit` passes).
+    pub async fn wait_applied(&self, zxid: i64, limit: Duration) -> Result<(), ReplicationError> {
+        let mut applied = self.state.subscribe_applied();
+        let reached = tokio::time::timeout(limit, applied.wait_for(|z| *z >= zxid)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(ReplicationError::Stopped),
+            Err(_) => Err(ReplicationError::Timeout),
+        }
+    }
+
+    /// How long writes wait (also the limit for catching up on reads).
+    pub fn write_timeout(&self) -> Duration {
+        self.write_timeout
+    }
+
+    /// Records sessions a follower reported alive (drained by the leader's
+    /// session tracker).
+    pub fn note_reported(&self, sessions: impl IntoIterator<Item = i64>) {
+        self.reported.lock().extend(sessions);
+    }
+
+    /// Takes the sessions reported alive since the last call.
+    pub fn take_reported(&self) -> Vec<i64> {
+        self.reported.lock().drain().collect()
+    }
+
+    /// Sends the leader the sessions this server's clients kept alive.
+    pub async fn report_sessions(&self, sessions: Vec<i64>) -> Result<(), ReplicationError> {
+        forward::report_sessions(self, sessions).await
+    }
+
+    /// What this server knows of the cluster.
+    pub fn status(&self) -> ClusterStatus {
+        admin::status(self)
+    }
+
+    /// Runs an operator command (forwarded to the leader when it must be).
+    pub async fn admin(&self, request: AdminRequest) -> AdminReply {
+        admin::handle(self, request).await
+    }
+
+    /// Stops Raft (the log is closed when its writer drains).
+    pub async fn shutdown(&self) {
+        self.waiters.fail_all(|| ReplicationError::Stopped);
+        let _ = self.raft.shutdown().await;
+    }
+}
+
+fn unknown(e: impl std::fmt::Display) -> ReplicationError {
+    ReplicationError::Unknown(e.to_string())
+}

@@ -1,0 +1,173 @@
+//! Raft's transport: openraft's RPCs carried over the internal `Peer` gRPC service.
+//!
+//! Owns the client side of server-to-server traffic: one lazily connected
+//! HTTP/2 channel per peer with a connect timeout and keepalive, postcard
+//! payloads, and the mapping of transport failures onto openraft's error kinds
+//! (unreachable peers are backed off, remote Raft errors are passed through).
+
+use super::types::{NodeId, PeerNode, TypeConfig};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Timeout, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use proto::peer::peer_client::PeerClient;
+use proto::peer::Blob;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
+
+/// How long dialing a peer may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Largest peer message (snapshot chunks and entry batches stay well below).
+pub const MAX_PEER_MESSAGE: usize = 64 << 20;
+
+/// Opens a lazily connected channel to a peer's `addr` (`host:port`).
+pub fn channel(addr: &str) -> Result<Channel, tonic::transport::Error> {
+    Ok(Endpoint::from_shared(format!("http://{addr}"))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(5))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .keep_alive_while_idle(true)
+        .connect_lazy())
+}
+
+/// A peer client with Corral's message limits.
+pub fn peer_client(channel: Channel) -> PeerClient<Channel> {
+    PeerClient::new(channel)
+        .max_decoding_message_size(MAX_PEER_MESSAGE)
+        .max_encoding_message_size(MAX_PEER_MESSAGE)
+}
+
+/// Makes a [`PeerConnection`] per target.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// This server's id (for timeout reports).
+    pub node_id: NodeId,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerConnection;
+
+    async fn new_client(&mut self, target: NodeId, node: &PeerNode) -> PeerConnection {
+        PeerConnection {
+            from: self.node_id,
+            target,
+            client: channel(&node.addr).ok().map(peer_client),
+            addr: node.addr.clone(),
+        }
+    }
+}
+
+/// The connection to one peer.
+#[derive(Debug)]
+pub struct PeerConnection {
+    from: NodeId,
+    target: NodeId,
+    addr: String,
+    client: Option<PeerClient<Channel>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Rpc {
+    Append,
+    Vote,
+    Snapshot,
+}
+
+type Failed<E> = RPCError<NodeId, PeerNode, RaftError<NodeId, E>>;
+
+/// A failure with a message only (for [`Unreachable`] and [`NetworkError`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Message(String);
+
+impl PeerConnection {
+    async fn call<Req, Resp, E>(
+        &mut self,
+        rpc: Rpc,
+        request: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, Failed<E>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let Some(client) = self.client.as_mut() else {
+            return Err(RPCError::Unreachable(Unreachable::new(&Message(format!(
+                "bad peer address {}",
+                self.addr
+            )))));
+        };
+        let payload =
+            postcard::to_allocvec(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let blob = Blob { payload };
+        let ttl = option.hard_ttl();
+        let sent = async {
+            match rpc {
+                Rpc::Append => client.append_entries(blob).await,
+                Rpc::Vote => client.vote(blob).await,
+                Rpc::Snapshot => client.install_snapshot(blob).await,
+            }
+        };
+        let reply = match tokio::time::timeout(ttl, sent).await {
+            Err(_) => {
+                return Err(RPCError::Timeout(Timeout {
+                    action: match rpc {
+                        Rpc::Append => openraft::network::RPCTypes::AppendEntries,
+                        Rpc::Vote => openraft::network::RPCTypes::Vote,
+                        Rpc::Snapshot => openraft::network::RPCTypes::InstallSnapshot,
+                    },
+                    id: self.from,
+                    target: self.target,
+                    timeout: ttl,
+                }))
+            }
+            Ok(Err(status)) => {
+                let message = Message(format!("{}: {}", self.addr, status.message()));
+                return Err(match status.code() {
+                    tonic::Code::Unavailable | tonic::Code::Unknown => {
+                        RPCError::Unreachable(Unreachable::new(&message))
+                    }
+                    _ => RPCError::Network(NetworkError::new(&message)),
+                });
+            }
+            Ok(Ok(reply)) => reply.into_inner(),
+        };
+        let decoded: Result<Resp, RaftError<NodeId, E>> = postcard::from_bytes(&reply.payload)
+            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        decoded.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerConnection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, Failed<openraft::error::Infallible>> {
+        self.call(Rpc::Append, &rpc, &option).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<InstallSnapshotResponse<NodeId>, Failed<InstallSnapshotError>> {
+        self.call(Rpc::Snapshot, &rpc, &option).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, Failed<openraft::error::Infallible>> {
+        self.call(Rpc::Vote, &rpc, &option).await
+    }
+}

@@ -1,0 +1,133 @@
+//! The server side of the internal `Peer` gRPC service.
+//!
+//! Owns decoding peer requests and handing them to openraft or to this
+//! server's [`RaftNode`]: Raft RPCs, forwarded writes (appended in arrival
+//! order), read indexes, session reports and operator commands.
+
+use super::forward::ForwardReply;
+use super::network::MAX_PEER_MESSAGE;
+use super::types::{Proposal, TypeConfig};
+use super::RaftNode;
+use futures::StreamExt;
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use proto::peer::peer_server::{Peer, PeerServer};
+use proto::peer::Blob;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// The peer service of one server.
+#[derive(Debug, Clone)]
+pub struct PeerApi {
+    node: Arc<RaftNode>,
+}
+
+impl PeerApi {
+    /// Serves peers on behalf of `node`.
+    pub fn new(node: Arc<RaftNode>) -> Self {
+        PeerApi { node }
+    }
+
+    /// The tonic service, with Corral's message limits.
+    pub fn into_server(self) -> PeerServer<PeerApi> {
+        PeerServer::new(self)
+            .max_decoding_message_size(MAX_PEER_MESSAGE)
+            .max_encoding_message_size(MAX_PEER_MESSAGE)
+    }
+}
+
+fn decode<T: DeserializeOwned>(blob: &Blob) -> Result<T, Status> {
+    postcard::from_bytes(&blob.payload)
+        .map_err(|e| Status::invalid_argument(format!("undecodable peer message: {e}")))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Response<Blob>, Status> {
+    postcard::to_allocvec(value)
+        .map(|payload| Response::new(Blob { payload }))
+        .map_err(|e| Status::internal(format!("cannot encode reply: {e}")))
+}
+
+#[tonic::async_trait]
+impl Peer for PeerApi {
+    async fn append_entries(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        let rpc: AppendEntriesRequest<TypeConfig> = decode(request.get_ref())?;
+        encode(&self.node.raft().append_entries(rpc).await)
+    }
+
+    async fn vote(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        let rpc: VoteRequest<u64> = decode(request.get_ref())?;
+        encode(&self.node.raft().vote(rpc).await)
+    }
+
+    async fn install_snapshot(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        let rpc: InstallSnapshotRequest<TypeConfig> = decode(request.get_ref())?;
+        encode(&self.node.raft().install_snapshot(rpc).await)
+    }
+
+    type ForwardStream = ReceiverStream<Result<Blob, Status>>;
+
+    async fn forward(
+        &self,
+        request: Request<Streaming<Blob>>,
+    ) -> Result<Response<Self::ForwardStream>, Status> {
+        let mut incoming = request.into_inner();
+        let (tx, rx) = mpsc::channel(4096);
+        let node = self.node.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(blob)) = incoming.next().await {
+                let Ok(proposal) = postcard::from_bytes::<Proposal>(&blob.payload) else {
+                    let _ = tx
+                        .send(Err(Status::invalid_argument("undecodable proposal")))
+                        .await;
+                    return;
+                };
+                let token = proposal.token;
+                let outcome = match node.raft().client_write_ff(proposal).await {
+                    Ok(responder) => {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let outcome = match responder.await {
+                                Ok(Ok(written)) => Ok(written.log_id.index),
+                                Ok(Err(e)) => Err(e.to_string()),
+                                Err(_) => Err("leader stopped".to_string()),
+                            };
+                            send_reply(&tx, ForwardReply { token, outcome }).await;
+                        });
+                        continue;
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                send_reply(&tx, ForwardReply { token, outcome }).await;
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn read_index(&self, _request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        let outcome: Result<i64, String> = match self.node.raft().get_read_log_id().await {
+            Ok((read, _)) => Ok(read.map_or(0, |id| id.index as i64)),
+            Err(e) => Err(e.to_string()),
+        };
+        encode(&outcome)
+    }
+
+    async fn report_sessions(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        let sessions: Vec<i64> = decode(request.get_ref())?;
+        self.node.note_reported(sessions);
+        encode(&())
+    }
+
+    async fn admin(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        let command = decode(request.get_ref())?;
+        encode(&self.node.admin(command).await)
+    }
+}
+
+async fn send_reply(tx: &mpsc::Sender<Result<Blob, Status>>, reply: ForwardReply) {
+    if let Ok(payload) = postcard::to_allocvec(&reply) {
+        let _ = tx.send(Ok(Blob { payload })).await;
+    }
+}

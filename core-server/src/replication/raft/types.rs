@@ -1,0 +1,67 @@
+//! The Raft type configuration and the payloads Corral puts in the Raft log.
+
+use crate::txn::Entry;
+use serde::{Deserialize, Serialize};
+use std::io::Cursor;
+
+/// A server's id in the cluster (`corral serve --id N`).
+pub type NodeId = u64;
+
+/// How to reach a member: its native API address (which also serves the peer
+/// service) and its ZooKeeper-protocol address, if it has one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerNode {
+    /// `host:port` of the native API and peer service.
+    pub addr: String,
+    /// `host:port` of the ZooKeeper-protocol listener.
+    pub zk_addr: Option<String>,
+}
+
+impl std::fmt::Display for PeerNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.zk_addr {
+            Some(zk) => write!(f, "{} (zk {})", self.addr, zk),
+            None => write!(f, "{}", self.addr),
+        }
+    }
+}
+
+/// What one normal Raft log entry carries: the znode entry, and who proposed
+/// it so that server can answer its client once it has applied the entry itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// The server that proposed the entry.
+    pub origin: NodeId,
+    /// The proposer's token for its waiting client (unique per origin run).
+    pub token: u64,
+    /// The entry itself.
+    pub entry: Entry,
+}
+
+impl std::fmt::Display for Proposal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "proposal {}#{}", self.origin, self.token)
+    }
+}
+
+openraft::declare_raft_types!(
+    /// Corral's Raft types: znode entries as app data, no response payload
+    /// (proposers learn outcomes from their own apply), snapshots as bytes.
+    pub TypeConfig:
+        D = Proposal,
+        R = (),
+        NodeId = NodeId,
+        Node = PeerNode,
+        Entry = openraft::Entry<TypeConfig>,
+        SnapshotData = Cursor<Vec<u8>>,
+        AsyncRuntime = openraft::TokioRuntime,
+);
+
+/// The Raft handle with Corral's types.
+pub type Raft = openraft::Raft<TypeConfig>;
+/// A Raft log id with Corral's types.
+pub type LogId = openraft::LogId<NodeId>;
+/// A Raft log entry with Corral's types.
+pub type LogEntry = openraft::Entry<TypeConfig>;
+/// Raft storage errors with Corral's types.
+pub type StorageError = openraft::StorageError<NodeId>;
