@@ -63,6 +63,9 @@ pub struct Config {
     /// How long a write waits to be committed and applied on this server
     /// before the client is told the outcome is unknown (ConnectionLoss).
     pub write_timeout_ms: u64,
+    /// Where to dial a peer instead of its advertised address (`ID=HOST:PORT`
+    /// each): a relay, or a fault-injecting proxy in tests.
+    pub peer_routes: Vec<Member>,
 }
 
 /// A cluster member as configured: `ID=HOST:PORT` or `ID=HOST:PORT/ZKHOST:ZKPORT`.
@@ -128,6 +131,7 @@ impl Default for Config {
             heartbeat_ms: 100,
             election_timeout_ms: 1000,
             write_timeout_ms: 10_000,
+            peer_routes: Vec::new(),
         }
     }
 }

@@ -296,6 +296,11 @@ fn raft_options(
         snapshot_every: config.snapshot_every,
         write_timeout: Duration::from_millis(config.write_timeout_ms),
         history: (config.history_entries, config.history_bytes),
+        peer_routes: config
+            .peer_routes
+            .iter()
+            .map(|m| (m.id, m.addr.clone()))
+            .collect(),
     }
 }
 

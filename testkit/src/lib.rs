@@ -7,7 +7,10 @@
 //! - [`eventually`]: wait for a condition with a deadline (never a fixed sleep).
 //! - [`linearizability`]: a WGL-style checker for recorded register histories.
 //! - [`proxy`]: a fault-injecting TCP proxy (pass, drop, hold traffic).
+//! - [`cluster`]: a cluster of `corral` processes with a proxy on every link
+//!   between two servers (kill, restart, pause, partition).
 
+pub mod cluster;
 pub mod linearizability;
 mod process;
 pub mod proxy;

@@ -65,6 +65,13 @@ pub struct ServeArgs {
     /// Smallest election timeout, ms (the largest is twice this).
     #[arg(long)]
     election_timeout_ms: Option<u64>,
+    /// How long a write waits to commit and apply before ConnectionLoss, ms.
+    #[arg(long)]
+    write_timeout_ms: Option<u64>,
+    /// Dial peer ID at HOST:PORT instead of its advertised address,
+    /// `ID=HOST:PORT` (repeatable; for relays and fault-injection tests).
+    #[arg(long = "peer-route")]
+    peer_routes: Vec<core_server::config::Member>,
 }
 
 impl ServeArgs {
@@ -130,6 +137,12 @@ impl ServeArgs {
         }
         if let Some(v) = self.election_timeout_ms {
             config.election_timeout_ms = v;
+        }
+        if let Some(v) = self.write_timeout_ms {
+            config.write_timeout_ms = v;
+        }
+        if !self.peer_routes.is_empty() {
+            config.peer_routes = self.peer_routes;
         }
         config.validate()?;
         Ok(config)

@@ -72,6 +72,11 @@ pub struct ClusterStatus {
     pub last_applied: u64,
     /// The members of the newest membership it knows.
     pub members: Vec<MemberStatus>,
+    /// The zxid of its tree.
+    pub zxid: i64,
+    /// A digest of its whole tree: equal on servers that applied the same
+    /// entries (compare after the cluster settles).
+    pub digest: u64,
 }
 
 /// A member as listed by [`ClusterStatus`].
@@ -152,7 +157,10 @@ pub(super) fn status(node: &RaftNode) -> ClusterStatus {
             voter: voters.contains(id),
         })
         .collect();
+    let (zxid, digest) = node.tree_digest();
     ClusterStatus {
+        zxid,
+        digest,
         id: node.id(),
         role: format!("{:?}", m.state),
         term: m.current_term,

@@ -18,11 +18,11 @@ use std::io;
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-/// How often, at most, the committed log id is written to `raft-meta`.
-const COMMITTED_SAVE_EVERY: Duration = Duration::from_millis(200);
+/// The committed log id is written to `raft-meta` each time it has moved
+/// this many entries past the saved one.
+const COMMITTED_SAVE_EVERY: u64 = 1024;
 
 /// The small state kept beside the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ struct Meta {
 struct Cache {
     entries: BTreeMap<u64, LogEntry>,
     meta: Meta,
-    committed_saved_at: Option<Instant>,
+    committed_saved: Option<u64>,
 }
 
 type Done = oneshot::Sender<Result<(), storage::StorageError>>;
@@ -134,7 +134,7 @@ impl LogStore {
             cache: Arc::new(Mutex::new(Cache {
                 entries,
                 meta,
-                committed_saved_at: None,
+                committed_saved: None,
             })),
             writer: tx,
         })
@@ -224,13 +224,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let meta = {
             let mut cache = self.cache.lock();
             cache.meta.committed = committed;
+            let index = committed.map_or(0, |id| id.index);
             let due = cache
-                .committed_saved_at
-                .is_none_or(|at| at.elapsed() >= COMMITTED_SAVE_EVERY);
+                .committed_saved
+                .is_none_or(|saved| index >= saved + COMMITTED_SAVE_EVERY);
             if !due {
                 return Ok(());
             }
-            cache.committed_saved_at = Some(Instant::now());
+            cache.committed_saved = Some(index);
             cache.meta.clone()
         };
         // A stale committed id on disk is safe: it only says how far a

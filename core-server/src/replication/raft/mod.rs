@@ -54,6 +54,9 @@ pub struct RaftOptions {
     pub write_timeout: Duration,
     /// Watch history budget (entries, bytes).
     pub history: (usize, usize),
+    /// Where to dial a peer instead of its advertised address (for example a
+    /// relay or a fault-injecting proxy between two servers).
+    pub peer_routes: BTreeMap<NodeId, String>,
 }
 
 /// A running Raft member.
@@ -66,6 +69,7 @@ pub struct RaftNode {
     reported: Mutex<HashSet<i64>>,
     write_timeout: Duration,
     channels: forward::Channels,
+    peer_routes: BTreeMap<NodeId, String>,
 }
 
 impl std::fmt::Debug for RaftNode {
@@ -107,6 +111,7 @@ pub async fn start(
     .map_err(|e| ReplicationError::Raft(e.to_string()))?;
     let network = network::Network {
         node_id: options.node_id,
+        routes: options.peer_routes.clone(),
     };
     let raft = Raft::new(options.node_id, Arc::new(config), network, log, sm)
         .await
@@ -130,6 +135,7 @@ pub async fn start(
         reported: Mutex::new(HashSet::new()),
         write_timeout: options.write_timeout,
         channels: forward::Channels::default(),
+        peer_routes: options.peer_routes.clone(),
     });
     tokio::spawn(forward::run_forwarder(Arc::downgrade(&node), forward_rx));
     Ok((node, state))
@@ -146,12 +152,16 @@ impl RaftNode {
         &self.raft
     }
 
-    /// The current leader as this server knows it, with its address.
+    /// The current leader as this server knows it, with the address this
+    /// server dials it at.
     pub fn leader(&self) -> Option<(NodeId, PeerNode)> {
         let metrics = self.raft.metrics();
         let m = metrics.borrow();
         let leader = m.current_leader?;
-        let node = m.membership_config.membership().get_node(&leader)?.clone();
+        let mut node = m.membership_config.membership().get_node(&leader)?.clone();
+        if let Some(route) = self.peer_routes.get(&leader) {
+            node.addr = route.clone();
+        }
         Some((leader, node))
     }
 
@@ -256,6 +266,12 @@ impl RaftNode {
     /// Sends the leader the sessions this server's clients kept alive.
     pub async fn report_sessions(&self, sessions: Vec<i64>) -> Result<(), ReplicationError> {
         forward::report_sessions(self, sessions).await
+    }
+
+    /// The zxid and digest of this server's tree.
+    pub fn tree_digest(&self) -> (i64, u64) {
+        let tree = self.state.read();
+        (tree.last_zxid(), tree.digest())
     }
 
     /// What this server knows of the cluster.

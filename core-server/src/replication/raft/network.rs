@@ -49,17 +49,20 @@ pub fn peer_client(channel: Channel) -> PeerClient<Channel> {
 pub struct Network {
     /// This server's id (for timeout reports).
     pub node_id: NodeId,
+    /// Addresses to dial instead of a peer's advertised one.
+    pub routes: std::collections::BTreeMap<NodeId, String>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerConnection;
 
     async fn new_client(&mut self, target: NodeId, node: &PeerNode) -> PeerConnection {
+        let addr = self.routes.get(&target).unwrap_or(&node.addr).clone();
         PeerConnection {
             from: self.node_id,
             target,
-            client: channel(&node.addr).ok().map(peer_client),
-            addr: node.addr.clone(),
+            client: channel(&addr).ok().map(peer_client),
+            addr,
         }
     }
 }
