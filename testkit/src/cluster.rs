@@ -95,6 +95,8 @@ impl ProcessCluster {
                 "100".into(),
                 "--min-session-timeout-ms".into(),
                 "200".into(),
+                "--max-session-timeout-ms".into(),
+                "60000".into(),
                 "--heartbeat-ms".into(),
                 "50".into(),
                 "--election-timeout-ms".into(),

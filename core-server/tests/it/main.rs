@@ -11,3 +11,4 @@ mod t40_zk_wire;
 mod t41_differential;
 mod t42_zk_hostile;
 mod t50_linearizability;
+mod t60_cluster;

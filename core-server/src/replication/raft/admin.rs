@@ -70,6 +70,8 @@ pub struct ClusterStatus {
     pub last_log_index: u64,
     /// Its last applied index (= its zxid).
     pub last_applied: u64,
+    /// The last index covered by its newest snapshot.
+    pub snapshot_index: u64,
     /// The members of the newest membership it knows.
     pub members: Vec<MemberStatus>,
     /// The zxid of its tree.
@@ -167,6 +169,7 @@ pub(super) fn status(node: &RaftNode) -> ClusterStatus {
         leader: m.current_leader,
         last_log_index: m.last_log_index.unwrap_or(0),
         last_applied: m.last_applied.map_or(0, |id| id.index),
+        snapshot_index: m.snapshot.map_or(0, |id| id.index),
         members,
     }
 }

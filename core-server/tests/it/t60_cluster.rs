@@ -1,0 +1,369 @@
+//! Guarantee: a 3-server cluster of real `corral` processes keeps every
+//! acknowledged write through leader loss, partitions, catch-up by snapshot
+//! and membership changes, and all servers converge to the same tree.
+
+use anyhow::Context;
+use client::{Client, CreateMode, CreateOptions, Error};
+use core_server::replication::raft::AdminRequest;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+use testkit::cluster::{ClusterOptions, ProcessCluster};
+use testkit::eventually;
+use testkit::proxy::{Fault, Proxy};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_corral"))
+}
+
+async fn cluster(options: ClusterOptions) -> anyhow::Result<ProcessCluster> {
+    ProcessCluster::start(binary(), options).await
+}
+
+async fn client_on(connect: &str) -> anyhow::Result<Client> {
+    Ok(Client::builder(connect)
+        .session_timeout(Duration::from_secs(10))
+        .build()
+        .await?)
+}
+
+/// Writers creating distinct nodes under `/load` until `stop`; returns the
+/// paths whose create was acknowledged.
+fn start_writers(
+    connect: String,
+    writers: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<anyhow::Result<Vec<String>>>> {
+    (0..writers)
+        .map(|w| {
+            let connect = connect.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let c = client_on(&connect).await?;
+                let mut acked = Vec::new();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let path = format!("/load/w{w}-{n}");
+                    n += 1;
+                    match c
+                        .create(&path, b"x", CreateOptions::mode(CreateMode::Persistent))
+                        .await
+                    {
+                        Ok(_) => acked.push(path),
+                        Err(Error::ConnectionLoss) => {}
+                        Err(e) => anyhow::bail!("create {path}: {e}"),
+                    }
+                }
+                Ok(acked)
+            })
+        })
+        .collect()
+}
+
+async fn join_writers(
+    handles: Vec<tokio::task::JoinHandle<anyhow::Result<Vec<String>>>>,
+) -> anyhow::Result<Vec<String>> {
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await??);
+    }
+    Ok(all)
+}
+
+/// Checks that every path is present, reading from server `id` only.
+async fn assert_present(c: &ProcessCluster, id: u64, paths: &[String]) -> anyhow::Result<()> {
+    let reader = client_on(&c.addr(id).to_string())
+        .await
+        .with_context(|| format!("connect to server {id}"))?;
+    reader
+        .sync("/")
+        .await
+        .with_context(|| format!("sync on server {id}"))?;
+    let present: BTreeSet<String> = reader
+        .get_children("/load")
+        .await
+        .with_context(|| format!("list on server {id}"))?
+        .into_iter()
+        .map(|name| format!("/load/{name}"))
+        .collect();
+    let missing: Vec<&String> = paths.iter().filter(|p| !present.contains(*p)).collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "server {id} lost {} acknowledged writes, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+    Ok(())
+}
+
+async fn wait_for_acks(acked_so_far: &Arc<StdMutex<u64>>, at_least: u64) -> anyhow::Result<()> {
+    eventually(LIMIT, "writes to be acknowledged", || async {
+        *acked_so_far.lock().expect("lock") >= at_least
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_the_leader_under_load_loses_no_acknowledged_write() -> anyhow::Result<()> {
+    let mut c = cluster(ClusterOptions::default()).await?;
+    let all = c.connect_string(&[1, 2, 3]);
+    client_on(&all)
+        .await?
+        .create("/load", b"", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers = start_writers(all.clone(), 4, stop.clone());
+    let probe = client_on(&all).await?;
+    let progress = Arc::new(StdMutex::new(0u64));
+    let count = |p: Arc<StdMutex<u64>>, probe: &Client| {
+        let probe = probe.clone();
+        async move {
+            if let Ok(stat) = probe.exists("/load").await {
+                *p.lock().expect("lock") = stat.map_or(0, |s| s.num_children as u64);
+            }
+        }
+    };
+    eventually(LIMIT, "some writes before the kill", || {
+        let p = progress.clone();
+        let probe = &probe;
+        async move {
+            count(p.clone(), probe).await;
+            *p.lock().expect("lock") >= 200
+        }
+    })
+    .await?;
+    let leader = c.leader(LIMIT).await?;
+    c.kill9(leader)?;
+    let before = *progress.lock().expect("lock");
+    let new_leader = c.leader(LIMIT).await?;
+    assert_ne!(new_leader, leader);
+    eventually(LIMIT, "writes to continue under the new leader", || {
+        let p = progress.clone();
+        let probe = &probe;
+        async move {
+            count(p.clone(), probe).await;
+            *p.lock().expect("lock") >= before + 200
+        }
+    })
+    .await?;
+    stop.store(true, Ordering::Relaxed);
+    let acked = join_writers(writers).await?;
+    c.restart(leader)?;
+    c.converged(&[1, 2, 3], LIMIT).await?;
+    for id in [1, 2, 3] {
+        assert_present(&c, id, &acked).await?;
+    }
+    let _ = wait_for_acks;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_that_was_down_catches_up_by_snapshot() -> anyhow::Result<()> {
+    let mut c = cluster(ClusterOptions {
+        snapshot_every: 100,
+        ..ClusterOptions::default()
+    })
+    .await?;
+    let leader = c.leader(LIMIT).await?;
+    let follower = [1, 2, 3].into_iter().find(|id| *id != leader).expect("3");
+    let behind = c.status(follower).await?.last_log_index;
+    c.kill9(follower)?;
+    let live: Vec<u64> = [1, 2, 3].into_iter().filter(|id| *id != follower).collect();
+    let w = client_on(&c.connect_string(&live)).await?;
+    w.create("/load", b"", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    let mut acked = Vec::new();
+    for n in 0..600 {
+        let path = format!("/load/n{n}");
+        w.create(&path, b"x", CreateOptions::mode(CreateMode::Persistent))
+            .await?;
+        acked.push(path);
+    }
+    let purged_past = c.status(leader).await?;
+    assert!(
+        purged_past.snapshot_index > behind + 100,
+        "the leader compacted past the follower: {purged_past:?}"
+    );
+    c.restart(follower)?;
+    c.converged(&[1, 2, 3], LIMIT).await?;
+    let caught_up = c.status(follower).await?;
+    assert!(
+        caught_up.snapshot_index > behind,
+        "the follower installed a snapshot: {caught_up:?}"
+    );
+    assert_present(&c, follower, &acked).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cut_off_minority_cannot_commit_and_all_converge_after_healing() -> anyhow::Result<()> {
+    let c = cluster(ClusterOptions::default()).await?;
+    let old_leader = c.leader(LIMIT).await?;
+    let majority: Vec<u64> = [1, 2, 3]
+        .into_iter()
+        .filter(|id| *id != old_leader)
+        .collect();
+    let on_minority = client_on(&c.addr(old_leader).to_string()).await?;
+    on_minority
+        .create("/before", b"1", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    c.isolate(old_leader);
+    // The cut-off leader cannot get a majority: the write is not acknowledged.
+    let cut = on_minority
+        .create(
+            "/minority",
+            b"x",
+            CreateOptions::mode(CreateMode::Persistent),
+        )
+        .await;
+    assert!(cut.is_err(), "a minority acknowledged a write: {cut:?}");
+    // The majority elects a leader and goes on.
+    let on_majority = client_on(&c.connect_string(&majority)).await?;
+    eventually(LIMIT, "the majority to commit", || async {
+        on_majority
+            .create(
+                "/majority",
+                b"y",
+                CreateOptions::mode(CreateMode::Persistent),
+            )
+            .await
+            .is_ok()
+            || on_majority
+                .exists("/majority")
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+    })
+    .await?;
+    c.heal();
+    c.converged(&[1, 2, 3], LIMIT).await?;
+    for id in [1, 2, 3] {
+        let r = client_on(&c.addr(id).to_string()).await?;
+        r.sync("/").await?;
+        assert!(r.exists("/majority").await?.is_some(), "server {id}");
+        assert!(r.exists("/before").await?.is_some(), "server {id}");
+        assert!(
+            r.exists("/minority").await?.is_none(),
+            "server {id} has a write only a minority saw"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_survives_the_loss_of_its_server() -> anyhow::Result<()> {
+    let mut c = cluster(ClusterOptions::default()).await?;
+    // The client reaches server 1 first: the others sit behind proxies that
+    // refuse connections until server 1 is gone.
+    let p2 = Proxy::start(c.addr(2)).await?;
+    let p3 = Proxy::start(c.addr(3)).await?;
+    p2.set(Fault::Drop);
+    p3.set(Fault::Drop);
+    let connect = format!("{},{},{}", c.addr(1), p2.addr(), p3.addr());
+    let held = client_on(&connect).await.context("first connect")?;
+    let session = held.session_id();
+    held.create("/eph", b"mine", CreateOptions::mode(CreateMode::Ephemeral))
+        .await?;
+    held.create("/w", b"0", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    let (_, _, watch) = held.get_data_watch("/w").await?;
+    p2.set(Fault::Pass);
+    p3.set(Fault::Pass);
+    c.kill9(1)?;
+    let other = client_on(&c.connect_string(&[2, 3])).await?;
+    eventually(LIMIT, "the client to reconnect elsewhere", || async {
+        held.exists("/eph").await.is_ok()
+    })
+    .await
+    .with_context(|| format!("state {:?}", held.state()))?;
+    assert_eq!(held.session_id(), session, "same session after failover");
+    other.set_data("/w", b"1", None).await?;
+    tokio::time::timeout(LIMIT, watch)
+        .await
+        .map_err(|_| anyhow::anyhow!("watch did not fire after failover"))??;
+    assert!(other.exists("/eph").await?.is_some(), "ephemeral kept");
+
+    // A session whose client goes silent expires on the leader, and its
+    // ephemerals vanish on every server.
+    let silent_link = Proxy::start(c.addr(2)).await?;
+    let silent = Client::builder(&silent_link.addr().to_string())
+        .session_timeout(Duration::from_millis(1000))
+        .build()
+        .await?;
+    silent
+        .create(
+            "/eph-silent",
+            b"",
+            CreateOptions::mode(CreateMode::Ephemeral),
+        )
+        .await?;
+    silent_link.set(Fault::Hold);
+    c.restart(1)?;
+    for id in [1, 2, 3] {
+        let r = client_on(&c.addr(id).to_string()).await?;
+        eventually(LIMIT, "the silent session's ephemeral to go", || async {
+            r.sync("/").await.is_ok() && matches!(r.exists("/eph-silent").await, Ok(None))
+        })
+        .await?;
+    }
+    assert!(other.exists("/eph").await?.is_some(), "live session kept");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn adding_and_removing_servers_under_load_loses_nothing() -> anyhow::Result<()> {
+    let c = cluster(ClusterOptions {
+        spares: 1,
+        ..ClusterOptions::default()
+    })
+    .await?;
+    let all = c.connect_string(&[1, 2, 3]);
+    client_on(&all)
+        .await?
+        .create("/load", b"", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers = start_writers(all, 3, stop.clone());
+    let added = c
+        .admin(
+            1,
+            AdminRequest::AddVoter {
+                id: 4,
+                node: c.peer_node(4),
+            },
+        )
+        .await?;
+    assert!(
+        added.members.iter().any(|m| m.id == 4 && m.voter),
+        "{added:?}"
+    );
+    let leader = c.leader(LIMIT).await?;
+    let removed_id = [1, 2, 3]
+        .into_iter()
+        .find(|id| *id != leader)
+        .expect("a follower");
+    let after = c
+        .admin(leader, AdminRequest::Remove { id: removed_id })
+        .await?;
+    assert!(
+        after.members.iter().all(|m| m.id != removed_id),
+        "{after:?}"
+    );
+    stop.store(true, Ordering::Relaxed);
+    let acked = join_writers(writers).await?;
+    assert!(!acked.is_empty());
+    let remaining: Vec<u64> = [1, 2, 3, 4]
+        .into_iter()
+        .filter(|id| *id != removed_id)
+        .collect();
+    c.converged(&remaining, LIMIT).await?;
+    for id in remaining {
+        assert_present(&c, id, &acked).await?;
+    }
+    Ok(())
+}
