@@ -36,7 +36,7 @@ impl ProcessServer {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log_sink(listen)?)
             .spawn()?;
         let stdout = child
             .stdout
@@ -126,6 +126,22 @@ impl Drop for ProcessServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Where a server's log goes: a file per port under `$CORRAL_TEST_LOG_DIR`
+/// when that is set (to debug a failing test), else nowhere.
+fn log_sink(listen: SocketAddr) -> std::io::Result<Stdio> {
+    match std::env::var_os("CORRAL_TEST_LOG_DIR") {
+        Some(dir) => {
+            let path = Path::new(&dir).join(format!("corral-{}.log", listen.port()));
+            let file = std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            Ok(Stdio::from(file))
+        }
+        None => Ok(Stdio::null()),
     }
 }
 

@@ -179,6 +179,7 @@ impl RaftNode {
         let (token, rx) = self.waiters.register();
         let proposal = Proposal {
             origin: self.id,
+            incarnation: self.waiters.incarnation(),
             token,
             entry,
         };
@@ -195,9 +196,10 @@ impl RaftNode {
     pub(crate) async fn write_on_leader(&self, proposal: Proposal) {
         let token = proposal.token;
         let origin = proposal.origin;
+        let mine = origin == self.id && proposal.incarnation == self.waiters.incarnation();
         match self.raft.client_write_ff(proposal).await {
             Ok(responder) => {
-                if origin != self.id {
+                if !mine {
                     return;
                 }
                 let waiters = self.waiters.clone();
@@ -210,7 +212,7 @@ impl RaftNode {
                 });
             }
             Err(e) => {
-                if origin == self.id {
+                if mine {
                     self.waiters.finish(token, Err(unknown(e)));
                 }
             }

@@ -35,13 +35,29 @@ struct SnapshotFile {
 }
 
 /// Proposers on this server waiting for their entry to be applied here.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Waiters {
+    incarnation: u64,
     next: AtomicU64,
     waiting: Mutex<HashMap<u64, oneshot::Sender<Result<Committed, ReplicationError>>>>,
 }
 
+impl Default for Waiters {
+    fn default() -> Self {
+        Waiters {
+            incarnation: rand::random(),
+            next: AtomicU64::new(0),
+            waiting: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
 impl Waiters {
+    /// This run's random incarnation number (carried by its proposals).
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
     /// Registers a waiter; returns its token and the receiver of its outcome.
     pub fn register(&self) -> (u64, oneshot::Receiver<Result<Committed, ReplicationError>>) {
         let token = self.next.fetch_add(1, Ordering::Relaxed) + 1;
@@ -138,7 +154,9 @@ impl StateMachineStore {
             }
             EntryPayload::Normal(proposal) => {
                 let applied = self.state.apply_committed(zxid, &proposal.entry);
-                if proposal.origin == self.node_id {
+                if proposal.origin == self.node_id
+                    && proposal.incarnation == self.waiters.incarnation()
+                {
                     self.waiters
                         .finish(proposal.token, Ok(Committed { zxid, applied }));
                 }

@@ -32,7 +32,10 @@ impl std::fmt::Display for PeerNode {
 pub struct Proposal {
     /// The server that proposed the entry.
     pub origin: NodeId,
-    /// The proposer's token for its waiting client (unique per origin run).
+    /// A random number drawn when that server process started: tokens of an
+    /// earlier run of the same server must not finish this run's waiters.
+    pub incarnation: u64,
+    /// The proposer's token for its waiting client (unique within a run).
     pub token: u64,
     /// The entry itself.
     pub entry: Entry,

@@ -88,3 +88,51 @@ async fn an_append_past_the_end_replaces_a_stale_log() {
     let indexes: Vec<u64> = entries.iter().map(|e| e.log_id.index).collect();
     assert_eq!(indexes, vec![21, 22]);
 }
+
+#[tokio::test]
+async fn an_earlier_run_of_this_server_does_not_answer_this_runs_waiters() {
+    use crate::txn::{Entry, Txn};
+    use openraft::storage::RaftStateMachine;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let waiters = Arc::new(Waiters::default());
+    let (state, mut sm) = state_machine::open(
+        1,
+        &dir.path().join("snapshots"),
+        (1000, 1 << 20),
+        waiters.clone(),
+    )
+    .expect("open");
+    let (token, mut rx) = waiters.register();
+    let entry = |incarnation: u64, index: u64| LogEntry {
+        log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+        payload: EntryPayload::Normal(super::super::types::Proposal {
+            origin: 1,
+            incarnation,
+            token,
+            entry: Entry {
+                time_ms: 0,
+                session_id: 0,
+                auth: Vec::new(),
+                is_super: true,
+                txn: Txn::Check {
+                    path: "/".into(),
+                    version: -1,
+                },
+            },
+        }),
+    };
+    // Same server id and token, proposed by a previous process.
+    sm.apply([entry(waiters.incarnation().wrapping_add(1), 1)])
+        .await
+        .expect("apply");
+    assert!(
+        rx.try_recv().is_err(),
+        "a stale proposal answered the waiter"
+    );
+    sm.apply([entry(waiters.incarnation(), 2)])
+        .await
+        .expect("apply");
+    let committed = rx.try_recv().expect("answered").expect("committed");
+    assert_eq!(committed.zxid, 2);
+    assert_eq!(state.last_zxid(), 2);
+}
