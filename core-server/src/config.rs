@@ -129,7 +129,7 @@ impl Default for Config {
             advertise: None,
             advertise_zk: None,
             heartbeat_ms: 100,
-            election_timeout_ms: 1000,
+            election_timeout_ms: 500,
             write_timeout_ms: 10_000,
             peer_routes: Vec::new(),
         }

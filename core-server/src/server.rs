@@ -211,7 +211,7 @@ pub async fn start_with_clock(
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(api.into_server())
         .add_optional_service(raft_node.clone().map(|n| PeerApi::new(n).into_server()))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+        .serve_with_incoming_shutdown(no_delay(listener), shutdown);
     tracing::info!(%addr, zk_addr = ?zk_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();
     let task_node = raft_node.clone();
@@ -258,6 +258,22 @@ pub async fn run(
         _ = stop.cancelled() => {}
     }
     handle.wait().await
+}
+
+/// Accepted connections with Nagle's algorithm off (tonic applies its own
+/// `tcp_nodelay` only to listeners it binds itself): small request and
+/// response frames must not wait for delayed ACKs.
+fn no_delay(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        accepted.inspect(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        })
+    })
 }
 
 /// The consensus settings of a cluster member bound at `addr` / `zk_addr`.

@@ -54,20 +54,6 @@ impl ServerState {
         applied
     }
 
-    /// Records a log position that carries no znode change (a new leader's
-    /// blank entry, a membership change): the zxid advances, nothing else.
-    pub fn advance(&self, zxid: i64) {
-        {
-            let mut sm = self.sm.write();
-            if zxid <= sm.last_zxid() {
-                return;
-            }
-            sm.set_last_zxid(zxid);
-            self.history.lock().push(zxid, &[]);
-        }
-        self.applied.send_replace(zxid);
-    }
-
     /// Replaces the whole tree with one installed from a leader's snapshot.
     /// Watch history restarts at the snapshot (older resume points get
     /// `Compacted`), and every client connection on this server is closed:

@@ -128,15 +128,14 @@ impl Replicator {
     }
 
     /// Waits until this server has applied everything committed cluster-wide
-    /// before the call (the read index), and returns that zxid. Reads after
-    /// this are linearizable. Standalone, everything committed is applied.
-    pub async fn sync(&self, local_zxid: i64) -> Result<i64, ReplicationError> {
+    /// before the call (the leader's read index). Reads after this are
+    /// linearizable. Standalone, everything committed is already applied.
+    pub async fn sync(&self) -> Result<(), ReplicationError> {
         match &self.backend {
-            Backend::Local(_) => Ok(local_zxid),
+            Backend::Local(_) => Ok(()),
             Backend::Raft(node) => {
                 let index = node.read_index().await?;
-                node.wait_applied(index, node.write_timeout()).await?;
-                Ok(index)
+                node.wait_applied(index, node.write_timeout()).await
             }
         }
     }

@@ -211,8 +211,8 @@ impl Service {
     /// committed before the call (the leader's read index).
     async fn sync(&self, path: String) -> (i64, Result<Reply, ErrorCode>) {
         let local = self.inner.state.last_zxid();
-        match self.inner.replicator.sync(local).await {
-            Ok(_) => (self.inner.state.last_zxid(), Ok(Reply::Synced(path))),
+        match self.inner.replicator.sync().await {
+            Ok(()) => (self.inner.state.last_zxid(), Ok(Reply::Synced(path))),
             Err(error) => {
                 tracing::debug!(%error, "sync failed");
                 (local, Err(ErrorCode::ConnectionLoss))

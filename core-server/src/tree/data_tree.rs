@@ -101,12 +101,6 @@ impl StateMachine {
         self.last_zxid
     }
 
-    /// Moves the last zxid forward for a log position that changes nothing
-    /// (a Raft leader's blank entry or a membership change).
-    pub fn set_last_zxid(&mut self, zxid: i64) {
-        self.last_zxid = self.last_zxid.max(zxid);
-    }
-
     /// The node at `path`.
     pub fn node(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)

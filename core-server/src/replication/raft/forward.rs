@@ -164,7 +164,7 @@ fn open_link(node: &RaftNode, leader: NodeId, peer: &PeerNode) -> Result<Link, R
 }
 
 /// Asks the leader for its quorum-confirmed read index.
-pub(super) async fn remote_read_index(node: &RaftNode) -> Result<i64, ReplicationError> {
+pub(super) async fn remote_read_index(node: &RaftNode) -> Result<u64, ReplicationError> {
     let (_, peer) = wait_for_leader(node, node.write_timeout())
         .await
         .ok_or_else(|| ReplicationError::NoLeader("no leader is known".into()))?;
@@ -178,7 +178,7 @@ pub(super) async fn remote_read_index(node: &RaftNode) -> Result<i64, Replicatio
     .await
     .map_err(|_| ReplicationError::Timeout)?
     .map_err(|s| ReplicationError::NoQuorum(s.message().to_string()))?;
-    let outcome: Result<i64, String> = postcard::from_bytes(&reply.into_inner().payload)?;
+    let outcome: Result<u64, String> = postcard::from_bytes(&reply.into_inner().payload)?;
     outcome.map_err(ReplicationError::NoQuorum)
 }
 

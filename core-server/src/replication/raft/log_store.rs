@@ -340,6 +340,11 @@ fn writer(mut wal: Wal, meta_path: PathBuf, mut rx: mpsc::UnboundedReceiver<Comm
                     }
                 }
                 let result = append(&mut wal, &records);
+                tracing::trace!(
+                    entries = records.len(),
+                    appends = callbacks.len(),
+                    "log batch written"
+                );
                 metrics::counter!("corral_log_batches_total").increment(1);
                 metrics::counter!("corral_log_entries_total").increment(records.len() as u64);
                 for callback in callbacks {

@@ -12,6 +12,7 @@
 //! session always reads its own writes.
 
 pub mod admin;
+pub mod batcher;
 pub mod forward;
 pub mod log_store;
 pub mod network;
@@ -66,6 +67,8 @@ pub struct RaftNode {
     state: Arc<ServerState>,
     waiters: Arc<Waiters>,
     forward: mpsc::UnboundedSender<Proposal>,
+    batcher: mpsc::UnboundedSender<batcher::Queued>,
+    applied_index: tokio::sync::watch::Receiver<u64>,
     reported: Mutex<HashSet<i64>>,
     write_timeout: Duration,
     channels: forward::Channels,
@@ -93,6 +96,7 @@ pub async fn start(
         Arc::new(Waiters::default()),
     )?;
     let waiters = sm.waiters();
+    let applied_index = sm.applied_index();
     let log = log_store::LogStore::open(dir).map_err(|e| ReplicationError::Raft(e.to_string()))?;
     let election = options.election_timeout.as_millis() as u64;
     let config = openraft::Config {
@@ -104,7 +108,9 @@ pub async fn start(
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(options.snapshot_every),
         max_in_snapshot_log_to_keep: 1000.min(options.snapshot_every),
         snapshot_max_chunk_size: 4 << 20,
-        max_payload_entries: 2000,
+        // Entries are batches of up to 4 MiB: keep one message under the
+        // peer message limit.
+        max_payload_entries: 8,
         ..Default::default()
     }
     .validate()
@@ -126,7 +132,10 @@ pub async fn start(
         }
     }
     let (forward_tx, forward_rx) = mpsc::unbounded_channel();
+    let batcher = batcher::spawn(raft.clone());
     let node = Arc::new(RaftNode {
+        batcher,
+        applied_index,
         id: options.node_id,
         raft,
         state: state.clone(),
@@ -191,32 +200,32 @@ impl RaftNode {
         Ok(Pending::raft(rx, self.write_timeout))
     }
 
-    /// Appends a proposal on this server as leader; a failure ends its
-    /// proposer's wait (the outcome is then unknown to the client).
+    /// Queues a proposal of this server for the leader's next batch (used
+    /// while this server leads); a failure ends its proposer's wait (the
+    /// outcome is then unknown to the client).
     pub(crate) async fn write_on_leader(&self, proposal: Proposal) {
         let token = proposal.token;
-        let origin = proposal.origin;
-        let mine = origin == self.id && proposal.incarnation == self.waiters.incarnation();
-        match self.raft.client_write_ff(proposal).await {
-            Ok(responder) => {
-                if !mine {
-                    return;
-                }
-                let waiters = self.waiters.clone();
-                tokio::spawn(async move {
-                    match responder.await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => waiters.finish(token, Err(unknown(e))),
-                        Err(_) => waiters.finish(token, Err(ReplicationError::Stopped)),
-                    }
-                });
-            }
-            Err(e) => {
-                if mine {
-                    self.waiters.finish(token, Err(unknown(e)));
-                }
-            }
+        let queued = batcher::Queued {
+            proposal,
+            reply: batcher::Reply::Local(self.waiters.clone()),
+        };
+        if self.batcher.send(queued).is_err() {
+            self.waiters.finish(token, Err(ReplicationError::Stopped));
         }
+    }
+
+    /// Queues a follower's proposal for the leader's next batch.
+    pub(crate) fn queue_forwarded(
+        &self,
+        proposal: Proposal,
+        reply: mpsc::Sender<forward::ForwardReply>,
+    ) -> bool {
+        self.batcher
+            .send(batcher::Queued {
+                proposal,
+                reply: batcher::Reply::Forwarded(reply),
+            })
+            .is_ok()
     }
 
     /// The waiters of this server's proposers (for the forwarder).
@@ -225,23 +234,24 @@ impl RaftNode {
     }
 
     /// The leader's commit index confirmed by a quorum right now; reading
-    /// after this server has applied it is linearizable.
-    pub async fn read_index(&self) -> Result<i64, ReplicationError> {
+    /// after this server has applied that log index is linearizable.
+    pub async fn read_index(&self) -> Result<u64, ReplicationError> {
         if self.is_leader() {
             let (read, _) = self
                 .raft
                 .get_read_log_id()
                 .await
                 .map_err(|e| ReplicationError::NoQuorum(e.to_string()))?;
-            return Ok(read.map_or(0, |id| id.index as i64));
+            return Ok(read.map_or(0, |id| id.index));
         }
         forward::remote_read_index(self).await
     }
 
-    /// Waits until this server has applied `zxid` (or `limit` passes).
-    pub async fn wait_applied(&self, zxid: i64, limit: Duration) -> Result<(), ReplicationError> {
-        let mut applied = self.state.subscribe_applied();
-        let reached = tokio::time::timeout(limit, applied.wait_for(|z| *z >= zxid)).await;
+    /// Waits until this server has applied the log through `index` (or
+    /// `limit` passes).
+    pub async fn wait_applied(&self, index: u64, limit: Duration) -> Result<(), ReplicationError> {
+        let mut applied = self.applied_index.clone();
+        let reached = tokio::time::timeout(limit, applied.wait_for(|i| *i >= index)).await;
         match reached {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(_)) => Err(ReplicationError::Stopped),
@@ -291,8 +301,4 @@ impl RaftNode {
         self.waiters.fail_all(|| ReplicationError::Stopped);
         let _ = self.raft.shutdown().await;
     }
-}
-
-fn unknown(e: impl std::fmt::Display) -> ReplicationError {
-    ReplicationError::Unknown(e.to_string())
 }

@@ -75,7 +75,19 @@ impl Peer for PeerApi {
     ) -> Result<Response<Self::ForwardStream>, Status> {
         let mut incoming = request.into_inner();
         let (tx, rx) = mpsc::channel(4096);
+        let (reply_tx, mut reply_rx) = mpsc::channel::<ForwardReply>(4096);
         let node = self.node.clone();
+        let out = tx.clone();
+        tokio::spawn(async move {
+            while let Some(reply) = reply_rx.recv().await {
+                let Ok(payload) = postcard::to_allocvec(&reply) else {
+                    continue;
+                };
+                if out.send(Ok(Blob { payload })).await.is_err() {
+                    return;
+                }
+            }
+        });
         tokio::spawn(async move {
             while let Some(Ok(blob)) = incoming.next().await {
                 let Ok(proposal) = postcard::from_bytes::<Proposal>(&blob.payload) else {
@@ -85,30 +97,22 @@ impl Peer for PeerApi {
                     return;
                 };
                 let token = proposal.token;
-                let outcome = match node.raft().client_write_ff(proposal).await {
-                    Ok(responder) => {
-                        let tx = tx.clone();
-                        tokio::spawn(async move {
-                            let outcome = match responder.await {
-                                Ok(Ok(written)) => Ok(written.log_id.index),
-                                Ok(Err(e)) => Err(e.to_string()),
-                                Err(_) => Err("leader stopped".to_string()),
-                            };
-                            send_reply(&tx, ForwardReply { token, outcome }).await;
-                        });
-                        continue;
-                    }
-                    Err(e) => Err(e.to_string()),
-                };
-                send_reply(&tx, ForwardReply { token, outcome }).await;
+                if !node.is_leader() {
+                    let outcome = Err("not the leader".to_string());
+                    let _ = reply_tx.send(ForwardReply { token, outcome }).await;
+                    continue;
+                }
+                if !node.queue_forwarded(proposal, reply_tx.clone()) {
+                    return;
+                }
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     async fn read_index(&self, _request: Request<Blob>) -> Result<Response<Blob>, Status> {
-        let outcome: Result<i64, String> = match self.node.raft().get_read_log_id().await {
-            Ok((read, _)) => Ok(read.map_or(0, |id| id.index as i64)),
+        let outcome: Result<u64, String> = match self.node.raft().get_read_log_id().await {
+            Ok((read, _)) => Ok(read.map_or(0, |id| id.index)),
             Err(e) => Err(e.to_string()),
         };
         encode(&outcome)
@@ -123,11 +127,5 @@ impl Peer for PeerApi {
     async fn admin(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
         let command = decode(request.get_ref())?;
         encode(&self.node.admin(command).await)
-    }
-}
-
-async fn send_reply(tx: &mpsc::Sender<Result<Blob, Status>>, reply: ForwardReply) {
-    if let Ok(payload) = postcard::to_allocvec(&reply) {
-        let _ = tx.send(Ok(Blob { payload })).await;
     }
 }

@@ -1,9 +1,13 @@
 //! The Raft state machine: committed entries applied to the server's tree.
 //!
 //! Owns the link between Raft and [`ServerState`]: applying entries in log
-//! order (log index = zxid), telling this server's waiting proposers their
-//! outcome, building snapshot files and installing a leader's snapshot. Znode
-//! semantics stay in `txn::apply`; this module adds no decisions of its own.
+//! order, telling this server's waiting proposers their outcome, building
+//! snapshot files and installing a leader's snapshot. A log entry carries a
+//! batch of proposals; each proposal gets the next zxid when applied (so
+//! zxids count transactions, as in ZooKeeper, and are the same on every
+//! server), while blank and membership entries take none. How far the log
+//! has been applied is published separately, by log index. Znode semantics
+//! stay in `txn::apply`; this module adds no decisions of its own.
 
 use super::types::{LogEntry, LogId, NodeId, PeerNode, StorageError, TypeConfig};
 use crate::replication::{Committed, ReplicationError};
@@ -22,7 +26,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 type Meta = SnapshotMeta<NodeId, PeerNode>;
 type Membership = StoredMembership<NodeId, PeerNode>;
@@ -94,6 +98,7 @@ pub struct StateMachineStore {
     node_id: NodeId,
     state: Arc<ServerState>,
     applied: Arc<Mutex<Applied>>,
+    applied_index: Arc<watch::Sender<u64>>,
     waiters: Arc<Waiters>,
     snapshot_dir: PathBuf,
 }
@@ -128,9 +133,11 @@ pub fn open(
     };
     tracing::info!(last_applied = ?applied.last, "state loaded from snapshot");
     let state = Arc::new(ServerState::new(tree, history.0, history.1));
+    let index = applied.last.map_or(0, |id| id.index);
     let store = StateMachineStore {
         node_id,
         state: state.clone(),
+        applied_index: Arc::new(watch::Sender::new(index)),
         applied: Arc::new(Mutex::new(applied)),
         waiters,
         snapshot_dir: snapshot_dir.to_path_buf(),
@@ -144,25 +151,32 @@ impl StateMachineStore {
         self.waiters.clone()
     }
 
+    /// A receiver of the last applied log index.
+    pub fn applied_index(&self) -> watch::Receiver<u64> {
+        self.applied_index.subscribe()
+    }
+
     fn apply_one(&self, entry: LogEntry) {
-        let zxid = entry.log_id.index as i64;
         match entry.payload {
-            EntryPayload::Blank => self.state.advance(zxid),
+            EntryPayload::Blank => {}
             EntryPayload::Membership(membership) => {
                 self.applied.lock().membership = Membership::new(Some(entry.log_id), membership);
-                self.state.advance(zxid);
             }
-            EntryPayload::Normal(proposal) => {
-                let applied = self.state.apply_committed(zxid, &proposal.entry);
-                if proposal.origin == self.node_id
-                    && proposal.incarnation == self.waiters.incarnation()
-                {
-                    self.waiters
-                        .finish(proposal.token, Ok(Committed { zxid, applied }));
+            EntryPayload::Normal(batch) => {
+                for proposal in batch.proposals {
+                    let zxid = self.state.last_zxid() + 1;
+                    let applied = self.state.apply_committed(zxid, &proposal.entry);
+                    if proposal.origin == self.node_id
+                        && proposal.incarnation == self.waiters.incarnation()
+                    {
+                        self.waiters
+                            .finish(proposal.token, Ok(Committed { zxid, applied }));
+                    }
                 }
             }
         }
         self.applied.lock().last = Some(entry.log_id);
+        self.applied_index.send_replace(entry.log_id.index);
     }
 }
 
@@ -232,9 +246,12 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             .map_err(|e| sm_error(ErrorVerb::Write, e))?
             .map_err(|e| sm_error(ErrorVerb::Write, e))?;
         self.state.install(tree);
-        let mut applied = self.applied.lock();
-        applied.last = meta.last_log_id;
-        applied.membership = meta.last_membership.clone();
+        {
+            let mut applied = self.applied.lock();
+            applied.last = meta.last_log_id;
+            applied.membership = meta.last_membership.clone();
+        }
+        self.applied_index.send_replace(index);
         tracing::info!(index, "installed a snapshot from the leader");
         Ok(())
     }

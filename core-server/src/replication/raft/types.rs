@@ -26,8 +26,8 @@ impl std::fmt::Display for PeerNode {
     }
 }
 
-/// What one normal Raft log entry carries: the znode entry, and who proposed
-/// it so that server can answer its client once it has applied the entry itself.
+/// One proposed znode entry, and who proposed it so that server can answer
+/// its client once it has applied the entry itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
     /// The server that proposed the entry.
@@ -47,11 +47,26 @@ impl std::fmt::Display for Proposal {
     }
 }
 
+/// What one normal Raft log entry carries: the proposals the leader took
+/// from its queue at once (group commit: one log write and one replication
+/// round for all of them). Each gets its own zxid when applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The proposals, in the order they were submitted.
+    pub proposals: Vec<Proposal>,
+}
+
+impl std::fmt::Display for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "batch of {}", self.proposals.len())
+    }
+}
+
 openraft::declare_raft_types!(
-    /// Corral's Raft types: znode entries as app data, no response payload
-    /// (proposers learn outcomes from their own apply), snapshots as bytes.
+    /// Corral's Raft types: batches of znode entries as app data, no response
+    /// payload (proposers learn outcomes from their own apply), snapshots as bytes.
     pub TypeConfig:
-        D = Proposal,
+        D = Batch,
         R = (),
         NodeId = NodeId,
         Node = PeerNode,

@@ -105,20 +105,22 @@ async fn an_earlier_run_of_this_server_does_not_answer_this_runs_waiters() {
     let (token, mut rx) = waiters.register();
     let entry = |incarnation: u64, index: u64| LogEntry {
         log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
-        payload: EntryPayload::Normal(super::super::types::Proposal {
-            origin: 1,
-            incarnation,
-            token,
-            entry: Entry {
-                time_ms: 0,
-                session_id: 0,
-                auth: Vec::new(),
-                is_super: true,
-                txn: Txn::Check {
-                    path: "/".into(),
-                    version: -1,
+        payload: EntryPayload::Normal(super::super::types::Batch {
+            proposals: vec![super::super::types::Proposal {
+                origin: 1,
+                incarnation,
+                token,
+                entry: Entry {
+                    time_ms: 0,
+                    session_id: 0,
+                    auth: Vec::new(),
+                    is_super: true,
+                    txn: Txn::Check {
+                        path: "/".into(),
+                        version: -1,
+                    },
                 },
-            },
+            }],
         }),
     };
     // Same server id and token, proposed by a previous process.
@@ -133,6 +135,6 @@ async fn an_earlier_run_of_this_server_does_not_answer_this_runs_waiters() {
         .await
         .expect("apply");
     let committed = rx.try_recv().expect("answered").expect("committed");
-    assert_eq!(committed.zxid, 2);
+    assert_eq!(committed.zxid, 2, "one zxid per applied proposal");
     assert_eq!(state.last_zxid(), 2);
 }

@@ -1,0 +1,136 @@
+//! Group commit on the leader: proposals queued while the previous log write
+//! was in flight become one Raft entry.
+//!
+//! Owns the leader's single proposal queue. openraft writes (and fsyncs) one
+//! client request at a time, so batching happens here: one task takes
+//! everything queued (up to a count and a byte budget), appends it as one
+//! [`Batch`], and reports the outcome to every proposer in it. Proposals keep
+//! their queue order, so a session's pipelined writes stay in FIFO order.
+
+use super::forward::ForwardReply;
+use super::state_machine::Waiters;
+use super::types::{Batch, Proposal, Raft};
+use crate::replication::ReplicationError;
+use crate::txn::Txn;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Most proposals in one batch.
+const MAX_PROPOSALS: usize = 4096;
+/// Rough byte budget of one batch (data and paths).
+const MAX_BYTES: usize = 4 << 20;
+/// Batches handed to Raft and not yet committed. While they are in flight,
+/// new proposals gather into the next batch instead of queueing one by one
+/// inside Raft (which writes and fsyncs each request on its own).
+const IN_FLIGHT: usize = 3;
+
+/// Who to tell when a queued proposal could not be committed.
+#[derive(Debug)]
+pub enum Reply {
+    /// A proposal of this server: its waiter (success is reported by apply).
+    Local(Arc<Waiters>),
+    /// A follower's proposal: the stream back to that follower.
+    Forwarded(mpsc::Sender<ForwardReply>),
+}
+
+/// A proposal waiting for the next batch.
+#[derive(Debug)]
+pub struct Queued {
+    /// The proposal.
+    pub proposal: Proposal,
+    /// Where its outcome goes.
+    pub reply: Reply,
+}
+
+/// Starts the batching task for `raft`; it stops when every sender is gone.
+pub fn spawn(raft: Raft) -> mpsc::UnboundedSender<Queued> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(raft, rx));
+    tx
+}
+
+fn txn_bytes(txn: &Txn) -> usize {
+    64 + match txn {
+        Txn::Create(c) => c.path.len() + c.data.as_ref().map_or(0, Vec::len),
+        Txn::SetData { path, data, .. } => path.len() + data.as_ref().map_or(0, Vec::len),
+        Txn::Multi(ops) => ops.iter().map(txn_bytes).sum(),
+        Txn::Delete { path, .. }
+        | Txn::SetAcl { path, .. }
+        | Txn::Check { path, .. }
+        | Txn::DeleteContainer { path } => path.len(),
+        Txn::CreateSession { .. } | Txn::CloseSession { .. } => 0,
+    }
+}
+
+async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<Queued>) {
+    let mut held: Option<Queued> = None;
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    loop {
+        let first = match held.take() {
+            Some(q) => q,
+            None => match rx.recv().await {
+                Some(q) => q,
+                None => return,
+            },
+        };
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut bytes = txn_bytes(&first.proposal.entry.txn);
+        let mut queued = vec![first];
+        while queued.len() < MAX_PROPOSALS {
+            let Ok(next) = rx.try_recv() else { break };
+            let size = txn_bytes(&next.proposal.entry.txn);
+            if bytes + size > MAX_BYTES {
+                held = Some(next);
+                break;
+            }
+            bytes += size;
+            queued.push(next);
+        }
+        let mut proposals = Vec::with_capacity(queued.len());
+        let mut replies = Vec::with_capacity(queued.len());
+        for q in queued {
+            replies.push((q.proposal.token, q.reply));
+            proposals.push(q.proposal);
+        }
+        metrics::histogram!("corral_batch_proposals").record(proposals.len() as f64);
+        match raft.client_write_ff(Batch { proposals }).await {
+            Ok(responder) => {
+                tokio::spawn(async move {
+                    let outcome = match responder.await {
+                        Ok(Ok(written)) => Ok(written.log_id.index),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err("the leader stopped".to_string()),
+                    };
+                    drop(slot);
+                    report(replies, outcome).await;
+                });
+            }
+            Err(e) => report(replies, Err(e.to_string())).await,
+        }
+    }
+}
+
+/// Tells every proposer of a batch its outcome: followers always (they
+/// track what is in flight), local proposers only on failure (apply answers
+/// them on success).
+async fn report(replies: Vec<(u64, Reply)>, outcome: Result<u64, String>) {
+    for (token, reply) in replies {
+        match reply {
+            Reply::Local(waiters) => {
+                if let Err(reason) = &outcome {
+                    waiters.finish(token, Err(ReplicationError::Unknown(reason.clone())));
+                }
+            }
+            Reply::Forwarded(tx) => {
+                let _ = tx
+                    .send(ForwardReply {
+                        token,
+                        outcome: outcome.clone(),
+                    })
+                    .await;
+            }
+        }
+    }
+}
