@@ -127,6 +127,15 @@ impl Replicator {
         }
     }
 
+    /// False while a cluster member is out of touch with a quorum (it must
+    /// not serve clients then); always true standalone.
+    pub fn is_serving(&self) -> bool {
+        match &self.backend {
+            Backend::Local(_) => true,
+            Backend::Raft(node) => node.is_serving(),
+        }
+    }
+
     /// Waits until this server has applied everything committed cluster-wide
     /// before the call (the leader's read index). Reads after this are
     /// linearizable. Standalone, everything committed is already applied.

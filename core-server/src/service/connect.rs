@@ -55,6 +55,12 @@ impl Service {
         outbox: Outbox,
     ) -> Result<(Connection, Connected), Refusal> {
         let inner = &self.inner;
+        if !inner.replicator.is_serving() {
+            return Err((
+                ErrorCode::ConnectionLoss,
+                "this server is not in touch with a quorum".into(),
+            ));
+        }
         if args.last_zxid_seen > inner.state.last_zxid() {
             // A server behind the client first tries to catch up (a follower
             // a little behind its leader); if it cannot, the client is refused

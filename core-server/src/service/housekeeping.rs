@@ -54,6 +54,14 @@ impl Service {
         }
     }
 
+    /// A cluster member cut off from the quorum closes every client
+    /// connection, so its clients fail over to servers that can serve them.
+    pub fn drop_clients_without_quorum(&self) {
+        if !self.inner.replicator.is_serving() {
+            self.inner.state.watches().lock().close_all();
+        }
+    }
+
     /// On a follower, reports the sessions its clients kept alive to the leader.
     pub async fn report_sessions(&self) {
         let inner = &self.inner;
@@ -165,6 +173,7 @@ impl Service {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = expiry.tick() => {
+                    self.drop_clients_without_quorum();
                     self.sync_sessions();
                     self.expire_sessions().await;
                 }

@@ -12,3 +12,4 @@ mod t41_differential;
 mod t42_zk_hostile;
 mod t50_linearizability;
 mod t60_cluster;
+mod t61_cluster_linearizability;

@@ -207,7 +207,10 @@ async fn a_cut_off_minority_cannot_commit_and_all_converge_after_healing() -> an
         .into_iter()
         .filter(|id| *id != old_leader)
         .collect();
-    let on_minority = client_on(&c.addr(old_leader).to_string()).await?;
+    let on_minority = Client::builder(&c.addr(old_leader).to_string())
+        .session_timeout(Duration::from_secs(2))
+        .build()
+        .await?;
     on_minority
         .create("/before", b"1", CreateOptions::mode(CreateMode::Persistent))
         .await?;

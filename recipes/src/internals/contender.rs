@@ -87,11 +87,17 @@ impl Contender {
                 Ok((path, stat)) => return self.ticket(path, stat.czxid),
                 // The container was reaped between ensure_path and create.
                 Err(Error::NoNode { .. }) => continue,
-                Err(Error::ConnectionLoss) => {
-                    if let Some(ticket) = self.adopt(&prefix).await? {
-                        return Ok(ticket);
+                // The create may have happened: find it before trying again,
+                // and keep looking through further connection losses (giving
+                // up here would leave an orphan node ahead of everyone).
+                Err(Error::ConnectionLoss) => loop {
+                    match self.adopt(&prefix).await {
+                        Ok(Some(ticket)) => return Ok(ticket),
+                        Ok(None) => break,
+                        Err(RecipeError::Client(Error::ConnectionLoss)) => continue,
+                        Err(e) => return Err(e),
                     }
-                }
+                },
                 Err(e) => return Err(e.into()),
             }
         }

@@ -22,7 +22,7 @@ fn config(dir: &Path, index: u16, servers: u16, port: u16, zk_port: u16) -> Conf
         four_letter_words: vec!["*".to_string()],
         node_id: (servers > 1).then_some(u64::from(index) + 1),
         heartbeat_ms: 100,
-        election_timeout_ms: 1000,
+        election_timeout_ms: 500,
         ..Config::default()
     }
 }

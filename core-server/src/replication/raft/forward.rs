@@ -69,80 +69,118 @@ struct Link {
 }
 
 /// Sends proposals that reach a non-leader to the leader, in order.
+///
+/// A proposal is only sent on a stream the leader has accepted; while no
+/// leader can be reached (an election in progress, a dead leader not yet
+/// replaced) it waits, up to the write timeout, since nothing was sent and a
+/// new leader can still take it.
 pub(super) async fn run_forwarder(node: Weak<RaftNode>, mut rx: mpsc::UnboundedReceiver<Proposal>) {
     let mut link: Option<Link> = None;
     while let Some(proposal) = rx.recv().await {
         let Some(node) = node.upgrade() else { return };
-        let token = proposal.token;
-        let Some((leader, peer)) = wait_for_leader(&node, node.write_timeout()).await else {
-            node.waiters().finish(
-                token,
-                Err(ReplicationError::NoLeader("no leader is known".into())),
-            );
-            continue;
-        };
-        if leader == node.id() {
-            node.write_on_leader(proposal).await;
-            continue;
-        }
-        let stale = link
-            .as_ref()
-            .is_none_or(|l| l.leader != leader || l.closed.is_cancelled());
-        if stale {
-            link = match open_link(&node, leader, &peer) {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    node.waiters().finish(token, Err(e));
-                    continue;
-                }
-            };
-        }
-        let Some(current) = link.as_ref() else {
-            continue;
-        };
-        let payload = match postcard::to_allocvec(&proposal) {
-            Ok(p) => p,
-            Err(e) => {
-                node.waiters().finish(token, Err(e.into()));
-                continue;
-            }
-        };
-        current.in_flight.lock().insert(token);
-        if current.tx.send(Blob { payload }).await.is_err() {
-            current.in_flight.lock().remove(&token);
-            node.waiters().finish(
-                token,
-                Err(ReplicationError::Unknown(
-                    "link to the leader closed".into(),
-                )),
-            );
-            link = None;
+        let deadline = tokio::time::Instant::now() + node.write_timeout();
+        let mut proposal = Some(proposal);
+        while let Some(p) = proposal.take() {
+            proposal = forward_one(&node, &mut link, p, deadline).await;
         }
     }
 }
 
-fn open_link(node: &RaftNode, leader: NodeId, peer: &PeerNode) -> Result<Link, ReplicationError> {
+/// Sends one proposal; gives it back if it should be tried again (it was not
+/// sent and the deadline has not passed).
+async fn forward_one(
+    node: &RaftNode,
+    link: &mut Option<Link>,
+    proposal: Proposal,
+    deadline: tokio::time::Instant,
+) -> Option<Proposal> {
+    let token = proposal.token;
+    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let Some((leader, peer)) = wait_for_leader(node, remaining).await else {
+        node.waiters().finish(
+            token,
+            Err(ReplicationError::NoLeader("no leader is known".into())),
+        );
+        return None;
+    };
+    if leader == node.id() {
+        node.write_on_leader(proposal).await;
+        return None;
+    }
+    let stale = link
+        .as_ref()
+        .is_none_or(|l| l.leader != leader || l.closed.is_cancelled());
+    if stale {
+        *link = match open_link(node, leader, &peer).await {
+            Ok(l) => Some(l),
+            Err(error) => {
+                if tokio::time::Instant::now() >= deadline {
+                    node.waiters().finish(token, Err(error));
+                    return None;
+                }
+                // Not sent: wait a little for a new leader, then retry.
+                let mut metrics = node.raft().metrics();
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(50),
+                    metrics.wait_for(|m| m.current_leader != Some(leader)),
+                )
+                .await;
+                return Some(proposal);
+            }
+        };
+    }
+    let current = link.as_ref()?;
+    let payload = match postcard::to_allocvec(&proposal) {
+        Ok(p) => p,
+        Err(e) => {
+            node.waiters().finish(token, Err(e.into()));
+            return None;
+        }
+    };
+    current.in_flight.lock().insert(token);
+    if current.tx.send(Blob { payload }).await.is_err() {
+        current.in_flight.lock().remove(&token);
+        node.waiters().finish(
+            token,
+            Err(ReplicationError::Unknown(
+                "link to the leader closed".into(),
+            )),
+        );
+        *link = None;
+    }
+    None
+}
+
+/// Opens the ordered proposal stream to the leader and waits until the
+/// leader has accepted it (so a failure here means nothing was sent).
+async fn open_link(
+    node: &RaftNode,
+    leader: NodeId,
+    peer: &PeerNode,
+) -> Result<Link, ReplicationError> {
     let (tx, rx) = mpsc::channel::<Blob>(4096);
     let in_flight = Arc::new(Mutex::new(HashSet::new()));
     let closed = CancellationToken::new();
     let mut client = peer_client(node.channels.get(&peer.addr)?);
+    let response = tokio::time::timeout(
+        node.write_timeout().min(Duration::from_secs(1)),
+        client.forward(ReceiverStream::new(rx)),
+    )
+    .await
+    .map_err(|_| ReplicationError::NoLeader("the leader did not accept the stream".into()))?
+    .map_err(|status| ReplicationError::NoLeader(status.message().to_string()))?;
+    let mut replies = response.into_inner();
     let waiters = node.waiters().clone();
     let (task_in_flight, task_closed) = (in_flight.clone(), closed.clone());
     tokio::spawn(async move {
-        match client.forward(ReceiverStream::new(rx)).await {
-            Ok(response) => {
-                let mut replies = response.into_inner();
-                while let Some(Ok(blob)) = replies.next().await {
-                    let Ok(reply) = postcard::from_bytes::<ForwardReply>(&blob.payload) else {
-                        break;
-                    };
-                    task_in_flight.lock().remove(&reply.token);
-                    if let Err(reason) = reply.outcome {
-                        waiters.finish(reply.token, Err(ReplicationError::Unknown(reason)));
-                    }
-                }
+        while let Some(Ok(blob)) = replies.next().await {
+            let Ok(reply) = postcard::from_bytes::<ForwardReply>(&blob.payload) else {
+                break;
+            };
+            task_in_flight.lock().remove(&reply.token);
+            if let Err(reason) = reply.outcome {
+                waiters.finish(reply.token, Err(ReplicationError::Unknown(reason)));
             }
-            Err(status) => tracing::debug!(%status, "forward stream refused"),
         }
         task_closed.cancel();
         let lost: Vec<u64> = task_in_flight.lock().drain().collect();

@@ -71,6 +71,7 @@ pub struct RaftNode {
     applied_index: tokio::sync::watch::Receiver<u64>,
     reported: Mutex<HashSet<i64>>,
     write_timeout: Duration,
+    lease: Duration,
     channels: forward::Channels,
     peer_routes: BTreeMap<NodeId, String>,
 }
@@ -143,6 +144,7 @@ pub async fn start(
         forward: forward_tx,
         reported: Mutex::new(HashSet::new()),
         write_timeout: options.write_timeout,
+        lease: options.election_timeout * 2,
         channels: forward::Channels::default(),
         peer_routes: options.peer_routes.clone(),
     });
@@ -179,6 +181,23 @@ impl RaftNode {
         let metrics = self.raft.metrics();
         let m = metrics.borrow();
         m.current_leader == Some(self.id) && m.state == openraft::ServerState::Leader
+    }
+
+    /// True while this server is in touch with a quorum: it follows a known
+    /// leader, or it leads and a majority acknowledged it within an
+    /// election timeout. A server that is not serving closes its client
+    /// connections and refuses new ones, so clients move to the majority
+    /// (as a ZooKeeper server without quorum does).
+    pub fn is_serving(&self) -> bool {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        match m.current_leader {
+            None => false,
+            Some(leader) if leader == self.id => m
+                .millis_since_quorum_ack
+                .is_some_and(|ms| u128::from(ms) <= self.lease.as_millis()),
+            Some(_) => true,
+        }
     }
 
     /// Proposes an entry; the returned [`Pending`] completes once this

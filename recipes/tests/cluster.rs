@@ -1,0 +1,110 @@
+//! Recipes on a 3-server cluster of real `corral` processes while the
+//! cluster's leader is killed: a mutex still never has two holders and every
+//! acquisition completes; a leader latch keeps at most one leader and
+//! converges on exactly one.
+
+use client::Client;
+use recipes::{LeaderLatch, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::cluster::{ClusterOptions, ProcessCluster};
+use testkit::eventually;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn cluster() -> anyhow::Result<ProcessCluster> {
+    let binary = testkit::cargo_bin("corral").ok_or_else(|| {
+        anyhow::anyhow!("the corral binary is not built (cargo build --bin corral)")
+    })?;
+    ProcessCluster::start(&binary, ClusterOptions::default()).await
+}
+
+async fn client(connect: &str) -> anyhow::Result<Client> {
+    Ok(Client::builder(connect)
+        .session_timeout(Duration::from_secs(20))
+        .build()
+        .await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mutex_stays_exclusive_while_the_cluster_leader_dies() -> anyhow::Result<()> {
+    let mut c = cluster().await?;
+    let all = c.connect_string(&[1, 2, 3]);
+    let inside = Arc::new(AtomicUsize::new(0));
+    let acquired = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let lock = Mutex::new(client(&all).await?, "/locks/cluster");
+        let (inside, acquired) = (inside.clone(), acquired.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0;
+            while done < 5 {
+                // A failover may fail an attempt (outcome unknown): try again.
+                let Ok(guard) = lock.acquire().await else {
+                    continue;
+                };
+                assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders");
+                tokio::task::yield_now().await;
+                inside.fetch_sub(1, Ordering::SeqCst);
+                acquired.fetch_add(1, Ordering::SeqCst);
+                done += 1;
+                // The lock recipe's guaranteed delete finishes a release
+                // that a failover interrupted.
+                let _ = guard.release().await;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    eventually(LIMIT, "a few acquisitions", || async {
+        acquired.load(Ordering::SeqCst) >= 4
+    })
+    .await?;
+    let leader = c.leader(LIMIT).await?;
+    c.kill9(leader)?;
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(60), t)
+            .await
+            .map_err(|_| anyhow::anyhow!("lock users stuck after failover"))???;
+    }
+    assert_eq!(acquired.load(Ordering::SeqCst), 20);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leader_latch_keeps_one_leader_through_a_cluster_failover() -> anyhow::Result<()> {
+    let mut c = cluster().await?;
+    let all = c.connect_string(&[1, 2, 3]);
+    let mut latches = Vec::new();
+    for i in 0..3 {
+        latches.push(Arc::new(
+            LeaderLatch::start(client(&all).await?, "/latch/cluster", &format!("p{i}")).await?,
+        ));
+    }
+    let leaders =
+        |latches: &[Arc<LeaderLatch>]| latches.iter().filter(|l| l.has_leadership()).count();
+    eventually(LIMIT, "one leader", || async { leaders(&latches) == 1 }).await?;
+    // Watch for two leaders at once while the cluster fails over.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (latches, stop) = (latches.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut most = 0;
+            while !stop.load(Ordering::Relaxed) {
+                most = most.max(latches.iter().filter(|l| l.has_leadership()).count());
+                tokio::task::yield_now().await;
+            }
+            most
+        })
+    };
+    let leader = c.leader(LIMIT).await?;
+    c.kill9(leader)?;
+    c.leader(LIMIT).await?;
+    eventually(LIMIT, "exactly one latch leader after failover", || async {
+        leaders(&latches) == 1
+    })
+    .await?;
+    stop.store(true, Ordering::Relaxed);
+    assert!(sampler.await? <= 1, "two latch leaders at once");
+    Ok(())
+}
