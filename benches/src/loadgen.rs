@@ -61,6 +61,10 @@ pub(crate) struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Reads are linearizable (native protocol only): each first catches up
+    /// with the leader's read index.
+    #[arg(long)]
+    linearizable: bool,
     /// Protocol to use.
     #[arg(long, value_enum, default_value_t = Protocol::Native)]
     protocol: Protocol,
@@ -163,6 +167,7 @@ fn op_for(args: &Args, client: usize, n: usize, value: &[u8]) -> Op {
         Workload::Read => Op::GetData(proto::v1::GetDataOp {
             path: key(k),
             watch: false,
+            linearizable: args.linearizable,
         }),
         Workload::Create => {
             let path = format!("/bench/c{client}-{n}");

@@ -91,11 +91,11 @@ impl Client {
             let item = match op {
                 ReadOp::GetData(p) => M::GetData(v1::GetDataOp {
                     path: self.server_path(p, false)?,
-                    watch: false,
+                    ..Default::default()
                 }),
                 ReadOp::GetChildren(p) => M::GetChildren(v1::GetChildrenOp {
                     path: self.server_path(p, false)?,
-                    watch: false,
+                    ..Default::default()
                 }),
             };
             items.push(v1::MultiReadItem { op: Some(item) });

@@ -76,10 +76,22 @@ impl Client {
 
     /// The node's Stat, or `None` if it does not exist.
     pub async fn exists(&self, path: &str) -> Result<Option<Stat>, Error> {
+        self.exists_inner(path, false).await
+    }
+
+    /// Like [`exists`](Self::exists), but linearizable: the server first
+    /// catches up with everything the cluster committed before the call (the
+    /// leader's read index, as `sync` does). Costs a round trip to the leader.
+    pub async fn exists_linearizable(&self, path: &str) -> Result<Option<Stat>, Error> {
+        self.exists_inner(path, true).await
+    }
+
+    async fn exists_inner(&self, path: &str, linearizable: bool) -> Result<Option<Stat>, Error> {
         let server = self.server_path(path, false)?;
         let op = Op::Exists(v1::ExistsOp {
             path: server.clone(),
             watch: false,
+            linearizable,
         });
         match self.ok(op, server, None, path).await {
             Ok(Some(R::Stat(s))) => Ok(Some(stat_or_default(s.stat))),
@@ -102,6 +114,7 @@ impl Client {
         let op = Op::Exists(v1::ExistsOp {
             path: server.clone(),
             watch: true,
+            linearizable: false,
         });
         let stat = match self.ok(op, server, Some(reg), path).await {
             Ok(Some(R::Stat(s))) => Some(stat_or_default(s.stat)),
@@ -116,6 +129,7 @@ impl Client {
         &self,
         path: &str,
         watch: bool,
+        linearizable: bool,
     ) -> Result<(Option<Vec<u8>>, Stat, Option<OneshotWatch>), Error> {
         let server = self.server_path(path, false)?;
         let (reg, rx) = if watch {
@@ -134,6 +148,7 @@ impl Client {
         let op = Op::GetData(v1::GetDataOp {
             path: server.clone(),
             watch,
+            linearizable,
         });
         match self.ok(op, server, reg, path).await? {
             Some(R::Data(d)) => Ok((
@@ -147,19 +162,27 @@ impl Client {
 
     /// The node's data (null data reads as empty) and Stat.
     pub async fn get_data(&self, path: &str) -> Result<(Vec<u8>, Stat), Error> {
-        let (data, stat, _) = self.get_data_inner(path, false).await?;
+        let (data, stat, _) = self.get_data_inner(path, false, false).await?;
+        Ok((data.unwrap_or_default(), stat))
+    }
+
+    /// Like [`get_data`](Self::get_data), but linearizable: the server first
+    /// catches up with everything the cluster committed before the call (the
+    /// leader's read index, as `sync` does). Costs a round trip to the leader.
+    pub async fn get_data_linearizable(&self, path: &str) -> Result<(Vec<u8>, Stat), Error> {
+        let (data, stat, _) = self.get_data_inner(path, false, true).await?;
         Ok((data.unwrap_or_default(), stat))
     }
 
     /// The node's data, `None` for null data, and Stat.
     pub async fn get_data_opt(&self, path: &str) -> Result<(Option<Vec<u8>>, Stat), Error> {
-        let (data, stat, _) = self.get_data_inner(path, false).await?;
+        let (data, stat, _) = self.get_data_inner(path, false, false).await?;
         Ok((data, stat))
     }
 
     /// Like [`get_data`](Self::get_data), leaving a one-shot data watch.
     pub async fn get_data_watch(&self, path: &str) -> Result<(Vec<u8>, Stat, OneshotWatch), Error> {
-        let (data, stat, watch) = self.get_data_inner(path, true).await?;
+        let (data, stat, watch) = self.get_data_inner(path, true, false).await?;
         let watch = watch.ok_or_else(|| Error::Protocol("watch missing".into()))?;
         Ok((data.unwrap_or_default(), stat, watch))
     }
@@ -205,6 +228,7 @@ impl Client {
         let op = Op::GetChildren(v1::GetChildrenOp {
             path: server.clone(),
             watch,
+            linearizable: false,
         });
         match self.ok(op, server, reg, path).await? {
             Some(R::Children(c)) => Ok((

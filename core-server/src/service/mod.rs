@@ -207,6 +207,15 @@ impl Service {
         Response { xid, zxid, result }
     }
 
+    /// Before a linearizable read: waits until this server has applied
+    /// everything the cluster committed before the call.
+    pub async fn linearize(&self) -> Result<(), ErrorCode> {
+        self.inner.replicator.sync().await.map_err(|error| {
+            tracing::debug!(%error, "linearizable read refused");
+            ErrorCode::ConnectionLoss
+        })
+    }
+
     /// `sync`: waits until this server has applied everything the cluster
     /// committed before the call (the leader's read index).
     async fn sync(&self, path: String) -> (i64, Result<Reply, ErrorCode>) {

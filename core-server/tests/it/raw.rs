@@ -111,6 +111,7 @@ pub fn get(path: &str) -> Op {
     Op::GetData(proto::v1::GetDataOp {
         path: path.into(),
         watch: false,
+        linearizable: false,
     })
 }
 
@@ -150,6 +151,7 @@ pub fn exists(path: &str, watch: bool) -> Op {
     Op::Exists(proto::v1::ExistsOp {
         path: path.into(),
         watch,
+        linearizable: false,
     })
 }
 
@@ -157,6 +159,7 @@ pub fn get_watch(path: &str) -> Op {
     Op::GetData(proto::v1::GetDataOp {
         path: path.into(),
         watch: true,
+        linearizable: false,
     })
 }
 
@@ -164,6 +167,7 @@ pub fn children(path: &str, watch: bool) -> Op {
     Op::GetChildren(proto::v1::GetChildrenOp {
         path: path.into(),
         watch,
+        linearizable: false,
     })
 }
 

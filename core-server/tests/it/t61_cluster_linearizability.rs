@@ -1,6 +1,6 @@
 //! Guarantee: on a 3-server cluster, writes and compare-and-sets are
-//! linearizable, and so are reads made after `sync` (the leader's read
-//! index), while the leader is killed and restarted, servers are cut off and
+//! linearizable, and so are reads made after `sync` or with the native
+//! per-request linearizable option (both use the leader's read index), while the leader is killed and restarted, servers are cut off and
 //! paused. Operations without an answer are recorded as unknown, never as
 //! failed; the history is checked by testkit's WGL-style checker (whose own
 //! tests show it rejects a stale read).
@@ -39,9 +39,15 @@ async fn one_op(
     let key = KEYS[k];
     let (op, outcome) = match rng.gen_range(0..3) {
         0 => {
-            let read = match c.sync(key).await {
-                Ok(()) => c.get_data(key).await,
-                Err(e) => Err(e),
+            // Either ZooKeeper's idiom (sync, then read) or the native
+            // per-request linearizable read.
+            let read = if rng.gen_bool(0.5) {
+                c.get_data_linearizable(key).await
+            } else {
+                match c.sync(key).await {
+                    Ok(()) => c.get_data(key).await,
+                    Err(e) => Err(e),
+                }
             };
             match read {
                 Ok((data, stat)) => {

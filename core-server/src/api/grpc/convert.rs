@@ -81,6 +81,16 @@ fn watcher_type(t: i32) -> Result<WatcherType, ErrorCode> {
     )
 }
 
+/// True for a read that asked to be linearizable.
+pub fn is_linearizable(op: Option<&Op>) -> bool {
+    match op {
+        Some(Op::Exists(e)) => e.linearizable,
+        Some(Op::GetData(g)) => g.linearizable,
+        Some(Op::GetChildren(g)) => g.linearizable,
+        _ => false,
+    }
+}
+
 /// Decodes a request's operation; a missing or malformed one is an error code.
 pub fn request(op: Option<Op>) -> Result<Request, ErrorCode> {
     let op = op.ok_or(ErrorCode::MarshallingError)?;

@@ -190,6 +190,14 @@ async fn serve(
         match frame.frame {
             Some(Frame::Request(request)) => {
                 let xid = request.xid;
+                if convert::is_linearizable(request.op.as_ref()) {
+                    // Everything committed before this request is applied
+                    // here before the read runs (the leader's read index).
+                    if let Err(code) = service.linearize().await {
+                        pipeline.push_error(xid, code, ());
+                        continue;
+                    }
+                }
                 let request = match convert::request(request.op) {
                     Ok(request) => request,
                     Err(code) => {
