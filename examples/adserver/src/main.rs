@@ -24,7 +24,8 @@ use worker::Worker;
 #[derive(Debug, Parser)]
 #[command(about = "An ad-serving fleet coordinated by Corral")]
 struct Args {
-    /// Corral native API address; without it a local `corral serve` is started.
+    /// Corral native API address(es); without it a local 3-server cluster
+    /// (`corral dev`) is started.
     #[arg(long)]
     server: Option<String>,
     /// Number of workers.
@@ -45,7 +46,7 @@ struct Args {
     worker: Option<String>,
 }
 
-/// A `corral serve` started for the demo; stopped on drop.
+/// A local 3-server cluster (`corral dev`) started for the demo; stopped on drop.
 struct LocalServer {
     child: Child,
     _dir: tempfile::TempDir,
@@ -67,7 +68,7 @@ fn start_local_server() -> anyhow::Result<(LocalServer, String)> {
     );
     let dir = tempfile::tempdir()?;
     let mut child = Command::new(corral)
-        .args(["serve", "--listen", "127.0.0.1:0", "--no-zk", "--data-dir"])
+        .args(["dev", "--port", "0", "--zk-port", "0", "--dir"])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -76,7 +77,7 @@ fn start_local_server() -> anyhow::Result<(LocalServer, String)> {
     let mut addr = None;
     for line in BufReader::new(stdout).lines() {
         let line = line?;
-        if let Some(a) = line.strip_prefix("listening: ") {
+        if let Some(a) = line.strip_prefix("connect: ") {
             addr = Some(a.trim().to_string());
             break;
         }
@@ -99,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
         Some(s) => (None, s.clone()),
         None => {
             let (server, addr) = start_local_server()?;
-            println!("started a local corral on {addr}");
+            println!("started a local 3-server corral cluster: {addr}");
             (Some(server), addr)
         }
     };
