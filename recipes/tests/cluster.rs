@@ -108,3 +108,70 @@ async fn a_leader_latch_keeps_one_leader_through_a_cluster_failover() -> anyhow:
     assert!(sampler.await? <= 1, "two latch leaders at once");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn semaphores_counters_and_groups_hold_through_a_cluster_failover() -> anyhow::Result<()> {
+    use recipes::{DistributedAtomicLong, GroupMember, Semaphore};
+    let mut c = cluster().await?;
+    let all = c.connect_string(&[1, 2, 3]);
+    let mut members = Vec::new();
+    for i in 0..3 {
+        members.push(
+            GroupMember::join(client(&all).await?, "/group/cluster", &format!("m{i}"), b"").await?,
+        );
+    }
+    let holders = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let acked = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let sem = Semaphore::new(client(&all).await?, "/sem/cluster", 2);
+        let counter =
+            DistributedAtomicLong::new(client(&all).await?, "/count/cluster", 1000).await?;
+        let (holders, most, acked) = (holders.clone(), most.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0;
+            while done < 10 {
+                let Ok(lease) = sem.acquire().await else {
+                    continue;
+                };
+                let now = holders.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                if counter.increment().await.is_ok() {
+                    acked.fetch_add(1, Ordering::SeqCst);
+                }
+                holders.fetch_sub(1, Ordering::SeqCst);
+                let _ = lease.release().await;
+                done += 1;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    eventually(LIMIT, "some increments", || async {
+        acked.load(Ordering::SeqCst) >= 4
+    })
+    .await?;
+    let leader = c.leader(LIMIT).await?;
+    c.kill9(leader)?;
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(60), t)
+            .await
+            .map_err(|_| anyhow::anyhow!("semaphore users stuck after failover"))???;
+    }
+    assert!(
+        most.load(Ordering::SeqCst) <= 2,
+        "more than 2 leases at once"
+    );
+    let reader = client(&c.connect_string(&[1, 2, 3])).await?;
+    reader.sync("/").await?;
+    let (data, _) = reader.get_data("/count/cluster").await?;
+    let value: i64 = String::from_utf8_lossy(&data).trim().parse().unwrap_or(-1);
+    let acked = acked.load(Ordering::SeqCst) as i64;
+    assert!(
+        value >= acked,
+        "an acknowledged increment was lost: {value} < {acked}"
+    );
+    let listed = recipes::nodes::members(&reader, "/group/cluster").await?;
+    assert_eq!(listed.len(), 3, "members kept their sessions: {listed:?}");
+    Ok(())
+}

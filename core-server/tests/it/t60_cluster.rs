@@ -370,3 +370,49 @@ async fn adding_and_removing_servers_under_load_loses_nothing() -> anyhow::Resul
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_observer_serves_reads_and_forwards_writes_without_voting() -> anyhow::Result<()> {
+    let mut c = cluster(ClusterOptions {
+        spares: 1,
+        ..ClusterOptions::default()
+    })
+    .await?;
+    let status = c
+        .admin(
+            2,
+            AdminRequest::AddLearner {
+                id: 4,
+                node: c.peer_node(4),
+            },
+        )
+        .await?;
+    assert!(
+        status.members.iter().any(|m| m.id == 4 && !m.voter),
+        "{status:?}"
+    );
+    let voters = c.connect_string(&[1, 2, 3]);
+    client_on(&voters)
+        .await?
+        .create("/seen", b"1", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    let on_observer = client_on(&c.addr(4).to_string()).await?;
+    on_observer.sync("/").await?;
+    assert!(on_observer.exists("/seen").await?.is_some());
+    on_observer
+        .create(
+            "/via-observer",
+            b"2",
+            CreateOptions::mode(CreateMode::Persistent),
+        )
+        .await?;
+    // Losing the observer does not cost the voters their quorum.
+    c.kill9(4)?;
+    let w = client_on(&voters).await?;
+    w.sync("/").await?;
+    assert!(w.exists("/via-observer").await?.is_some());
+    w.create("/after", b"3", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    c.converged(&[1, 2, 3], LIMIT).await?;
+    Ok(())
+}

@@ -118,6 +118,10 @@ impl Contender {
     /// Finds a node created by this session with `prefix` (a create whose
     /// answer was lost).
     async fn adopt(&self, prefix: &str) -> Result<Option<Ticket>> {
+        // The lost create may still be on its way through the log (a leader
+        // failover commits it later): `sync` first, so that anything that
+        // will ever commit from before this point is visible here.
+        self.client.sync(&self.base).await?;
         let children = match self.client.get_children(&self.base).await {
             Ok(c) => c,
             Err(Error::NoNode { .. }) => return Ok(None),

@@ -78,25 +78,36 @@ pub(super) async fn run_forwarder(node: Weak<RaftNode>, mut rx: mpsc::UnboundedR
     let mut link: Option<Link> = None;
     while let Some(proposal) = rx.recv().await {
         let Some(node) = node.upgrade() else { return };
-        let deadline = tokio::time::Instant::now() + node.write_timeout();
-        let mut proposal = Some(proposal);
-        while let Some(p) = proposal.take() {
-            proposal = forward_one(&node, &mut link, p, deadline).await;
+        let token = proposal.token;
+        let attempts = async {
+            let mut proposal = Some(proposal);
+            while let Some(p) = proposal.take() {
+                proposal = forward_one(&node, &mut link, p).await;
+            }
+        };
+        if tokio::time::timeout(node.write_timeout(), attempts)
+            .await
+            .is_err()
+        {
+            node.waiters().finish(
+                token,
+                Err(ReplicationError::NoLeader(
+                    "no leader accepted the write in time".into(),
+                )),
+            );
         }
     }
 }
 
 /// Sends one proposal; gives it back if it should be tried again (it was not
-/// sent and the deadline has not passed).
+/// sent). The caller bounds the attempts by the write timeout.
 async fn forward_one(
     node: &RaftNode,
     link: &mut Option<Link>,
     proposal: Proposal,
-    deadline: tokio::time::Instant,
 ) -> Option<Proposal> {
     let token = proposal.token;
-    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-    let Some((leader, peer)) = wait_for_leader(node, remaining).await else {
+    let Some((leader, peer)) = wait_for_leader(node, node.write_timeout()).await else {
         node.waiters().finish(
             token,
             Err(ReplicationError::NoLeader("no leader is known".into())),
@@ -114,10 +125,7 @@ async fn forward_one(
         *link = match open_link(node, leader, &peer).await {
             Ok(l) => Some(l),
             Err(error) => {
-                if tokio::time::Instant::now() >= deadline {
-                    node.waiters().finish(token, Err(error));
-                    return None;
-                }
+                tracing::debug!(%error, leader, "leader not reachable; retrying");
                 // Not sent: wait a little for a new leader, then retry.
                 let mut metrics = node.raft().metrics();
                 let _ = tokio::time::timeout(
