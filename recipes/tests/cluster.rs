@@ -175,3 +175,98 @@ async fn semaphores_counters_and_groups_hold_through_a_cluster_failover() -> any
     assert_eq!(listed.len(), 3, "members kept their sessions: {listed:?}");
     Ok(())
 }
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Settings {
+    bid_cents: u32,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn caches_config_queues_barriers_and_rwlocks_hold_through_a_cluster_failover(
+) -> anyhow::Result<()> {
+    use recipes::{
+        Cache, CacheMode, ConfigWatcher, DistributedQueue, DoubleBarrier, ReadWriteLock,
+    };
+    let mut c = cluster().await?;
+    let all = c.connect_string(&[1, 2, 3]);
+    let writer = client(&all).await?;
+    writer.create("/cfg", b"root", Default::default()).await?;
+    let cache = Cache::start(client(&all).await?, "/cfg", CacheMode::Tree).await?;
+    recipes::config::publish(&writer, "/settings", &Settings { bid_cents: 10 }).await?;
+    let mut watcher: ConfigWatcher<Settings> =
+        ConfigWatcher::start(client(&all).await?, "/settings").await?;
+    let queue = DistributedQueue::new(client(&all).await?, "/queue/cluster").await?;
+    for i in 0..20 {
+        queue.put(format!("item-{i}").as_bytes()).await?;
+    }
+    let rw = ReadWriteLock::new(client(&all).await?, "/rw/cluster");
+    let read_guard = rw.read().await?;
+
+    let leader = c.leader(LIMIT).await?;
+    c.kill9(leader)?;
+    // A request in flight at the kill ends as ConnectionLoss; once a new
+    // leader is up, the clients' sessions carry on.
+    c.leader(LIMIT).await?;
+    eventually(LIMIT, "the writer to be served again", || async {
+        writer.sync("/").await.is_ok()
+    })
+    .await?;
+
+    // Config and cache see changes made after the failover.
+    recipes::config::publish(&writer, "/settings", &Settings { bid_cents: 15 }).await?;
+    writer
+        .create("/cfg/after", b"x", Default::default())
+        .await?;
+    cache
+        .wait_until(LIMIT, |c| c.get("/cfg/after").is_some())
+        .await?;
+    loop {
+        let v = tokio::time::timeout(LIMIT, watcher.next())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("config watcher ended"))??;
+        if v.value == (Settings { bid_cents: 15 }) {
+            break;
+        }
+    }
+    // Every queued item is taken exactly once by two consumers.
+    let mut consumers = Vec::new();
+    for _ in 0..2 {
+        let q = DistributedQueue::new(client(&all).await?, "/queue/cluster").await?;
+        consumers.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(item) = q.poll().await? {
+                got.push(String::from_utf8_lossy(&item).into_owned());
+            }
+            Ok::<_, anyhow::Error>(got)
+        }));
+    }
+    let mut taken = Vec::new();
+    for consumer in consumers {
+        taken.extend(consumer.await??);
+    }
+    taken.sort();
+    let mut expected: Vec<String> = (0..20).map(|i| format!("item-{i}")).collect();
+    expected.sort();
+    assert_eq!(taken, expected, "each item exactly once");
+    // A writer waits for the reader that held through the failover.
+    let rw2 = ReadWriteLock::new(client(&all).await?, "/rw/cluster");
+    let waiting_writer = tokio::spawn(async move { rw2.write().await });
+    read_guard.release().await?;
+    let write_guard = tokio::time::timeout(LIMIT, waiting_writer).await???;
+    assert!(write_guard.is_write());
+    write_guard.release().await?;
+    // A double barrier with every member on the recovered cluster.
+    let mut members = Vec::new();
+    for i in 0..3 {
+        let b = DoubleBarrier::new(client(&all).await?, "/barrier/cluster", &format!("b{i}"), 3);
+        members.push(tokio::spawn(async move {
+            let entered = b.enter(LIMIT).await?;
+            let left = b.leave(LIMIT).await?;
+            Ok::<_, anyhow::Error>(entered && left)
+        }));
+    }
+    for m in members {
+        assert!(m.await??, "a barrier member timed out");
+    }
+    Ok(())
+}
