@@ -7,6 +7,7 @@ mod t11_data_model;
 mod t12_sessions_watches;
 mod t20_durability;
 mod t30_cli;
+mod t31_dev;
 mod t40_zk_wire;
 mod t41_differential;
 mod t42_zk_hostile;
