@@ -210,7 +210,11 @@ pub async fn start_with_clock(
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(api.into_server())
-        .add_optional_service(raft_node.clone().map(|n| PeerApi::new(n).into_server()))
+        .add_optional_service(
+            raft_node
+                .clone()
+                .map(|n| PeerApi::new(n, stop.clone()).into_server()),
+        )
         .serve_with_incoming_shutdown(no_delay(listener), shutdown);
     tracing::info!(%addr, zk_addr = ?zk_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();

@@ -19,10 +19,20 @@ async fn dev_runs_a_three_server_cluster_and_stops_on_ctrl_c() -> anyhow::Result
         .stdout
         .take()
         .ok_or_else(|| anyhow::anyhow!("stdout"))?;
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut found = (None, None);
+    // Keep draining stdout until it closes: a closed pipe would make the
+    // server's later prints fail.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut found = (None, None);
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
             if let Some(rest) = line.strip_prefix("connect: ") {
                 found.0 = Some(rest.trim().to_string());
             }

@@ -223,9 +223,14 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         _ = ctrl_c() => {}
         _ = any_stopped => {}
     }
+    // Stop all first, then wait: each server's shutdown must not wait on a
+    // peer that has not been told to stop yet.
+    for server in &servers {
+        server.stop();
+    }
     let mut failed = None;
     for server in servers {
-        if let Err(e) = server.shutdown().await {
+        if let Err(e) = server.wait().await {
             failed = Some(e);
         }
     }

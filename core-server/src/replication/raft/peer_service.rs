@@ -17,18 +17,21 @@ use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 /// The peer service of one server.
 #[derive(Debug, Clone)]
 pub struct PeerApi {
     node: Arc<RaftNode>,
+    stop: CancellationToken,
 }
 
 impl PeerApi {
-    /// Serves peers on behalf of `node`.
-    pub fn new(node: Arc<RaftNode>) -> Self {
-        PeerApi { node }
+    /// Serves peers on behalf of `node`; open streams end when `stop` is
+    /// cancelled (so a graceful shutdown does not wait for peers).
+    pub fn new(node: Arc<RaftNode>, stop: CancellationToken) -> Self {
+        PeerApi { node, stop }
     }
 
     /// The tonic service, with Corral's message limits.
@@ -78,8 +81,16 @@ impl Peer for PeerApi {
         let (reply_tx, mut reply_rx) = mpsc::channel::<ForwardReply>(4096);
         let node = self.node.clone();
         let out = tx.clone();
+        let stop = self.stop.clone();
         tokio::spawn(async move {
-            while let Some(reply) = reply_rx.recv().await {
+            loop {
+                let reply = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    reply = reply_rx.recv() => match reply {
+                        Some(reply) => reply,
+                        None => return,
+                    },
+                };
                 let Ok(payload) = postcard::to_allocvec(&reply) else {
                     continue;
                 };
@@ -88,8 +99,16 @@ impl Peer for PeerApi {
                 }
             }
         });
+        let stop = self.stop.clone();
         tokio::spawn(async move {
-            while let Some(Ok(blob)) = incoming.next().await {
+            loop {
+                let blob = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    next = incoming.next() => match next {
+                        Some(Ok(blob)) => blob,
+                        _ => return,
+                    },
+                };
                 let Ok(proposal) = postcard::from_bytes::<Proposal>(&blob.payload) else {
                     let _ = tx
                         .send(Err(Status::invalid_argument("undecodable proposal")))
