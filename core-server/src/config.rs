@@ -50,12 +50,6 @@ pub struct Config {
     /// Voters used to bootstrap a new cluster (ignored once the log holds a
     /// membership). Empty: wait to be initialized or added by an operator.
     pub members: Vec<Member>,
-    /// The native address the other members and clients use for this server
-    /// (default: the bound `listen` address).
-    pub advertise: Option<String>,
-    /// The ZooKeeper address other members list for this server (default:
-    /// the bound `zk_listen` address).
-    pub advertise_zk: Option<String>,
     /// Leader heartbeat interval in a cluster.
     pub heartbeat_ms: u64,
     /// Smallest election timeout (the largest is twice this).
@@ -126,8 +120,6 @@ impl Default for Config {
             four_letter_words: vec!["srvr".to_string()],
             node_id: None,
             members: Vec::new(),
-            advertise: None,
-            advertise_zk: None,
             heartbeat_ms: 100,
             election_timeout_ms: 500,
             write_timeout_ms: 10_000,

@@ -159,11 +159,8 @@ pub async fn start_with_clock(
     let fatal = CancellationToken::new();
     let (state, replicator, committer, raft_node) = match config.node_id {
         Some(node_id) => {
-            let (node, state) = raft::start(
-                &config.data_dir,
-                raft_options(&config, node_id, addr, zk_addr),
-            )
-            .await?;
+            let (node, state) =
+                raft::start(&config.data_dir, raft_options(&config, node_id)).await?;
             (state, Replicator::raft(node.clone()), None, Some(node))
         }
         None => {
@@ -280,20 +277,8 @@ fn no_delay(
     })
 }
 
-/// The consensus settings of a cluster member bound at `addr` / `zk_addr`.
-fn raft_options(
-    config: &Config,
-    node_id: u64,
-    addr: SocketAddr,
-    zk_addr: Option<SocketAddr>,
-) -> RaftOptions {
-    let advertise = PeerNode {
-        addr: config.advertise.clone().unwrap_or_else(|| addr.to_string()),
-        zk_addr: config
-            .advertise_zk
-            .clone()
-            .or_else(|| zk_addr.map(|a| a.to_string())),
-    };
+/// The consensus settings of cluster member `node_id`.
+fn raft_options(config: &Config, node_id: u64) -> RaftOptions {
     let members = config
         .members
         .iter()
@@ -309,7 +294,6 @@ fn raft_options(
         .collect();
     RaftOptions {
         node_id,
-        advertise,
         members,
         heartbeat: Duration::from_millis(config.heartbeat_ms),
         election_timeout: Duration::from_millis(config.election_timeout_ms),

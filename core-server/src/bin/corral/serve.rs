@@ -56,9 +56,6 @@ pub struct ServeArgs {
     /// for `corral admin init` or `corral admin add`.
     #[arg(long = "member")]
     members: Vec<core_server::config::Member>,
-    /// The native address other members and clients use for this server.
-    #[arg(long)]
-    advertise: Option<String>,
     /// Leader heartbeat interval, ms.
     #[arg(long)]
     heartbeat_ms: Option<u64>,
@@ -128,9 +125,6 @@ impl ServeArgs {
         }
         if !self.members.is_empty() {
             config.members = self.members;
-        }
-        if let Some(v) = self.advertise {
-            config.advertise = Some(v);
         }
         if let Some(v) = self.heartbeat_ms {
             config.heartbeat_ms = v;

@@ -115,7 +115,7 @@ async fn forward_one(
         return None;
     };
     if leader == node.id() {
-        node.write_on_leader(proposal).await;
+        node.write_on_leader(proposal);
         return None;
     }
     let stale = link

@@ -40,8 +40,6 @@ use types::{Proposal, Raft};
 pub struct RaftOptions {
     /// This server's id.
     pub node_id: NodeId,
-    /// How the other members reach this server.
-    pub advertise: PeerNode,
     /// Initial voters, used only to bootstrap an empty cluster (may be empty:
     /// the server then waits to be initialized or added by an operator).
     pub members: BTreeMap<NodeId, PeerNode>,
@@ -212,7 +210,7 @@ impl RaftNode {
             entry,
         };
         if self.is_leader() {
-            self.write_on_leader(proposal).await;
+            self.write_on_leader(proposal);
         } else if self.forward.send(proposal).is_err() {
             self.waiters.finish(token, Err(ReplicationError::Stopped));
         }
@@ -222,7 +220,7 @@ impl RaftNode {
     /// Queues a proposal of this server for the leader's next batch (used
     /// while this server leads); a failure ends its proposer's wait (the
     /// outcome is then unknown to the client).
-    pub(crate) async fn write_on_leader(&self, proposal: Proposal) {
+    pub(crate) fn write_on_leader(&self, proposal: Proposal) {
         let token = proposal.token;
         let queued = batcher::Queued {
             proposal,
