@@ -67,11 +67,5 @@ for id in 1 2 3; do
   pids+=($!)
 done
 for id in 1 2 3; do wait_for_line "$work/c$id.out" "listening: " 60 >/dev/null; done
-agreed=0
-for _ in $(seq 1 200); do
-  set -- $(for id in 1 2 3; do "$bin/corral" --server "127.0.0.1:${cn[$id]}" admin status 2>/dev/null | sed -n 's/.*leader \([0-9]*\),.*/\1/p'; done)
-  if [ "$#" = 3 ] && [ "$1" = "$2" ] && [ "$2" = "$3" ]; then agreed=$((agreed + 1)); else agreed=0; fi
-  if [ "$agreed" -ge 2 ]; then break; fi
-  sleep 0.25
-done
+wait_for_corral_leader "$bin/corral" 127.0.0.1:${cn[1]} 127.0.0.1:${cn[2]} 127.0.0.1:${cn[3]}
 points "corral cluster (zk)" "127.0.0.1:${cz[1]},127.0.0.1:${cz[2]},127.0.0.1:${cz[3]}"

@@ -33,20 +33,7 @@ start() {
 }
 for id in 1 2 3; do start "$id"; done
 servers="127.0.0.1:${port[1]},127.0.0.1:${port[2]},127.0.0.1:${port[3]}"
-# Settled: every server names the same leader, twice in a row.
-leaders() {
-  for id in 1 2 3; do
-    "$bin/corral" --server "127.0.0.1:${port[$id]}" admin status 2>/dev/null | sed -n 's/.*leader \([0-9]*\),.*/\1/p'
-  done | tr '\n' ' '
-}
-agreed=0
-for _ in $(seq 1 200); do
-  now=$(leaders)
-  set -- $now
-  if [ "$#" = 3 ] && [ "$1" = "$2" ] && [ "$2" = "$3" ]; then agreed=$((agreed + 1)); else agreed=0; fi
-  if [ "$agreed" -ge 2 ]; then break; fi
-  sleep 0.25
-done
+wait_for_corral_leader "$bin/corral" 127.0.0.1:${port[1]} 127.0.0.1:${port[2]} 127.0.0.1:${port[3]}
 for workload in write read; do
   for clients in 1 16 64; do
     printf '%-22s ' "corral 3-server"

@@ -62,3 +62,24 @@ CFG
   ZK_REF_PID=$!
   wait_for_port "$ZK_REF_PORT" 60
 }
+
+# wait_for_corral_leader CORRAL ADDR...: waits (up to 50 s) until every
+# listed Corral server names the same leader, twice in a row.
+wait_for_corral_leader() {
+  local corral=$1 agreed=0 leaders
+  shift
+  for _ in $(seq 1 200); do
+    leaders=$(for addr in "$@"; do
+      "$corral" --server "$addr" admin status 2>/dev/null | sed -n 's/.*leader \([0-9]*\),.*/\1/p'
+    done)
+    if [ "$(echo "$leaders" | grep -c .)" = "$#" ] && [ "$(echo "$leaders" | sort -u | wc -l)" = 1 ]; then
+      agreed=$((agreed + 1))
+    else
+      agreed=0
+    fi
+    if [ "$agreed" -ge 2 ]; then return 0; fi
+    sleep 0.25
+  done
+  echo "the servers did not agree on a leader within 50 s" >&2
+  return 1
+}
