@@ -26,7 +26,7 @@ members=()
 for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${port[$id]}"); done
 start() {
   local id=$1
-  "$bin/corral" serve --id "$id" --data-dir "$work/s$id" --listen "127.0.0.1:${port[$id]}" \
+  "$bin/corral" serve --max-client-cnxns 0 --id "$id" --data-dir "$work/s$id" --listen "127.0.0.1:${port[$id]}" \
     --no-zk "${members[@]}" >"$work/s$id.out" 2>"$work/s$id.err" &
   pid[$id]=$!
   wait_for_line "$work/s$id.out" "listening: " 60 >/dev/null

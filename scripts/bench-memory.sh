@@ -39,7 +39,7 @@ echo "zookeeper-3.8: $n znodes, live heap +$(( (after - before) ))KiB = $(( (aft
 echo "zookeeper-3.8: $n znodes, resident +$(( rss_after - rss_before ))KiB = $(( (rss_after - rss_before) * 1024 / n )) bytes/znode"
 kill "$ZK_REF_PID"; wait "$ZK_REF_PID" 2>/dev/null || true; ZK_REF_PID=
 
-"$bin/corral" serve --data-dir "$work/corral" --listen 127.0.0.1:0 --zk-listen 127.0.0.1:0 \
+"$bin/corral" serve --max-client-cnxns 0 --data-dir "$work/corral" --listen 127.0.0.1:0 --zk-listen 127.0.0.1:0 \
   >"$work/corral.out" 2>"$work/corral.err" &
 corral_pid=$!
 zk=$(wait_for_line "$work/corral.out" "zookeeper: " 60)

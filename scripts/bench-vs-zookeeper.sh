@@ -35,7 +35,7 @@ start_reference_zookeeper "$work/zk"
 points "zookeeper-3.8" zk "127.0.0.1:$ZK_REF_PORT"
 kill "$ZK_REF_PID"; wait "$ZK_REF_PID" 2>/dev/null || true; ZK_REF_PID=
 
-"$bin/corral" serve --data-dir "$work/corral" --listen 127.0.0.1:0 --zk-listen 127.0.0.1:0 \
+"$bin/corral" serve --max-client-cnxns 0 --data-dir "$work/corral" --listen 127.0.0.1:0 --zk-listen 127.0.0.1:0 \
   >"$work/corral.out" 2>"$work/corral.err" &
 corral_pid=$!
 native=$(wait_for_line "$work/corral.out" "listening: " 60)

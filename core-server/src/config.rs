@@ -38,6 +38,20 @@ pub struct Config {
     pub history_bytes: usize,
     /// Frames buffered per connection before a slow reader is disconnected.
     pub connection_queue: usize,
+    /// Bytes buffered per connection (replies, events) before a slow reader
+    /// is disconnected; one item larger than this is still delivered alone.
+    pub connection_queue_bytes: usize,
+    /// Most connections from one client IP on each client port, as
+    /// ZooKeeper's `maxClientCnxns` (0: no limit).
+    pub max_connections_per_ip: usize,
+    /// How long a new connection may take to complete its handshake.
+    pub handshake_timeout_ms: u64,
+    /// How long a request frame, once its first byte arrived, may take to
+    /// arrive whole.
+    pub frame_timeout_ms: u64,
+    /// Bytes of partly received request frames held across all connections;
+    /// a connection whose frame does not fit is closed.
+    pub partial_frame_bytes: usize,
     /// ZooKeeper wire protocol listener (`None`: off).
     pub zk_listen: Option<SocketAddr>,
     /// Digest id (`super:base64(sha1(super:password))`) of the super user.
@@ -115,6 +129,11 @@ impl Default for Config {
             history_entries: 100_000,
             history_bytes: 8 << 20,
             connection_queue: 4096,
+            connection_queue_bytes: 4 << 20,
+            max_connections_per_ip: 60,
+            handshake_timeout_ms: 10_000,
+            frame_timeout_ms: 10_000,
+            partial_frame_bytes: 64 << 20,
             zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 2181))),
             super_digest: None,
             four_letter_words: vec!["srvr".to_string()],
@@ -208,6 +227,16 @@ impl Config {
             return invalid(
                 "election_timeout_ms",
                 "must be at least three heartbeats (heartbeat_ms positive)",
+            );
+        }
+        if self.connection_queue_bytes == 0
+            || self.handshake_timeout_ms == 0
+            || self.frame_timeout_ms == 0
+            || self.partial_frame_bytes < self.max_request_bytes
+        {
+            return invalid(
+                "connection limits",
+                "connection_queue_bytes, handshake_timeout_ms and frame_timeout_ms must be positive, partial_frame_bytes at least max_request_bytes",
             );
         }
         if self.write_timeout_ms == 0 {

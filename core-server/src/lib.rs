@@ -24,6 +24,7 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod connection;
 pub mod replication;
 pub mod server;
 pub mod service;

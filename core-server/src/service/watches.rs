@@ -192,7 +192,7 @@ impl Service {
         tokio::spawn(stream::run(
             self.inner.state.clone(),
             spec,
-            connection.outbox.tx.clone(),
+            connection.outbox.clone(),
             cancel,
         ));
         Ok(Reply::WatchStream(stream_id))

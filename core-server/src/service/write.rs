@@ -5,6 +5,31 @@ use crate::replication::Pending;
 use crate::txn::{CreateTxn, Entry, OpResult, Txn};
 use proto::ErrorCode;
 
+/// The bytes one op of a multi takes in ZooKeeper's encoding: its header
+/// (type, done, err), its path, and its own fields.
+fn multi_op_bytes(op: &MultiOp) -> usize {
+    const HEADER: usize = 4 + 1 + 4;
+    let string = |s: &str| 4 + s.len();
+    let buffer = |d: &Option<Vec<u8>>| 4 + d.as_ref().map_or(0, Vec::len);
+    HEADER
+        + match op {
+            MultiOp::Create(args) => {
+                string(&args.path)
+                    + buffer(&args.data)
+                    + 4
+                    + args
+                        .acl
+                        .iter()
+                        .map(|a| 4 + string(&a.scheme) + string(&a.id))
+                        .sum::<usize>()
+                    + 4
+                    + 8
+            }
+            MultiOp::Delete { path, .. } | MultiOp::Check { path, .. } => string(path) + 4,
+            MultiOp::SetData { path, data, .. } => string(path) + buffer(data) + 4,
+        }
+}
+
 impl Service {
     fn check_path_len(&self, path: &str) -> Result<(), ErrorCode> {
         if path.len() > self.inner.config.max_path_bytes {
@@ -64,15 +89,17 @@ impl Service {
                 }
             }
             Request::Multi(ops) => {
+                // Counted as the request's own encoding (ZooKeeper's jute
+                // sizes), so a multi that fits in a frame is never refused.
                 let mut total = 0usize;
                 let mut txns = Vec::with_capacity(ops.len());
                 for op in ops {
+                    total += multi_op_bytes(&op);
+                    if total > self.inner.config.max_request_bytes {
+                        return Err(ErrorCode::TooLarge);
+                    }
                     let txn = match op {
-                        MultiOp::Create(args) => {
-                            let (txn, len) = self.create_txn(args)?;
-                            total += len;
-                            txn
-                        }
+                        MultiOp::Create(args) => self.create_txn(args)?.0,
                         MultiOp::Delete { path, version } => {
                             self.check_path_len(&path)?;
                             Txn::Delete { path, version }
@@ -83,7 +110,7 @@ impl Service {
                             version,
                         } => {
                             self.check_path_len(&path)?;
-                            total += self.check_data(&data)?;
+                            self.check_data(&data)?;
                             Txn::SetData {
                                 path,
                                 data,
@@ -95,10 +122,6 @@ impl Service {
                             Txn::Check { path, version }
                         }
                     };
-                    total += 64;
-                    if total > self.inner.config.max_request_bytes {
-                        return Err(ErrorCode::TooLarge);
-                    }
                     txns.push(txn);
                 }
                 Txn::Multi(txns)

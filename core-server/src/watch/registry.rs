@@ -12,9 +12,9 @@
 //! reader is cut off and must reconnect, its session survives).
 
 use super::{Outgoing, WatchedEvent};
+use crate::connection::{CloseReason, OutboundSender};
 use crate::tree::{EventKind, TreeEvent};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Identifies one client connection on this server.
@@ -46,8 +46,8 @@ const KINDS: [WatchKind; 5] = [
 /// A connection's outbound queue and its close switch.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    /// Bounded queue of frames, in order.
-    pub tx: mpsc::Sender<Outgoing>,
+    /// The queue of outgoing items, in order, bounded in frames and bytes.
+    pub tx: OutboundSender,
     /// Cancelled to close the connection (overflow, session moved, expiry).
     pub close: CancellationToken,
 }
@@ -231,8 +231,10 @@ impl WatchRegistry {
         let Some(outbox) = self.outboxes.get(&conn) else {
             return;
         };
-        if outbox.tx.try_send(Outgoing::Event(event)).is_err() {
-            tracing::warn!(conn, "watch queue full or closed; closing the connection");
+        if let Err(error) = outbox.tx.try_send(Outgoing::Event(event)) {
+            if error == crate::connection::SendError::Overflow {
+                CloseReason::WatchQueueOverflow.record("any", None, 0);
+            }
             outbox.close.cancel();
             self.detach(conn);
         }
@@ -247,9 +249,10 @@ impl WatchRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::OutboundReceiver;
 
-    fn conn(reg: &mut WatchRegistry, id: ConnId) -> mpsc::Receiver<Outgoing> {
-        let (tx, rx) = mpsc::channel(16);
+    fn conn(reg: &mut WatchRegistry, id: ConnId) -> OutboundReceiver {
+        let (tx, rx) = crate::connection::outbound::channel(16, 1 << 20);
         reg.attach(
             id,
             Outbox {
@@ -267,9 +270,9 @@ mod tests {
         }
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<(EventKind, String)> {
+    fn drain(rx: &mut OutboundReceiver) -> Vec<(EventKind, String)> {
         let mut out = Vec::new();
-        while let Ok(Outgoing::Event(e)) = rx.try_recv() {
+        while let Some(Outgoing::Event(e)) = rx.try_recv() {
             out.push((e.kind, e.path));
         }
         out
@@ -361,7 +364,7 @@ mod tests {
     #[test]
     fn full_queue_closes_the_connection_and_drops_its_watches() {
         let mut reg = WatchRegistry::new();
-        let (tx, _rx) = mpsc::channel(1);
+        let (tx, _rx) = crate::connection::outbound::channel(1, 1 << 20);
         let close = CancellationToken::new();
         reg.attach(
             1,

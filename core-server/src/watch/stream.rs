@@ -8,12 +8,12 @@
 //! Events of a stream are ordered among themselves by zxid; unlike one-shot
 //! watches they are not ordered against the connection's responses.
 
+use super::Outbox;
 use super::{Outgoing, WatchedEvent};
 use crate::state::ServerState;
 use crate::tree::{EventKind, TreeEvent};
 use proto::ErrorCode;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// What a stream watches.
@@ -52,7 +52,7 @@ const BATCH: usize = 256;
 pub async fn run(
     state: Arc<ServerState>,
     spec: StreamSpec,
-    tx: mpsc::Sender<Outgoing>,
+    outbox: Outbox,
     cancel: CancellationToken,
 ) {
     let mut applied = state.subscribe_applied();
@@ -63,7 +63,8 @@ pub async fn run(
             (history.since(cursor, BATCH), history.last())
         };
         let Some(batch) = batch else {
-            let _ = tx
+            let _ = outbox
+                .tx
                 .send(Outgoing::Event(WatchedEvent {
                     kind: EventKind::NodeDeleted,
                     path: spec.path.clone(),
@@ -86,7 +87,13 @@ pub async fn run(
                 });
                 tokio::select! {
                     _ = cancel.cancelled() => return,
-                    sent = tx.send(out) => if sent.is_err() { return },
+                    sent = outbox.tx.send(out) => if let Err(error) = sent {
+                        if error == crate::connection::SendError::Overflow {
+                            crate::connection::CloseReason::OutboundOverflow.record("any", None, 0);
+                            outbox.close.cancel();
+                        }
+                        return;
+                    },
                 }
             }
             cursor = *zxid;

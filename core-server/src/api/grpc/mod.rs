@@ -9,6 +9,7 @@
 
 pub mod convert;
 
+use crate::connection::{outbound, CloseReason, IpLimiter, OutboundSender, SendError};
 use crate::service::pipeline::Pipeline;
 use crate::service::{Request, Service};
 use crate::watch::{Outbox, Outgoing};
@@ -24,14 +25,14 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 
-/// How long a new stream may take to send its `Connect` frame.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const PROTOCOL: &str = "grpc";
 
 /// The gRPC service implementation.
 #[derive(Debug, Clone)]
 pub struct GrpcApi {
     service: Service,
     connections: Arc<Semaphore>,
+    per_ip: Arc<IpLimiter>,
     stop: CancellationToken,
 }
 
@@ -39,9 +40,11 @@ impl GrpcApi {
     /// Wraps the service; at most `max_connections` streams at once.
     pub fn new(service: Service, stop: CancellationToken) -> Self {
         let max = service.config().max_connections;
+        let per_ip = IpLimiter::new(service.config().max_connections_per_ip);
         GrpcApi {
             service,
             connections: Arc::new(Semaphore::new(max)),
+            per_ip,
             stop,
         }
     }
@@ -63,33 +66,47 @@ impl Corral for GrpcApi {
         &self,
         request: tonic::Request<Streaming<ClientFrame>>,
     ) -> Result<tonic::Response<Self::SessionStream>, Status> {
-        let permit = self
-            .connections
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Status::resource_exhausted("connection limit reached"))?;
-        let peer_ip = request.remote_addr().map(|a| a.ip());
+        let permit = self.connections.clone().try_acquire_owned().map_err(|_| {
+            CloseReason::TooManyConnections.record(PROTOCOL, request.remote_addr(), 0);
+            Status::resource_exhausted("connection limit reached")
+        })?;
+        let slot = match request.remote_addr() {
+            Some(addr) => Some(self.per_ip.admit(addr.ip()).ok_or_else(|| {
+                CloseReason::TooManyFromIp.record(PROTOCOL, Some(addr), 0);
+                Status::resource_exhausted("too many connections from this address")
+            })?),
+            None => None,
+        };
+        let peer = request.remote_addr();
+        let peer_ip = peer.map(|a| a.ip());
         let inbound = request.into_inner();
         let (head_tx, head_rx) = mpsc::channel::<ServerFrame>(1);
-        let (tx, rx) = mpsc::channel::<Outgoing>(self.service.config().connection_queue);
+        let config = self.service.config();
+        let (tx, rx) = outbound::channel(config.connection_queue, config.connection_queue_bytes);
         let (tail_tx, tail_rx) = oneshot::channel::<Status>();
         let close = self.stop.child_token();
         let service = self.service.clone();
+        let closed = close.clone().cancelled_owned();
         tokio::spawn(async move {
             run_connection(
                 service,
                 inbound,
-                peer_ip,
+                (peer, peer_ip),
                 head_tx,
                 Outbox { tx, close },
                 tail_tx,
             )
             .await;
+            drop(slot);
             drop(permit);
         });
         let head = ReceiverStream::new(head_rx).map(Ok);
-        let body =
-            ReceiverStream::new(rx).filter_map(|o| async move { convert::outgoing(o).map(Ok) });
+        // A connection the server closes ends its stream at once, whatever
+        // is still queued (a client that does not read must not hold memory).
+        let body = rx
+            .into_stream()
+            .take_until(closed)
+            .filter_map(|o| async move { convert::outgoing(o).map(Ok) });
         let tail = futures::stream::once(tail_rx).filter_map(|r| async move { r.ok().map(Err) });
         Ok(tonic::Response::new(Box::pin(head.chain(body).chain(tail))))
     }
@@ -98,12 +115,13 @@ impl Corral for GrpcApi {
 async fn run_connection(
     service: Service,
     mut inbound: Streaming<ClientFrame>,
-    peer_ip: Option<std::net::IpAddr>,
+    (peer, peer_ip): (Option<std::net::SocketAddr>, Option<std::net::IpAddr>),
     head: mpsc::Sender<ServerFrame>,
     outbox: Outbox,
     tail: oneshot::Sender<Status>,
 ) {
-    let connect = match tokio::time::timeout(HANDSHAKE_TIMEOUT, inbound.message()).await {
+    let handshake = Duration::from_millis(service.config().handshake_timeout_ms);
+    let connect = match tokio::time::timeout(handshake, inbound.message()).await {
         Ok(Ok(Some(ClientFrame {
             frame: Some(Frame::Connect(c)),
         }))) => c,
@@ -122,6 +140,7 @@ async fn run_connection(
             return;
         }
         Err(_) => {
+            CloseReason::HandshakeTimeout.record(PROTOCOL, peer, 0);
             let _ = tail.send(Status::deadline_exceeded("no Connect frame in time"));
             return;
         }
@@ -151,29 +170,66 @@ async fn run_connection(
     drop(head);
     let failure = serve(&service, &connection, &mut inbound, &tx, &close).await;
     service.disconnect(&connection);
-    if let Some(status) = failure {
-        let _ = tail.send(status);
+    match failure {
+        Ended::ByClient => {}
+        Ended::Status(status) => {
+            CloseReason::Malformed.record(PROTOCOL, peer, connection.session_id());
+            let _ = tail.send(status);
+        }
+        Ended::Closed(reason) => {
+            reason.record(PROTOCOL, peer, connection.session_id());
+            close.cancel();
+        }
     }
 }
 
-/// Serves an established connection; returns the status to end the stream with
-/// when the client sent something that cannot be served. Ordering (pipelined
+/// How a served connection ended.
+enum Ended {
+    /// The client ended it, or the server is closing it for a reason
+    /// recorded elsewhere.
+    ByClient,
+    /// The client sent something that cannot be served.
+    Status(Status),
+    /// The server closed it for this reason.
+    Closed(CloseReason),
+}
+
+/// Queues an item unless the connection is closing.
+async fn enqueue(
+    tx: &OutboundSender,
+    close: &CancellationToken,
+    item: Outgoing,
+) -> Result<(), Ended> {
+    tokio::select! {
+        biased;
+        _ = close.cancelled() => Err(Ended::ByClient),
+        sent = tx.send(item) => match sent {
+            Ok(()) => Ok(()),
+            Err(SendError::Overflow) => Err(Ended::Closed(CloseReason::OutboundOverflow)),
+            Err(SendError::Closed) => Err(Ended::ByClient),
+        },
+    }
+}
+
+/// Serves an established connection until it ends. Ordering (pipelined
 /// writes, reads after the connection's writes) comes from [`Pipeline`].
+/// The `select!` is cancellation-safe: tonic's `Streaming` keeps a partly
+/// received message in its own buffer, and the pipeline keeps its replies.
 async fn serve(
     service: &Service,
     connection: &crate::service::Connection,
     inbound: &mut Streaming<ClientFrame>,
-    tx: &mpsc::Sender<Outgoing>,
+    tx: &OutboundSender,
     close: &CancellationToken,
-) -> Option<Status> {
+) -> Ended {
     let mut pipeline: Pipeline<'_, ()> = Pipeline::new(service, connection);
     loop {
         let message = tokio::select! {
             biased;
-            _ = close.cancelled() => return None,
+            _ = close.cancelled() => return Ended::ByClient,
             Some((response, ())) = pipeline.next(), if !pipeline.is_empty() => {
-                if tx.send(Outgoing::Response(response)).await.is_err() {
-                    return None;
+                if let Err(ended) = enqueue(tx, close, Outgoing::Response(response)).await {
+                    return ended;
                 }
                 continue;
             }
@@ -181,10 +237,10 @@ async fn serve(
         };
         let frame = match message {
             Ok(Some(frame)) => frame,
-            Ok(None) => return None,
+            Ok(None) => return Ended::ByClient,
             Err(status) => {
                 tracing::debug!(session = connection.session_id(), %status, "bad frame; ending stream");
-                return Some(status);
+                return Ended::Status(status);
             }
         };
         match frame.frame {
@@ -207,28 +263,25 @@ async fn serve(
                 };
                 let is_close = matches!(request, Request::CloseSession);
                 for (response, ()) in pipeline.submit(xid, request, ()).await {
-                    if tx.send(Outgoing::Response(response)).await.is_err() {
-                        return None;
+                    if let Err(ended) = enqueue(tx, close, Outgoing::Response(response)).await {
+                        return ended;
                     }
                 }
                 if is_close {
-                    return None;
+                    return Ended::ByClient;
                 }
             }
             Some(Frame::Ping(_)) => {
                 service.touch(connection);
-                if tx
-                    .send(Outgoing::Pong(service.state().last_zxid()))
-                    .await
-                    .is_err()
-                {
-                    return None;
+                let pong = Outgoing::Pong(service.state().last_zxid());
+                if let Err(ended) = enqueue(tx, close, pong).await {
+                    return ended;
                 }
             }
             Some(Frame::Connect(_)) => {
-                return Some(Status::invalid_argument("Connect sent twice on one stream"));
+                return Ended::Status(Status::invalid_argument("Connect sent twice on one stream"));
             }
-            None => return Some(Status::invalid_argument("empty frame")),
+            None => return Ended::Status(Status::invalid_argument("empty frame")),
         }
     }
 }

@@ -9,31 +9,37 @@
 //! sessions and watches.
 
 pub mod four_letter;
+pub mod framing;
 pub mod jute;
 pub mod records;
 
+use crate::connection::{
+    outbound, ByteBudget, CloseReason, IpLimiter, OutboundReceiver, OutboundSender, SendError,
+};
 use crate::service::pipeline::Pipeline;
 use crate::service::{ConnectArgs, Connection, Request, Service};
 use crate::watch::{Outbox, Outgoing};
+use framing::{FrameError, FrameReader};
 use jute::{Reader, Writer};
 use proto::ErrorCode;
 use records::Body;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-/// How long a new connection may take to send its ConnectRequest
-/// (ZooKeeper's sessionless connection timeout).
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const PROTOCOL: &str = "zookeeper";
 
 /// Accepts ZooKeeper-protocol connections until `stop`.
 pub async fn serve(listener: TcpListener, service: Service, stop: CancellationToken) {
-    let limit = Arc::new(Semaphore::new(service.config().max_connections));
+    let config = service.config().clone();
+    let limit = Arc::new(Semaphore::new(config.max_connections));
+    let per_ip = IpLimiter::new(config.max_connections_per_ip);
+    let partial = ByteBudget::new(config.partial_frame_bytes);
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.cancelled() => return,
@@ -46,28 +52,25 @@ pub async fn serve(listener: TcpListener, service: Service, stop: CancellationTo
             },
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
+            CloseReason::TooManyConnections.record(PROTOCOL, Some(peer), 0);
+            drop(stream);
+            continue;
+        };
+        let Some(slot) = per_ip.admit(peer.ip()) else {
+            CloseReason::TooManyFromIp.record(PROTOCOL, Some(peer), 0);
             drop(stream);
             continue;
         };
         let service = service.clone();
         let close = stop.child_token();
+        let partial = partial.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
-            connection(service, stream, peer, close).await;
+            connection(service, stream, peer, close, partial).await;
+            drop(slot);
             drop(permit);
         });
     }
-}
-
-async fn read_frame(reader: &mut BufReader<OwnedReadHalf>, max: usize) -> Option<Vec<u8>> {
-    let len = reader.read_i32().await.ok()?;
-    if len < 0 || len as usize > max {
-        tracing::debug!(len, "frame length out of range; closing");
-        return None;
-    }
-    let mut frame = vec![0u8; len as usize];
-    reader.read_exact(&mut frame).await.ok()?;
-    Some(frame)
 }
 
 fn connect_response(timeout_ms: i32, session_id: i64, password: &[u8]) -> Vec<u8> {
@@ -80,36 +83,29 @@ fn connect_response(timeout_ms: i32, session_id: i64, password: &[u8]) -> Vec<u8
     w.finish()
 }
 
-async fn connection(
-    service: Service,
-    stream: TcpStream,
+/// What the handshake produced.
+enum Handshake {
+    /// A four-letter word was answered; the connection is done.
+    Answered,
+    /// A ConnectRequest.
+    Connect(ConnectArgs),
+}
+
+/// Reads the four-letter word or the whole ConnectRequest.
+async fn handshake(
+    service: &Service,
+    reader: &mut FrameReader<OwnedReadHalf>,
+    write: &mut OwnedWriteHalf,
     peer: SocketAddr,
-    close: CancellationToken,
-) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    let max = service.config().max_request_bytes;
-    let mut first = [0u8; 4];
-    if tokio::time::timeout(HANDSHAKE_TIMEOUT, reader.read_exact(&mut first))
-        .await
-        .map_or(true, |r| r.is_err())
-    {
-        return;
-    }
-    if let Some(command) = four_letter::recognise(first) {
-        let answer = four_letter::answer(&service, command);
+) -> Result<Handshake, FrameError> {
+    let head = reader.peek_head().await?;
+    if let Some(command) = four_letter::recognise(head) {
+        let answer = four_letter::answer(service, command);
         let _ = write.write_all(answer.as_bytes()).await;
         let _ = write.shutdown().await;
-        return;
+        return Ok(Handshake::Answered);
     }
-    let len = i32::from_be_bytes(first);
-    if len < 0 || len as usize > max {
-        return;
-    }
-    let mut body = vec![0u8; len as usize];
-    if reader.read_exact(&mut body).await.is_err() {
-        return;
-    }
+    let body = reader.next_frame().await?;
     let mut r = Reader::new(&body);
     let parsed = (|| -> Result<ConnectArgs, jute::JuteError> {
         let _protocol = r.i32()?;
@@ -125,9 +121,49 @@ async fn connection(
             peer_ip: Some(peer.ip()),
         })
     })();
-    let Ok(args) = parsed else { return };
-    let (tx, rx) = mpsc::channel::<Outgoing>(service.config().connection_queue);
-    let writer = tokio::spawn(write_loop(rx, write));
+    // A handshake that does not parse is closed without a reply, as ZooKeeper does.
+    parsed
+        .map(Handshake::Connect)
+        .map_err(|_| FrameError::TooLarge(body.len() as i64))
+}
+
+async fn connection(
+    service: Service,
+    stream: TcpStream,
+    peer: SocketAddr,
+    close: CancellationToken,
+    partial: Arc<ByteBudget>,
+) {
+    let config = service.config().clone();
+    let (read, mut write) = stream.into_split();
+    let mut reader = FrameReader::new(
+        read,
+        config.max_request_bytes,
+        Duration::from_millis(config.frame_timeout_ms),
+        partial,
+    );
+    let handshake_timeout = Duration::from_millis(config.handshake_timeout_ms);
+    let args = match tokio::time::timeout(
+        handshake_timeout,
+        handshake(&service, &mut reader, &mut write, peer),
+    )
+    .await
+    {
+        Err(_) => {
+            CloseReason::HandshakeTimeout.record(PROTOCOL, Some(peer), 0);
+            return;
+        }
+        Ok(Err(error)) => {
+            if let Some(reason) = error.close_reason() {
+                reason.record(PROTOCOL, Some(peer), 0);
+            }
+            return;
+        }
+        Ok(Ok(Handshake::Answered)) => return,
+        Ok(Ok(Handshake::Connect(args))) => args,
+    };
+    let (tx, rx) = outbound::channel(config.connection_queue, config.connection_queue_bytes);
+    let writer = tokio::spawn(write_loop(rx, write, close.clone()));
     let outbox = Outbox {
         tx: tx.clone(),
         close: close.clone(),
@@ -155,21 +191,46 @@ async fn connection(
                     .await;
             }
             drop(tx);
-            let _ = writer.await;
+            finish_writer(writer, handshake_timeout).await;
             return;
         }
     };
-    serve_requests(&service, &connection, &mut reader, &tx, &close, max).await;
+    let session = connection.session_id();
+    let ended = serve_requests(&service, &connection, &mut reader, &tx, &close).await;
+    if let Some(reason) = ended {
+        reason.record(PROTOCOL, Some(peer), session);
+        close.cancel();
+    }
     service.disconnect(&connection);
     // Every sender must go for the writer to finish and close the socket.
     drop(connection);
     drop(tx);
-    let _ = writer.await;
+    finish_writer(writer, Duration::from_millis(config.frame_timeout_ms)).await;
 }
 
-/// Writes queued frames in order, flushing whenever the queue runs dry.
-async fn write_loop(mut rx: mpsc::Receiver<Outgoing>, write: OwnedWriteHalf) {
+/// Lets the writer flush what is queued, but not for longer than `grace`
+/// (a client that never reads must not hold the connection open).
+async fn finish_writer(writer: tokio::task::JoinHandle<()>, grace: Duration) {
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(grace, writer).await.is_err() {
+        abort.abort();
+    }
+}
+
+/// Writes queued frames in order, flushing whenever the queue runs dry; stops
+/// at once when the connection is closed by the server.
+async fn write_loop(mut rx: OutboundReceiver, write: OwnedWriteHalf, close: CancellationToken) {
     let mut out = BufWriter::new(write);
+    tokio::select! {
+        biased;
+        _ = close.cancelled() => {}
+        _ = drain(&mut rx, &mut out) => {
+            let _ = out.shutdown().await;
+        }
+    }
+}
+
+async fn drain(rx: &mut OutboundReceiver, out: &mut BufWriter<OwnedWriteHalf>) {
     while let Some(item) = rx.recv().await {
         let mut item = Some(item);
         while let Some(o) = item.take() {
@@ -178,80 +239,93 @@ async fn write_loop(mut rx: mpsc::Receiver<Outgoing>, write: OwnedWriteHalf) {
                 Outgoing::Event(event) => records::encode_event(&event),
                 Outgoing::Pong(zxid) => records::encode_pong(zxid),
                 // Responses are encoded by the reader, which knows their shape.
-                Outgoing::Response(_) => continue,
+                Outgoing::Response(_) => Vec::new(),
             };
             if out.write_all(&bytes).await.is_err() {
                 return;
             }
-            item = rx.try_recv().ok();
+            item = rx.try_recv();
         }
         if out.flush().await.is_err() {
             return;
         }
     }
-    let _ = out.shutdown().await;
 }
 
-/// What to do after a reply is queued.
-enum After {
-    Continue,
-    Close,
+/// Queues an item unless the connection is closing; an overflowing queue
+/// ends the connection.
+async fn enqueue(
+    tx: &OutboundSender,
+    close: &CancellationToken,
+    item: Outgoing,
+) -> Result<(), Option<CloseReason>> {
+    tokio::select! {
+        biased;
+        _ = close.cancelled() => Err(None),
+        sent = tx.send(item) => match sent {
+            Ok(()) => Ok(()),
+            Err(SendError::Overflow) => Err(Some(CloseReason::OutboundOverflow)),
+            Err(SendError::Closed) => Err(None),
+        },
+    }
 }
 
+/// Encodes and queues a reply.
 async fn send(
-    tx: &mpsc::Sender<Outgoing>,
+    tx: &OutboundSender,
+    close: &CancellationToken,
     response: crate::service::Response,
     body: &Body,
-) -> After {
+) -> Result<(), Option<CloseReason>> {
     // A request the service refuses as too large has no ZooKeeper error code:
     // ZooKeeper closes such connections, and so do we.
     if response.result == Err(ErrorCode::TooLarge) {
-        return After::Close;
+        return Err(Some(CloseReason::RequestTooLarge));
     }
     let auth_failed = response.result == Err(ErrorCode::AuthFailed);
     let frame = records::encode_reply(response.xid, response.zxid, response.result, body);
-    if tx.send(Outgoing::Frame(frame)).await.is_err() || auth_failed {
-        return After::Close;
+    enqueue(tx, close, Outgoing::Frame(frame)).await?;
+    if auth_failed {
+        return Err(Some(CloseReason::AuthFailed));
     }
-    After::Continue
+    Ok(())
 }
 
+/// Serves requests until the connection ends; returns the reason when the
+/// server decided the close. The `select!` is cancellation-safe: the frame
+/// reader keeps partial frames, and the pipeline keeps its replies.
 async fn serve_requests(
     service: &Service,
     connection: &Connection,
-    reader: &mut BufReader<OwnedReadHalf>,
-    tx: &mpsc::Sender<Outgoing>,
+    reader: &mut FrameReader<OwnedReadHalf>,
+    tx: &OutboundSender,
     close: &CancellationToken,
-    max: usize,
-) {
+) -> Option<CloseReason> {
     let mut pipeline: Pipeline<'_, Body> = Pipeline::new(service, connection);
     loop {
         let frame = tokio::select! {
             biased;
-            _ = close.cancelled() => return,
+            _ = close.cancelled() => return None,
             Some((response, body)) = pipeline.next(), if !pipeline.is_empty() => {
-                if let After::Close = send(tx, response, &body).await {
-                    return;
+                if let Err(reason) = send(tx, close, response, &body).await {
+                    return reason;
                 }
                 continue;
             }
-            frame = read_frame(reader, max), if !pipeline.is_full() => match frame {
-                Some(frame) => frame,
-                None => return,
+            frame = reader.next_frame(), if !pipeline.is_full() => match frame {
+                Ok(frame) => frame,
+                Err(error) => return error.close_reason(),
             },
         };
         let mut r = Reader::new(&frame);
         let (Ok(xid), Ok(opcode)) = (r.i32(), r.i32()) else {
-            return;
+            return Some(CloseReason::Malformed);
         };
         if opcode == records::op::PING {
             service.touch(connection);
-            if tx
-                .send(Outgoing::Pong(service.state().last_zxid()))
-                .await
-                .is_err()
-            {
-                return;
+            let pong = Outgoing::Pong(service.state().last_zxid());
+            if let Err(reason) = enqueue(tx, close, pong).await {
+                return reason;
             }
             continue;
         }
@@ -264,12 +338,12 @@ async fn serve_requests(
         };
         let is_close = matches!(request, Request::CloseSession);
         for (response, body) in pipeline.submit(xid, request, body).await {
-            if let After::Close = send(tx, response, &body).await {
-                return;
+            if let Err(reason) = send(tx, close, response, &body).await {
+                return reason;
             }
         }
         if is_close {
-            return;
+            return None;
         }
     }
 }

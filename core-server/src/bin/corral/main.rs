@@ -6,6 +6,7 @@ mod admin;
 mod dev;
 mod serve;
 mod shell;
+mod signals;
 
 use clap::{Parser, Subcommand};
 

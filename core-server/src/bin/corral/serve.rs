@@ -1,5 +1,6 @@
 //! `corral serve` and `corral dev`.
 
+use super::signals::StopSignals;
 use anyhow::Context;
 use clap::Args;
 use core_server::Config;
@@ -65,6 +66,21 @@ pub struct ServeArgs {
     /// How long a write waits to commit and apply before ConnectionLoss, ms.
     #[arg(long)]
     write_timeout_ms: Option<u64>,
+    /// Most connections from one client IP (ZooKeeper's maxClientCnxns; 0: no limit).
+    #[arg(long)]
+    max_client_cnxns: Option<usize>,
+    /// Bytes queued for a client that does not read before it is disconnected.
+    #[arg(long)]
+    connection_queue_bytes: Option<usize>,
+    /// How long a new connection may take to complete its handshake, ms.
+    #[arg(long)]
+    handshake_timeout_ms: Option<u64>,
+    /// How long a started request frame may take to arrive whole, ms.
+    #[arg(long)]
+    frame_timeout_ms: Option<u64>,
+    /// Bytes of partly received frames held across all connections.
+    #[arg(long)]
+    partial_frame_bytes: Option<usize>,
     /// Dial peer ID at HOST:PORT instead of its advertised address,
     /// `ID=HOST:PORT` (repeatable; for relays and fault-injection tests).
     #[arg(long = "peer-route")]
@@ -113,6 +129,22 @@ impl ServeArgs {
         if let Some(v) = self.max_data_bytes {
             config.max_data_bytes = v;
             config.max_request_bytes = config.max_request_bytes.max(v + 64 * 1024);
+            config.partial_frame_bytes = config.partial_frame_bytes.max(config.max_request_bytes);
+        }
+        if let Some(v) = self.max_client_cnxns {
+            config.max_connections_per_ip = v;
+        }
+        if let Some(v) = self.connection_queue_bytes {
+            config.connection_queue_bytes = v;
+        }
+        if let Some(v) = self.handshake_timeout_ms {
+            config.handshake_timeout_ms = v;
+        }
+        if let Some(v) = self.frame_timeout_ms {
+            config.frame_timeout_ms = v;
+        }
+        if let Some(v) = self.partial_frame_bytes {
+            config.partial_frame_bytes = v;
         }
         if let Some(v) = self.snapshot_every {
             config.snapshot_every = v;
@@ -160,14 +192,9 @@ pub struct DevArgs {
     servers: u16,
 }
 
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
-/// Runs one server until Ctrl-C.
+/// Runs one server until SIGTERM or SIGINT.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut signals = StopSignals::install().context("cannot install signal handlers")?;
     let config = args.into_config()?;
     let server = core_server::start(config)
         .await
@@ -178,7 +205,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("zookeeper: {zk}");
     }
     tokio::select! {
-        _ = ctrl_c() => {}
+        signal = signals.recv() => tracing::info!(signal, "stopping"),
         _ = server.stopped() => {}
     }
     server
@@ -190,6 +217,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Runs a local cluster (3 servers by default) in this process, with all
 /// data under one folder, and prints how to connect.
 pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
+    let mut signals = StopSignals::install().context("cannot install signal handlers")?;
     let servers = super::dev::start_cluster(&args.dir, args.port, args.zk_port, args.servers)
         .await
         .context("cannot start the dev cluster")?;
@@ -214,7 +242,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     println!("stop with Ctrl-C");
     let any_stopped = futures::future::select_all(servers.iter().map(|s| Box::pin(s.stopped())));
     tokio::select! {
-        _ = ctrl_c() => {}
+        signal = signals.recv() => tracing::info!(signal, "stopping"),
         _ = any_stopped => {}
     }
     // Stop all first, then wait: each server's shutdown must not wait on a

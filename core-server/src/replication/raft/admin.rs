@@ -190,6 +190,25 @@ pub(super) async fn handle(node: &RaftNode, request: AdminRequest) -> AdminReply
     }
 }
 
+/// How long a membership change waits for the previous one to commit.
+const MEMBERSHIP_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits until the membership in effect is committed (applied here), so a
+/// change issued right after a cluster starts, or right after another
+/// change, is carried out instead of refused as "already undergoing a
+/// configuration change".
+async fn membership_settled(node: &RaftNode, timeout: Duration) -> Result<(), String> {
+    node.raft()
+        .wait(Some(timeout))
+        .metrics(
+            |m| *m.membership_config.log_id() <= m.last_applied,
+            "the membership in effect is committed",
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Runs a membership change here if this server leads, else on the leader.
 async fn on_leader(node: &RaftNode, change: AdminRequest) -> Result<(), String> {
     if !node.is_leader() {
@@ -203,6 +222,7 @@ async fn on_leader(node: &RaftNode, change: AdminRequest) -> Result<(), String> 
         };
     }
     let raft = node.raft();
+    membership_settled(node, MEMBERSHIP_WAIT).await?;
     match change {
         AdminRequest::AddLearner { id, node: peer } => raft
             .add_learner(id, peer, true)
@@ -213,6 +233,7 @@ async fn on_leader(node: &RaftNode, change: AdminRequest) -> Result<(), String> 
             raft.add_learner(id, peer, true)
                 .await
                 .map_err(|e| e.to_string())?;
+            membership_settled(node, MEMBERSHIP_WAIT).await?;
             raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
                 .await
                 .map(|_| ())

@@ -1,0 +1,18 @@
+//! What every client connection holds on this server, whichever front end
+//! accepted it: byte budgets, the bytes-bounded outbound queue, the per-IP
+//! connection cap, and the record of why the server closed a connection.
+//!
+//! The rule both front ends follow (see `docs/connections.md`): every
+//! `select!` over a read or a write is cancellation-safe, every buffer is
+//! bounded in bytes, and every close the server decides on is logged with its
+//! reason and counted.
+
+pub mod budget;
+pub mod close;
+pub mod outbound;
+pub mod per_ip;
+
+pub use budget::{ByteBudget, Charge};
+pub use close::CloseReason;
+pub use outbound::{OutboundReceiver, OutboundSender, SendError};
+pub use per_ip::{IpLimiter, IpSlot};
