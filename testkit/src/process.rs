@@ -14,6 +14,7 @@ pub struct ProcessServer {
     binary: PathBuf,
     data_dir: PathBuf,
     extra: Vec<String>,
+    zk_addr: Option<SocketAddr>,
 }
 
 impl ProcessServer {
@@ -47,14 +48,24 @@ impl ProcessServer {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { return };
                 if let Some(addr) = line.strip_prefix("listening: ") {
-                    let _ = tx.send(addr.trim().to_string());
+                    let _ = tx.send(("native", addr.trim().to_string()));
+                } else if let Some(addr) = line.strip_prefix("zookeeper: ") {
+                    let _ = tx.send(("zookeeper", addr.trim().to_string()));
                 }
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut zk_addr = None;
         let addr = loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(addr) => break addr.parse()?,
+                Ok(("native", addr)) => {
+                    // The zookeeper line, when there is one, comes right after.
+                    if let Ok((_, zk)) = rx.recv_timeout(Duration::from_secs(5)) {
+                        zk_addr = zk.parse().ok();
+                    }
+                    break addr.parse()?;
+                }
+                Ok(_) => continue,
                 Err(_) => {
                     if let Some(status) = child.try_wait()? {
                         anyhow::bail!("corral exited before listening: {status}");
@@ -69,6 +80,7 @@ impl ProcessServer {
         Ok(ProcessServer {
             child,
             addr,
+            zk_addr,
             binary: binary.to_path_buf(),
             data_dir: data_dir.to_path_buf(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -107,6 +119,36 @@ impl ProcessServer {
     /// The native API address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The ZooKeeper-protocol address, if the server printed one.
+    pub fn zk_addr(&self) -> Option<SocketAddr> {
+        self.zk_addr
+    }
+
+    /// The process's resident memory in bytes (from /proc).
+    pub fn rss_bytes(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no VmRSS"))?;
+        Ok(kb * 1024)
+    }
+
+    /// Sends SIGTERM and waits (up to `limit`) for the process to exit;
+    /// returns its exit status.
+    pub fn terminate(&mut self, limit: Duration) -> anyhow::Result<std::process::ExitStatus> {
+        self.signal("TERM")?;
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "did not exit within {limit:?}");
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
     }
 
     /// The process id.

@@ -9,7 +9,7 @@
 
 use crate::service::{Reply, Response};
 use crate::watch::Outgoing;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -29,6 +29,7 @@ pub enum SendError {
 pub struct OutboundSender {
     tx: mpsc::Sender<(Outgoing, usize)>,
     queued: Arc<AtomicUsize>,
+    overflowed: Arc<AtomicBool>,
     max_bytes: usize,
 }
 
@@ -37,19 +38,26 @@ pub struct OutboundSender {
 pub struct OutboundReceiver {
     rx: mpsc::Receiver<(Outgoing, usize)>,
     queued: Arc<AtomicUsize>,
+    overflowed: Arc<AtomicBool>,
 }
 
 /// A queue of at most `frames` items and about `max_bytes` bytes.
 pub fn channel(frames: usize, max_bytes: usize) -> (OutboundSender, OutboundReceiver) {
     let (tx, rx) = mpsc::channel(frames.max(1));
     let queued = Arc::new(AtomicUsize::new(0));
+    let overflowed = Arc::new(AtomicBool::new(false));
     (
         OutboundSender {
             tx,
             queued: queued.clone(),
+            overflowed: overflowed.clone(),
             max_bytes,
         },
-        OutboundReceiver { rx, queued },
+        OutboundReceiver {
+            rx,
+            queued,
+            overflowed,
+        },
     )
 }
 
@@ -58,6 +66,7 @@ impl OutboundSender {
         let before = self.queued.fetch_add(bytes, Ordering::AcqRel);
         if before > 0 && before + bytes > self.max_bytes {
             self.queued.fetch_sub(bytes, Ordering::AcqRel);
+            self.overflowed.store(true, Ordering::Release);
             return Err(SendError::Overflow);
         }
         Ok(())
@@ -86,7 +95,10 @@ impl OutboundSender {
             Err(error) => {
                 self.queued.fetch_sub(bytes, Ordering::AcqRel);
                 Err(match error {
-                    mpsc::error::TrySendError::Full(_) => SendError::Overflow,
+                    mpsc::error::TrySendError::Full(_) => {
+                        self.overflowed.store(true, Ordering::Release);
+                        SendError::Overflow
+                    }
                     mpsc::error::TrySendError::Closed(_) => SendError::Closed,
                 })
             }
@@ -100,6 +112,12 @@ impl OutboundSender {
 }
 
 impl OutboundReceiver {
+    /// A flag set once a send was refused as an overflow: the writer then
+    /// stops at once instead of flushing what is queued.
+    pub fn overflow_flag(&self) -> Arc<AtomicBool> {
+        self.overflowed.clone()
+    }
+
     /// The next item, or `None` once every sender is gone and the queue is empty.
     pub async fn recv(&mut self) -> Option<Outgoing> {
         let (item, bytes) = self.rx.recv().await?;

@@ -2,6 +2,7 @@
 //! clients, no fixed sleeps.
 
 mod raw;
+mod raw_zk;
 mod t10_bad_input;
 mod t11_data_model;
 mod t12_sessions_watches;
@@ -11,6 +12,8 @@ mod t31_dev;
 mod t40_zk_wire;
 mod t41_differential;
 mod t42_zk_hostile;
+mod t43_zk_heavy_clients;
+mod t44_slow_readers_and_signals;
 mod t50_linearizability;
 mod t60_cluster;
 mod t61_cluster_linearizability;

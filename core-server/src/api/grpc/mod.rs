@@ -86,7 +86,14 @@ impl Corral for GrpcApi {
         let (tail_tx, tail_rx) = oneshot::channel::<Status>();
         let close = self.stop.child_token();
         let service = self.service.clone();
-        let closed = close.clone().cancelled_owned();
+        let overflowed = rx.overflow_flag();
+        let closing = close.clone();
+        let overflow_close = async move {
+            closing.cancelled().await;
+            if !overflowed.load(std::sync::atomic::Ordering::Acquire) {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::spawn(async move {
             run_connection(
                 service,
@@ -101,11 +108,11 @@ impl Corral for GrpcApi {
             drop(permit);
         });
         let head = ReceiverStream::new(head_rx).map(Ok);
-        // A connection the server closes ends its stream at once, whatever
-        // is still queued (a client that does not read must not hold memory).
+        // A connection closed because it does not read ends its stream at
+        // once, whatever is still queued; other closes flush what is queued.
         let body = rx
             .into_stream()
-            .take_until(closed)
+            .take_until(overflow_close)
             .filter_map(|o| async move { convert::outgoing(o).map(Ok) });
         let tail = futures::stream::once(tail_rx).filter_map(|r| async move { r.ok().map(Err) });
         Ok(tonic::Response::new(Box::pin(head.chain(body).chain(tail))))

@@ -218,12 +218,21 @@ async fn finish_writer(writer: tokio::task::JoinHandle<()>, grace: Duration) {
 }
 
 /// Writes queued frames in order, flushing whenever the queue runs dry; stops
-/// at once when the connection is closed by the server.
+/// at once when the connection is closed because its queue overflowed (a
+/// client that does not read), else flushes what is queued (a closeSession
+/// reply) and ends the stream.
 async fn write_loop(mut rx: OutboundReceiver, write: OwnedWriteHalf, close: CancellationToken) {
     let mut out = BufWriter::new(write);
+    let overflowed = rx.overflow_flag();
+    let overflow_close = async move {
+        close.cancelled().await;
+        if !overflowed.load(std::sync::atomic::Ordering::Acquire) {
+            std::future::pending::<()>().await;
+        }
+    };
     tokio::select! {
         biased;
-        _ = close.cancelled() => {}
+        _ = overflow_close => {}
         _ = drain(&mut rx, &mut out) => {
             let _ = out.shutdown().await;
         }
