@@ -71,6 +71,11 @@ pub struct Config {
     /// How long a write waits to be committed and applied on this server
     /// before the client is told the outcome is unknown (ConnectionLoss).
     pub write_timeout_ms: u64,
+    /// Most proposals waiting in each cluster write queue (the leader's
+    /// batcher, a follower's forwarder); a full queue makes writers wait.
+    pub proposal_queue: usize,
+    /// Most bytes of proposals waiting in each cluster write queue.
+    pub proposal_queue_bytes: usize,
     /// Where to dial a peer instead of its advertised address (`ID=HOST:PORT`
     /// each): a relay, or a fault-injecting proxy in tests.
     pub peer_routes: Vec<Member>,
@@ -143,6 +148,8 @@ impl Default for Config {
             election_timeout_ms: 500,
             write_timeout_ms: 10_000,
             peer_routes: Vec::new(),
+            proposal_queue: 4096,
+            proposal_queue_bytes: 64 << 20,
         }
     }
 }
@@ -237,6 +244,12 @@ impl Config {
             return invalid(
                 "connection limits",
                 "connection_queue_bytes, handshake_timeout_ms and frame_timeout_ms must be positive, partial_frame_bytes at least max_request_bytes",
+            );
+        }
+        if self.proposal_queue == 0 || self.proposal_queue_bytes < self.max_request_bytes {
+            return invalid(
+                "proposal_queue",
+                "proposal_queue must be positive, proposal_queue_bytes at least max_request_bytes",
             );
         }
         if self.write_timeout_ms == 0 {

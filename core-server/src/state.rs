@@ -66,7 +66,7 @@ impl ServerState {
             let mut current = self.sm.write();
             *current = sm;
             let mut watches = self.watches.lock();
-            watches.close_all();
+            watches.close_all(crate::connection::CloseReason::SnapshotInstalled);
             let mut history = self.history.lock();
             *history = history.restarted(last);
         }

@@ -29,8 +29,14 @@ pub enum CloseReason {
     RequestTooLarge,
     /// Authentication failed.
     AuthFailed,
-    /// The server lost touch with a quorum, or the session ended or moved.
+    /// The session ended (closed or expired).
     SessionEnded,
+    /// The session was reattached on another connection.
+    SessionMoved,
+    /// This server lost touch with a quorum; its clients fail over.
+    NoQuorum,
+    /// This server installed a snapshot; its clients reattach and catch up.
+    SnapshotInstalled,
     /// The server is stopping.
     Shutdown,
 }
@@ -51,6 +57,9 @@ impl CloseReason {
             CloseReason::RequestTooLarge => "request_too_large",
             CloseReason::AuthFailed => "auth_failed",
             CloseReason::SessionEnded => "session_ended",
+            CloseReason::SessionMoved => "session_moved",
+            CloseReason::NoQuorum => "no_quorum",
+            CloseReason::SnapshotInstalled => "snapshot_installed",
             CloseReason::Shutdown => "shutdown",
         }
     }
@@ -62,7 +71,10 @@ impl CloseReason {
             .increment(1);
         let peer = peer.map(|p| p.to_string()).unwrap_or_default();
         match self {
-            CloseReason::Shutdown | CloseReason::SessionEnded | CloseReason::AuthFailed => {
+            CloseReason::Shutdown
+            | CloseReason::SessionEnded
+            | CloseReason::SessionMoved
+            | CloseReason::AuthFailed => {
                 tracing::debug!(reason = self.name(), protocol, %peer, session = format_args!("{session:#x}"), "server closed a client connection");
             }
             _ => {

@@ -58,7 +58,11 @@ impl Service {
     /// connection, so its clients fail over to servers that can serve them.
     pub fn drop_clients_without_quorum(&self) {
         if !self.inner.replicator.is_serving() {
-            self.inner.state.watches().lock().close_all();
+            self.inner
+                .state
+                .watches()
+                .lock()
+                .close_all(crate::connection::CloseReason::NoQuorum);
         }
     }
 

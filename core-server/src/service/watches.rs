@@ -154,6 +154,11 @@ impl Service {
                 .try_send(Outgoing::Event(event))
                 .is_err()
             {
+                crate::connection::CloseReason::WatchQueueOverflow.record(
+                    "any",
+                    None,
+                    connection.session_id(),
+                );
                 connection.outbox.close.cancel();
                 return Err(ErrorCode::ConnectionLoss);
             }

@@ -29,6 +29,7 @@ impl Owners {
     /// session moved), as ZooKeeper does.
     pub fn claim(&mut self, session_id: i64, owner: SessionOwner) {
         if let Some(previous) = self.owners.insert(session_id, owner) {
+            crate::connection::CloseReason::SessionMoved.record("any", None, session_id);
             previous.close.cancel();
         }
     }
@@ -43,6 +44,7 @@ impl Owners {
     /// Closes and forgets the session's connection (expiry).
     pub fn evict(&mut self, session_id: i64) {
         if let Some(owner) = self.owners.remove(&session_id) {
+            crate::connection::CloseReason::SessionEnded.record("any", None, session_id);
             owner.close.cancel();
         }
     }

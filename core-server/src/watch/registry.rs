@@ -71,11 +71,26 @@ impl WatchRegistry {
         self.outboxes.insert(conn, outbox);
     }
 
-    /// Asks every attached connection to close (their clients reconnect).
-    pub fn close_all(&mut self) {
+    /// Asks every attached connection to close (their clients reconnect);
+    /// logs once and counts each close. Returns how many were open.
+    pub fn close_all(&mut self, reason: CloseReason) -> usize {
+        let mut closed = 0;
         for outbox in self.outboxes.values() {
-            outbox.close.cancel();
+            if !outbox.close.is_cancelled() {
+                outbox.close.cancel();
+                closed += 1;
+            }
         }
+        if closed > 0 {
+            metrics::counter!("corral_connections_closed_total", "reason" => reason.name(), "protocol" => "any")
+                .increment(closed as u64);
+            tracing::info!(
+                reason = reason.name(),
+                connections = closed,
+                "server closed client connections"
+            );
+        }
+        closed
     }
 
     /// Forgets a connection and every watch it held.

@@ -207,14 +207,16 @@ async fn enqueue(
     close: &CancellationToken,
     item: Outgoing,
 ) -> Result<(), Ended> {
+    // Sending first: a reply that fits is queued even when the connection is
+    // closing (a closeSession's own reply comes after its session closed).
     tokio::select! {
         biased;
-        _ = close.cancelled() => Err(Ended::ByClient),
         sent = tx.send(item) => match sent {
             Ok(()) => Ok(()),
             Err(SendError::Overflow) => Err(Ended::Closed(CloseReason::OutboundOverflow)),
             Err(SendError::Closed) => Err(Ended::ByClient),
         },
+        _ = close.cancelled() => Err(Ended::ByClient),
     }
 }
 

@@ -268,14 +268,16 @@ async fn enqueue(
     close: &CancellationToken,
     item: Outgoing,
 ) -> Result<(), Option<CloseReason>> {
+    // Sending first: a reply that fits is queued even when the connection is
+    // closing (a closeSession's own reply comes after its session closed).
     tokio::select! {
         biased;
-        _ = close.cancelled() => Err(None),
         sent = tx.send(item) => match sent {
             Ok(()) => Ok(()),
             Err(SendError::Overflow) => Err(Some(CloseReason::OutboundOverflow)),
             Err(SendError::Closed) => Err(None),
         },
+        _ = close.cancelled() => Err(None),
     }
 }
 

@@ -8,6 +8,7 @@
 //! their queue order, so a session's pipelined writes stay in FIFO order.
 
 use super::forward::ForwardReply;
+use super::queue::{self, Held, QueueSender};
 use super::state_machine::Waiters;
 use super::types::{Batch, Proposal, Raft};
 use crate::replication::ReplicationError;
@@ -42,14 +43,16 @@ pub struct Queued {
     pub reply: Reply,
 }
 
-/// Starts the batching task for `raft`; it stops when every sender is gone.
-pub fn spawn(raft: Raft) -> mpsc::UnboundedSender<Queued> {
-    let (tx, rx) = mpsc::unbounded_channel();
+/// Starts the batching task for `raft` with a queue of at most `count`
+/// proposals and `bytes` bytes; it stops when every sender is gone.
+pub fn spawn(raft: Raft, count: usize, bytes: usize) -> QueueSender<Queued> {
+    let (tx, rx) = queue::bounded(count, bytes);
     tokio::spawn(run(raft, rx));
     tx
 }
 
-fn txn_bytes(txn: &Txn) -> usize {
+/// About how many bytes a proposal's command holds.
+pub fn txn_bytes(txn: &Txn) -> usize {
     64 + match txn {
         Txn::Create(c) => c.path.len() + c.data.as_ref().map_or(0, Vec::len),
         Txn::SetData { path, data, .. } => path.len() + data.as_ref().map_or(0, Vec::len),
@@ -62,8 +65,8 @@ fn txn_bytes(txn: &Txn) -> usize {
     }
 }
 
-async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<Queued>) {
-    let mut held: Option<Queued> = None;
+async fn run(raft: Raft, mut rx: mpsc::Receiver<Held<Queued>>) {
+    let mut held: Option<Held<Queued>> = None;
     let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     loop {
         let first = match held.take() {
@@ -76,11 +79,11 @@ async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<Queued>) {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        let mut bytes = txn_bytes(&first.proposal.entry.txn);
+        let mut bytes = txn_bytes(&first.item.proposal.entry.txn);
         let mut queued = vec![first];
         while queued.len() < MAX_PROPOSALS {
             let Ok(next) = rx.try_recv() else { break };
-            let size = txn_bytes(&next.proposal.entry.txn);
+            let size = txn_bytes(&next.item.proposal.entry.txn);
             if bytes + size > MAX_BYTES {
                 held = Some(next);
                 break;
@@ -90,12 +93,17 @@ async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<Queued>) {
         }
         let mut proposals = Vec::with_capacity(queued.len());
         let mut replies = Vec::with_capacity(queued.len());
-        for q in queued {
+        // The queue's byte budget is held until the batch is in Raft's hands.
+        let mut permits = Vec::with_capacity(queued.len());
+        for Held { item: q, permit } in queued {
             replies.push((q.proposal.token, q.reply));
             proposals.push(q.proposal);
+            permits.push(permit);
         }
         metrics::histogram!("corral_batch_proposals").record(proposals.len() as f64);
-        match raft.client_write_ff(Batch { proposals }).await {
+        let written = raft.client_write_ff(Batch { proposals }).await;
+        drop(permits);
+        match written {
             Ok(responder) => {
                 tokio::spawn(async move {
                     let outcome = match responder.await {

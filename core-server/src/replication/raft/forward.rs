@@ -74,9 +74,17 @@ struct Link {
 /// leader can be reached (an election in progress, a dead leader not yet
 /// replaced) it waits, up to the write timeout, since nothing was sent and a
 /// new leader can still take it.
-pub(super) async fn run_forwarder(node: Weak<RaftNode>, mut rx: mpsc::UnboundedReceiver<Proposal>) {
+pub(super) async fn run_forwarder(
+    node: Weak<RaftNode>,
+    mut rx: mpsc::Receiver<super::queue::Held<Proposal>>,
+) {
     let mut link: Option<Link> = None;
-    while let Some(proposal) = rx.recv().await {
+    // The queue's byte budget is held until the proposal has been sent.
+    while let Some(super::queue::Held {
+        item: proposal,
+        permit: _permit,
+    }) = rx.recv().await
+    {
         let Some(node) = node.upgrade() else { return };
         let token = proposal.token;
         let attempts = async {
@@ -115,7 +123,7 @@ async fn forward_one(
         return None;
     };
     if leader == node.id() {
-        node.write_on_leader(proposal);
+        node.write_on_leader(proposal).await;
         return None;
     }
     let stale = link

@@ -17,6 +17,7 @@ pub mod forward;
 pub mod log_store;
 pub mod network;
 pub mod peer_service;
+pub mod queue;
 pub mod state_machine;
 pub mod types;
 
@@ -56,6 +57,9 @@ pub struct RaftOptions {
     /// Where to dial a peer instead of its advertised address (for example a
     /// relay or a fault-injecting proxy between two servers).
     pub peer_routes: BTreeMap<NodeId, String>,
+    /// Bounds of each proposal queue (leader batcher, follower forwarder):
+    /// proposals, bytes.
+    pub proposal_queue: (usize, usize),
 }
 
 /// A running Raft member.
@@ -64,8 +68,8 @@ pub struct RaftNode {
     raft: Raft,
     state: Arc<ServerState>,
     waiters: Arc<Waiters>,
-    forward: mpsc::UnboundedSender<Proposal>,
-    batcher: mpsc::UnboundedSender<batcher::Queued>,
+    forward: queue::QueueSender<Proposal>,
+    batcher: queue::QueueSender<batcher::Queued>,
     applied_index: tokio::sync::watch::Receiver<u64>,
     reported: Mutex<HashSet<i64>>,
     write_timeout: Duration,
@@ -130,8 +134,9 @@ pub async fn start(
             Err(e) => return Err(ReplicationError::Raft(e.to_string())),
         }
     }
-    let (forward_tx, forward_rx) = mpsc::unbounded_channel();
-    let batcher = batcher::spawn(raft.clone());
+    let (queue_count, queue_bytes) = options.proposal_queue;
+    let (forward_tx, forward_rx) = queue::bounded(queue_count, queue_bytes);
+    let batcher = batcher::spawn(raft.clone(), queue_count, queue_bytes);
     let node = Arc::new(RaftNode {
         batcher,
         applied_index,
@@ -210,9 +215,12 @@ impl RaftNode {
             entry,
         };
         if self.is_leader() {
-            self.write_on_leader(proposal);
-        } else if self.forward.send(proposal).is_err() {
-            self.waiters.finish(token, Err(ReplicationError::Stopped));
+            self.write_on_leader(proposal).await;
+        } else {
+            let size = batcher::txn_bytes(&proposal.entry.txn);
+            if self.forward.send(proposal, size).await.is_err() {
+                self.waiters.finish(token, Err(ReplicationError::Stopped));
+            }
         }
         Ok(Pending::raft(rx, self.write_timeout))
     }
@@ -220,28 +228,34 @@ impl RaftNode {
     /// Queues a proposal of this server for the leader's next batch (used
     /// while this server leads); a failure ends its proposer's wait (the
     /// outcome is then unknown to the client).
-    pub(crate) fn write_on_leader(&self, proposal: Proposal) {
+    pub(crate) async fn write_on_leader(&self, proposal: Proposal) {
         let token = proposal.token;
+        let size = batcher::txn_bytes(&proposal.entry.txn);
         let queued = batcher::Queued {
             proposal,
             reply: batcher::Reply::Local(self.waiters.clone()),
         };
-        if self.batcher.send(queued).is_err() {
+        if self.batcher.send(queued, size).await.is_err() {
             self.waiters.finish(token, Err(ReplicationError::Stopped));
         }
     }
 
     /// Queues a follower's proposal for the leader's next batch.
-    pub(crate) fn queue_forwarded(
+    pub(crate) async fn queue_forwarded(
         &self,
         proposal: Proposal,
         reply: mpsc::Sender<forward::ForwardReply>,
     ) -> bool {
+        let size = batcher::txn_bytes(&proposal.entry.txn);
         self.batcher
-            .send(batcher::Queued {
-                proposal,
-                reply: batcher::Reply::Forwarded(reply),
-            })
+            .send(
+                batcher::Queued {
+                    proposal,
+                    reply: batcher::Reply::Forwarded(reply),
+                },
+                size,
+            )
+            .await
             .is_ok()
     }
 

@@ -121,7 +121,7 @@ impl Peer for PeerApi {
                     let _ = reply_tx.send(ForwardReply { token, outcome }).await;
                     continue;
                 }
-                if !node.queue_forwarded(proposal, reply_tx.clone()) {
+                if !node.queue_forwarded(proposal, reply_tx.clone()).await {
                     return;
                 }
             }
