@@ -19,15 +19,13 @@ async fn dev_runs_a_three_server_cluster_and_stops_on_ctrl_c() -> anyhow::Result
         .stdout
         .take()
         .ok_or_else(|| anyhow::anyhow!("stdout"))?;
-    // Keep draining stdout until it closes: a closed pipe would make the
-    // server's later prints fail.
+    // Keep draining stdout until it closes, even after the lines we wait
+    // for have been seen.
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     let lines = tokio::task::spawn_blocking(move || {

@@ -192,6 +192,15 @@ pub struct DevArgs {
     servers: u16,
 }
 
+/// Prints a line to stdout, ignoring a closed pipe: a server must not die
+/// because whoever started it stopped reading its output.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Runs one server until SIGTERM or SIGINT.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut signals = StopSignals::install().context("cannot install signal handlers")?;
@@ -200,9 +209,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("cannot start the server")?;
     // One machine-readable line so scripts and test harnesses learn the port.
-    println!("listening: {}", server.addr());
+    say!("listening: {}", server.addr());
     if let Some(zk) = server.zk_addr() {
-        println!("zookeeper: {zk}");
+        say!("zookeeper: {zk}");
     }
     tokio::select! {
         signal = signals.recv() => tracing::info!(signal, "stopping"),
@@ -226,20 +235,20 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         .iter()
         .filter_map(|s| s.zk_addr().map(|a| a.to_string()))
         .collect();
-    println!(
+    say!(
         "corral dev: {} server(s), data under {}",
         servers.len(),
         args.dir.display()
     );
-    println!("connect: {}", native.join(","));
-    println!(
+    say!("connect: {}", native.join(","));
+    say!(
         "zookeeper connect: {}   (for ZooKeeper clients, e.g. zkCli.sh -server {})",
         zk.join(","),
         zk.join(",")
     );
-    println!("try:     corral --server {} ls /", native.join(","));
-    println!("         corral --server {} admin status", native[0]);
-    println!("stop with Ctrl-C");
+    say!("try:     corral --server {} ls /", native.join(","));
+    say!("         corral --server {} admin status", native[0]);
+    say!("stop with Ctrl-C (or SIGTERM)");
     let any_stopped = futures::future::select_all(servers.iter().map(|s| Box::pin(s.stopped())));
     tokio::select! {
         signal = signals.recv() => tracing::info!(signal, "stopping"),
