@@ -12,6 +12,7 @@ use crate::watch::Outgoing;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 /// Why an item was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -112,10 +113,20 @@ impl OutboundSender {
 }
 
 impl OutboundReceiver {
-    /// A flag set once a send was refused as an overflow: the writer then
-    /// stops at once instead of flushing what is queued.
-    pub fn overflow_flag(&self) -> Arc<AtomicBool> {
-        self.overflowed.clone()
+    /// Completes once `close` is cancelled after a send was refused as an
+    /// overflow: the writer then stops at once instead of flushing what is
+    /// queued. Other closes never complete it, so their replies are flushed.
+    pub fn closed_by_overflow(
+        &self,
+        close: CancellationToken,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let overflowed = self.overflowed.clone();
+        async move {
+            close.cancelled().await;
+            if !overflowed.load(Ordering::Acquire) {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// The next item, or `None` once every sender is gone and the queue is empty.

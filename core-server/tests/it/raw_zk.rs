@@ -165,7 +165,11 @@ pub struct RawZk {
 impl RawZk {
     /// Connects and completes the handshake.
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<RawZk> {
-        let mut stream = TcpStream::connect(addr).await?;
+        Self::handshake_on(TcpStream::connect(addr).await?).await
+    }
+
+    /// Completes the handshake on a connected stream.
+    async fn handshake_on(mut stream: TcpStream) -> anyhow::Result<RawZk> {
         stream.set_nodelay(true)?;
         stream.write_all(&handshake()).await?;
         let reply = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut stream))
@@ -202,14 +206,7 @@ impl RawZk {
     ) -> anyhow::Result<RawZk> {
         let socket = tokio::net::TcpSocket::new_v4()?;
         socket.set_recv_buffer_size(bytes)?;
-        let mut stream = socket.connect(addr).await?;
-        stream.set_nodelay(true)?;
-        stream.write_all(&handshake()).await?;
-        let reply = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut stream))
-            .await??
-            .ok_or_else(|| anyhow::anyhow!("closed during the handshake"))?;
-        anyhow::ensure!(reply.len() >= 20, "short connect response");
-        Ok(RawZk { stream })
+        Self::handshake_on(socket.connect(addr).await?).await
     }
 
     /// Reads until the server closes the connection, within `limit`.

@@ -86,14 +86,7 @@ impl Corral for GrpcApi {
         let (tail_tx, tail_rx) = oneshot::channel::<Status>();
         let close = self.stop.child_token();
         let service = self.service.clone();
-        let overflowed = rx.overflow_flag();
-        let closing = close.clone();
-        let overflow_close = async move {
-            closing.cancelled().await;
-            if !overflowed.load(std::sync::atomic::Ordering::Acquire) {
-                std::future::pending::<()>().await;
-            }
-        };
+        let overflow_close = rx.closed_by_overflow(close.clone());
         tokio::spawn(async move {
             run_connection(
                 service,

@@ -223,13 +223,7 @@ async fn finish_writer(writer: tokio::task::JoinHandle<()>, grace: Duration) {
 /// reply) and ends the stream.
 async fn write_loop(mut rx: OutboundReceiver, write: OwnedWriteHalf, close: CancellationToken) {
     let mut out = BufWriter::new(write);
-    let overflowed = rx.overflow_flag();
-    let overflow_close = async move {
-        close.cancelled().await;
-        if !overflowed.load(std::sync::atomic::Ordering::Acquire) {
-            std::future::pending::<()>().await;
-        }
-    };
+    let overflow_close = rx.closed_by_overflow(close);
     tokio::select! {
         biased;
         _ = overflow_close => {}
