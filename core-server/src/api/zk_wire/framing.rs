@@ -31,6 +31,9 @@ pub enum FrameError {
     /// The length prefix was negative or over the limit.
     #[error("frame length {0} is out of range")]
     TooLarge(i64),
+    /// A frame arrived whole but does not parse (a bad ConnectRequest).
+    #[error("the frame does not parse")]
+    Malformed,
     /// A started frame did not arrive whole in time.
     #[error("the frame did not arrive in time")]
     Timeout,
@@ -48,6 +51,7 @@ impl FrameError {
         match self {
             FrameError::Closed | FrameError::Truncated | FrameError::Io(_) => None,
             FrameError::TooLarge(_) => Some(CloseReason::FrameTooLarge),
+            FrameError::Malformed => Some(CloseReason::Malformed),
             FrameError::Timeout => Some(CloseReason::FrameTimeout),
             FrameError::Budget => Some(CloseReason::PartialFrameBudget),
         }
@@ -172,6 +176,18 @@ mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
 
+    fn small_reader(
+        server: tokio::io::DuplexStream,
+        max: usize,
+    ) -> FrameReader<tokio::io::DuplexStream> {
+        FrameReader::new(
+            server,
+            max,
+            Duration::from_secs(5),
+            ByteBudget::new(1 << 20),
+        )
+    }
+
     fn frame(body: &[u8]) -> Vec<u8> {
         let mut out = (body.len() as i32).to_be_bytes().to_vec();
         out.extend_from_slice(body);
@@ -207,12 +223,7 @@ mod tests {
     #[tokio::test]
     async fn an_out_of_range_length_is_refused_without_reading_the_body() {
         let (mut client, server) = tokio::io::duplex(1 << 16);
-        let mut reader = FrameReader::new(
-            server,
-            100,
-            Duration::from_secs(5),
-            ByteBudget::new(1 << 20),
-        );
+        let mut reader = small_reader(server, 100);
         client
             .write_all(&101i32.to_be_bytes())
             .await
@@ -222,12 +233,7 @@ mod tests {
             Err(FrameError::TooLarge(101))
         ));
         let (mut client, server) = tokio::io::duplex(1 << 16);
-        let mut reader = FrameReader::new(
-            server,
-            100,
-            Duration::from_secs(5),
-            ByteBudget::new(1 << 20),
-        );
+        let mut reader = small_reader(server, 100);
         client
             .write_all(&(-1i32).to_be_bytes())
             .await
@@ -241,12 +247,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_started_frame_that_stalls_times_out_but_an_idle_connection_does_not() {
         let (mut client, server) = tokio::io::duplex(1 << 16);
-        let mut reader = FrameReader::new(
-            server,
-            100,
-            Duration::from_secs(5),
-            ByteBudget::new(1 << 20),
-        );
+        let mut reader = small_reader(server, 100);
         let idle = tokio::time::timeout(Duration::from_secs(60), reader.next_frame()).await;
         assert!(idle.is_err(), "no deadline between frames");
         client.write_all(&[0, 0]).await.expect("write");

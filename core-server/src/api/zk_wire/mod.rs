@@ -124,7 +124,7 @@ async fn handshake(
     // A handshake that does not parse is closed without a reply, as ZooKeeper does.
     parsed
         .map(Handshake::Connect)
-        .map_err(|_| FrameError::TooLarge(body.len() as i64))
+        .map_err(|_| FrameError::Malformed)
 }
 
 async fn connection(
