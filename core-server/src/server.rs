@@ -4,6 +4,7 @@
 use crate::api::grpc::GrpcApi;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
+use crate::connection::watched::{OnClose, WatchedStream};
 use crate::replication::raft::peer_service::PeerApi;
 use crate::replication::raft::{
     self, AdminReply, AdminRequest, ClusterStatus, PeerNode, RaftNode, RaftOptions,
@@ -212,7 +213,7 @@ pub async fn start_with_clock(
                 .clone()
                 .map(|n| PeerApi::new(n, stop.clone()).into_server()),
         )
-        .serve_with_incoming_shutdown(no_delay(listener), shutdown);
+        .serve_with_incoming_shutdown(watched(listener, on_peer_close(&raft_node)), shutdown);
     tracing::info!(%addr, zk_addr = ?zk_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();
     let task_node = raft_node.clone();
@@ -264,17 +265,31 @@ pub async fn run(
 /// Accepted connections with Nagle's algorithm off (tonic applies its own
 /// `tcp_nodelay` only to listeners it binds itself): small request and
 /// response frames must not wait for delayed ACKs.
-fn no_delay(
+/// Accepted gRPC connections, with TCP_NODELAY, each reporting its close.
+fn watched(
     listener: TcpListener,
-) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    on_close: Option<OnClose>,
+) -> impl futures::Stream<Item = std::io::Result<WatchedStream>> {
     use futures::StreamExt;
-    TcpListenerStream::new(listener).map(|accepted| {
-        accepted.inspect(|stream| {
+    TcpListenerStream::new(listener).map(move |accepted| {
+        accepted.map(|stream| {
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::debug!(%error, "cannot set TCP_NODELAY");
             }
+            WatchedStream::new(stream, on_close.clone())
         })
     })
+}
+
+/// In a cluster, closed gRPC connections go to the pre-vote (a closed
+/// leader connection is a lost leader).
+fn on_peer_close(node: &Option<Arc<RaftNode>>) -> Option<OnClose> {
+    let node = Arc::downgrade(node.as_ref()?);
+    Some(Arc::new(move |peer| {
+        if let Some(node) = node.upgrade() {
+            node.peer_connection_closed(peer);
+        }
+    }))
 }
 
 /// The consensus settings of cluster member `node_id`.

@@ -35,6 +35,8 @@ pub struct ClusterOptions {
     pub spares: u64,
     /// Snapshot every this many entries.
     pub snapshot_every: u64,
+    /// How long a write may wait to commit (`--write-timeout-ms`).
+    pub write_timeout: Duration,
     /// Extra `corral serve` flags for every server.
     pub extra: Vec<String>,
 }
@@ -45,6 +47,7 @@ impl Default for ClusterOptions {
             voters: 3,
             spares: 0,
             snapshot_every: 100_000,
+            write_timeout: Duration::from_secs(3),
             extra: Vec::new(),
         }
     }
@@ -106,7 +109,7 @@ impl ProcessCluster {
                 "--container-check-ms".into(),
                 "100".into(),
                 "--write-timeout-ms".into(),
-                "3000".into(),
+                options.write_timeout.as_millis().to_string(),
             ];
             for to in &ids {
                 if to != id {

@@ -1,6 +1,7 @@
 //! What every client connection holds on this server, whichever front end
 //! accepted it: byte budgets, the bytes-bounded outbound queue, the per-IP
-//! connection cap, and the record of why the server closed a connection.
+//! connection cap, the record of why the server closed a connection, and the
+//! stream wrapper that reports closed gRPC connections.
 //!
 //! The rule both front ends follow (see `docs/connections.md`): every
 //! `select!` over a read or a write is cancellation-safe, every buffer is
@@ -11,6 +12,7 @@ pub mod budget;
 pub mod close;
 pub mod outbound;
 pub mod per_ip;
+pub mod watched;
 
 pub use budget::{ByteBudget, Charge};
 pub use close::CloseReason;

@@ -8,6 +8,7 @@
 //! over. Every server closes its connections of sessions that are gone.
 
 use super::{duration_ms, Service};
+use crate::replication::ReplicationError;
 use crate::txn::{Entry, Txn};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -112,6 +113,17 @@ impl Service {
     /// Proposes a close of the session, then forgets it locally and closes its
     /// connection. True if the close committed.
     pub(super) async fn close_session(&self, session_id: i64) -> bool {
+        match self.propose_close(session_id).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(session_id, %error, "could not close session");
+                false
+            }
+        }
+    }
+
+    /// [`Self::close_session`], with the reason a close did not commit.
+    pub(super) async fn propose_close(&self, session_id: i64) -> Result<(), ReplicationError> {
         let inner = &self.inner;
         let entry = Entry {
             time_ms: inner.clock.wall_ms(),
@@ -120,17 +132,10 @@ impl Service {
             is_super: true,
             txn: Txn::CloseSession { session_id },
         };
-        match inner.replicator.propose(entry).await {
-            Ok(_) => {
-                inner.tracker.lock().remove(session_id);
-                inner.owners.lock().evict(session_id);
-                true
-            }
-            Err(error) => {
-                tracing::warn!(session_id, %error, "could not close session");
-                false
-            }
-        }
+        inner.replicator.propose(entry).await?;
+        inner.tracker.lock().remove(session_id);
+        inner.owners.lock().evict(session_id);
+        Ok(())
     }
 
     /// Deletes empty containers and expired TTL nodes; returns how many.

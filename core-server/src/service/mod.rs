@@ -8,6 +8,7 @@
 //! [`Request`] and [`Outgoing`](crate::watch::Outgoing) back into frames.
 
 mod auth;
+mod closing;
 mod connect;
 mod housekeeping;
 pub mod pipeline;
@@ -41,7 +42,7 @@ use crate::tree::AuthId;
 use crate::watch::{ConnId, Outbox};
 use parking_lot::Mutex;
 use proto::ErrorCode;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -66,6 +67,9 @@ struct Inner {
     received: AtomicU64,
     /// Whether this server led at the last session sync.
     leading: AtomicBool,
+    /// Sessions whose client asked to close while the close could not
+    /// commit; retried in the background (`closing`).
+    closing: Mutex<HashSet<i64>>,
 }
 
 /// A connection as the admin views list it.
@@ -153,6 +157,7 @@ impl Service {
                 live: Mutex::new(HashMap::new()),
                 received: AtomicU64::new(0),
                 leading: AtomicBool::new(replicator_leads),
+                closing: Mutex::new(HashSet::new()),
             }),
         }
     }

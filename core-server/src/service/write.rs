@@ -136,7 +136,7 @@ impl Service {
         request: Request,
     ) -> (i64, Result<Reply, ErrorCode>) {
         if matches!(request, Request::CloseSession) {
-            let closed = self.close_session(connection.session_id).await;
+            let closed = self.close_requested(connection.session_id).await;
             let result = if closed {
                 Ok(Reply::Done)
             } else {

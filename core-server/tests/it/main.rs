@@ -17,3 +17,4 @@ mod t44_slow_readers_and_signals;
 mod t50_linearizability;
 mod t60_cluster;
 mod t61_cluster_linearizability;
+mod t62_cluster_availability;

@@ -1,11 +1,12 @@
-//! Follower-to-leader traffic: forwarded writes, read indexes, session reports.
+//! Follower-to-leader traffic: forwarded writes and session reports.
 //!
 //! Owns the ordered write stream a follower keeps open to the current leader.
 //! Proposals go out in the order they were submitted and the leader appends
 //! them in arrival order, so a session's pipelined writes keep their FIFO
 //! order through a follower. When the stream breaks, every proposal sent on it
 //! that the leader has not confirmed ends as "outcome unknown" (the client
-//! sees ConnectionLoss, as with ZooKeeper), never as a failure.
+//! sees ConnectionLoss, as with ZooKeeper), never as a failure; so does every
+//! proposal the old leader has not answered when a new leader is elected.
 
 use super::network::{channel, peer_client};
 use super::types::{NodeId, PeerNode, Proposal};
@@ -188,8 +189,21 @@ async fn open_link(
     let mut replies = response.into_inner();
     let waiters = node.waiters().clone();
     let (task_in_flight, task_closed) = (in_flight.clone(), closed.clone());
+    let mut metrics = node.raft().metrics();
     tokio::spawn(async move {
-        while let Some(Ok(blob)) = replies.next().await {
+        loop {
+            // Both arms are cancellation-safe: `Streaming` keeps a partly
+            // received message, and `wait_for` looks at the current value.
+            let blob = tokio::select! {
+                next = replies.next() => match next {
+                    Some(Ok(blob)) => blob,
+                    _ => break,
+                },
+                // A new leader was elected: whatever the old one has not
+                // answered ends as unknown now, not at its timeout (the old
+                // leader may be paused, its connection still open).
+                _ = metrics.wait_for(|m| m.current_leader != Some(leader)) => break,
+            };
             let Ok(reply) = postcard::from_bytes::<ForwardReply>(&blob.payload) else {
                 break;
             };
@@ -215,25 +229,6 @@ async fn open_link(
         in_flight,
         closed,
     })
-}
-
-/// Asks the leader for its quorum-confirmed read index.
-pub(super) async fn remote_read_index(node: &RaftNode) -> Result<u64, ReplicationError> {
-    let (_, peer) = wait_for_leader(node, node.write_timeout())
-        .await
-        .ok_or_else(|| ReplicationError::NoLeader("no leader is known".into()))?;
-    let mut client = peer_client(node.channels.get(&peer.addr)?);
-    let reply = tokio::time::timeout(
-        node.write_timeout(),
-        client.read_index(Blob {
-            payload: Vec::new(),
-        }),
-    )
-    .await
-    .map_err(|_| ReplicationError::Timeout)?
-    .map_err(|s| ReplicationError::NoQuorum(s.message().to_string()))?;
-    let outcome: Result<u64, String> = postcard::from_bytes(&reply.into_inner().payload)?;
-    outcome.map_err(ReplicationError::NoQuorum)
 }
 
 /// Sends the leader the sessions kept alive on this server.

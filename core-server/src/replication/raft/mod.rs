@@ -17,7 +17,9 @@ pub mod forward;
 pub mod log_store;
 pub mod network;
 pub mod peer_service;
+pub mod prevote;
 pub mod queue;
+pub mod read_index;
 pub mod state_machine;
 pub mod types;
 
@@ -76,6 +78,12 @@ pub struct RaftNode {
     lease: Duration,
     channels: forward::Channels,
     peer_routes: BTreeMap<NodeId, String>,
+    /// When a leader was last heard from (for the pre-vote).
+    contact: prevote::LeaderContact,
+    election_timeout: Duration,
+    heartbeat: Duration,
+    /// Stops the election timer.
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for RaftNode {
@@ -105,8 +113,13 @@ pub async fn start(
     let config = openraft::Config {
         cluster_name: "corral".into(),
         heartbeat_interval: options.heartbeat.as_millis().max(1) as u64,
-        election_timeout_min: election,
-        election_timeout_max: election * 2,
+        // openraft's own election timer is off (`enable_elect`); these two
+        // set only its vote lease (`election_timeout_max`): a voter refuses a
+        // real vote for that long after hearing from its leader. The pre-vote
+        // keeps returning members from disrupting a leader, so the lease can
+        // be short enough for a fast failover (see `prevote`).
+        election_timeout_min: prevote::lease(options.heartbeat).as_millis() as u64 - 1,
+        election_timeout_max: prevote::lease(options.heartbeat).as_millis() as u64,
         install_snapshot_timeout: 4 * election.max(500),
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(options.snapshot_every),
         max_in_snapshot_log_to_keep: 1000.min(options.snapshot_every),
@@ -114,6 +127,9 @@ pub async fn start(
         // Entries are batches of up to 4 MiB: keep one message under the
         // peer message limit.
         max_payload_entries: 8,
+        // Elections are started by the pre-vote timer (`prevote`), so a
+        // returning member cannot depose a leader that a quorum follows.
+        enable_elect: false,
         ..Default::default()
     }
     .validate()
@@ -150,7 +166,12 @@ pub async fn start(
         lease: options.election_timeout * 2,
         channels: forward::Channels::default(),
         peer_routes: options.peer_routes.clone(),
+        contact: prevote::LeaderContact::default(),
+        election_timeout: options.election_timeout,
+        heartbeat: options.heartbeat,
+        stop: tokio_util::sync::CancellationToken::new(),
     });
+    tokio::spawn(prevote::run(Arc::downgrade(&node), node.stop.clone()));
     tokio::spawn(forward::run_forwarder(Arc::downgrade(&node), forward_rx));
     Ok((node, state))
 }
@@ -159,6 +180,18 @@ impl RaftNode {
     /// This server's id.
     pub fn id(&self) -> NodeId {
         self.id
+    }
+
+    /// Notes a message from the leader, received on the connection from
+    /// `via` (for the pre-vote).
+    pub(crate) fn leader_contact(&self, via: Option<std::net::SocketAddr>) {
+        self.contact.touch(via);
+    }
+
+    /// Notes that the gRPC connection from `peer` closed: if the leader
+    /// replicated over it, the pre-vote may start an election soon.
+    pub fn peer_connection_closed(&self, peer: std::net::SocketAddr) {
+        self.contact.connection_closed(peer);
     }
 
     /// The openraft handle (for the peer service).
@@ -267,15 +300,7 @@ impl RaftNode {
     /// The leader's commit index confirmed by a quorum right now; reading
     /// after this server has applied that log index is linearizable.
     pub async fn read_index(&self) -> Result<u64, ReplicationError> {
-        if self.is_leader() {
-            let (read, _) = self
-                .raft
-                .get_read_log_id()
-                .await
-                .map_err(|e| ReplicationError::NoQuorum(e.to_string()))?;
-            return Ok(read.map_or(0, |id| id.index));
-        }
-        forward::remote_read_index(self).await
+        read_index::read_index(self).await
     }
 
     /// Waits until this server has applied the log through `index` (or
@@ -329,6 +354,7 @@ impl RaftNode {
 
     /// Stops Raft (the log is closed when its writer drains).
     pub async fn shutdown(&self) {
+        self.stop.cancel();
         self.waiters.fail_all(|| ReplicationError::Stopped);
         let _ = self.raft.shutdown().await;
     }

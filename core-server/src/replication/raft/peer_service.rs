@@ -9,7 +9,9 @@ use super::network::MAX_PEER_MESSAGE;
 use super::types::{Proposal, TypeConfig};
 use super::RaftNode;
 use futures::StreamExt;
-use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
+};
 use proto::peer::peer_server::{Peer, PeerServer};
 use proto::peer::Blob;
 use serde::de::DeserializeOwned;
@@ -56,8 +58,13 @@ fn encode<T: Serialize>(value: &T) -> Result<Response<Blob>, Status> {
 #[tonic::async_trait]
 impl Peer for PeerApi {
     async fn append_entries(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        let via = request.remote_addr();
         let rpc: AppendEntriesRequest<TypeConfig> = decode(request.get_ref())?;
-        encode(&self.node.raft().append_entries(rpc).await)
+        let reply = self.node.raft().append_entries(rpc).await;
+        if matches!(&reply, Ok(r) if !matches!(r, AppendEntriesResponse::HigherVote(_))) {
+            self.node.leader_contact(via);
+        }
+        encode(&reply)
     }
 
     async fn vote(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
@@ -66,8 +73,13 @@ impl Peer for PeerApi {
     }
 
     async fn install_snapshot(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        let via = request.remote_addr();
         let rpc: InstallSnapshotRequest<TypeConfig> = decode(request.get_ref())?;
-        encode(&self.node.raft().install_snapshot(rpc).await)
+        let reply = self.node.raft().install_snapshot(rpc).await;
+        if reply.is_ok() {
+            self.node.leader_contact(via);
+        }
+        encode(&reply)
     }
 
     type ForwardStream = ReceiverStream<Result<Blob, Status>>;
@@ -135,6 +147,10 @@ impl Peer for PeerApi {
             Err(e) => Err(e.to_string()),
         };
         encode(&outcome)
+    }
+
+    async fn pre_vote(&self, _request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        encode(&super::prevote::would_vote(&self.node))
     }
 
     async fn report_sessions(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {

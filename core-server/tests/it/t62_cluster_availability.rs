@@ -1,0 +1,164 @@
+//! Guarantees on availability under faults: a cluster member that comes
+//! back after a pause cannot disrupt a leader that a quorum still follows
+//! (decision 0006, the pre-vote); writes through a follower move to a new
+//! leader while the old one is paused; a close asked for while no leader
+//! exists is carried out once one does.
+
+use client::{Client, CreateMode, CreateOptions, Error};
+use std::path::Path;
+use std::time::Duration;
+use testkit::cluster::{ClusterOptions, ProcessCluster};
+use testkit::eventually;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Writes to `path` for `period`; every write must be acknowledged.
+async fn write_for(client: &Client, path: &str, period: Duration) -> anyhow::Result<usize> {
+    let until = tokio::time::Instant::now() + period;
+    let mut n = 0;
+    while tokio::time::Instant::now() < until {
+        client
+            .set_data(path, format!("{n}").as_bytes(), None)
+            .await
+            .map_err(|e| anyhow::anyhow!("write {n} failed: {e}"))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[tokio::test]
+async fn a_resumed_follower_does_not_depose_the_leader() -> anyhow::Result<()> {
+    let cluster = ProcessCluster::start(
+        Path::new(env!("CARGO_BIN_EXE_corral")),
+        ClusterOptions::default(),
+    )
+    .await?;
+    let leader = cluster.leader(LIMIT).await?;
+    let before = cluster.status(leader).await?;
+    let follower = cluster
+        .ids()
+        .into_iter()
+        .find(|id| *id != leader)
+        .ok_or_else(|| anyhow::anyhow!("no follower"))?;
+    let client = Client::builder(&cluster.connect_string(&[leader]))
+        .session_timeout(Duration::from_secs(10))
+        .build()
+        .await?;
+    client
+        .create("/r", b"", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    cluster.pause(follower)?;
+    // Paused well past its election timeout (500-1000 ms) while the others
+    // go on writing.
+    let during = write_for(&client, "/r", Duration::from_secs(3)).await?;
+    cluster.resume(follower)?;
+    let after = write_for(&client, "/r", Duration::from_secs(3)).await?;
+    assert!(during > 0 && after > 0);
+    let now = cluster.status(leader).await?;
+    assert_eq!(now.leader, Some(leader), "the leader is unchanged");
+    assert_eq!(now.term, before.term, "no election happened");
+    // The resumed follower caught up and follows the same leader.
+    cluster.converged(&cluster.ids(), LIMIT).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn writes_through_a_follower_move_to_the_new_leader_while_the_old_is_paused(
+) -> anyhow::Result<()> {
+    // A write timeout far beyond the time the test allows: a write left
+    // waiting on the paused leader would fail the test, not time out.
+    let cluster = ProcessCluster::start(
+        Path::new(env!("CARGO_BIN_EXE_corral")),
+        ClusterOptions {
+            write_timeout: Duration::from_secs(60),
+            ..ClusterOptions::default()
+        },
+    )
+    .await?;
+    let leader = cluster.leader(LIMIT).await?;
+    let follower = cluster
+        .ids()
+        .into_iter()
+        .find(|id| *id != leader)
+        .ok_or_else(|| anyhow::anyhow!("no follower"))?;
+    let client = Client::builder(&cluster.connect_string(&[follower]))
+        .session_timeout(Duration::from_secs(30))
+        .build()
+        .await?;
+    client
+        .create("/w", b"", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    cluster.pause(leader)?;
+    // Writes sent while the old leader is paused end (as unknown at worst)
+    // once a new leader is elected, and the next ones go to it.
+    let mut attempts = 0;
+    eventually(
+        Duration::from_secs(20),
+        "a write through the follower",
+        || {
+            attempts += 1;
+            let client = &client;
+            async move {
+                match client.set_data("/w", b"x", None).await {
+                    Ok(_) => true,
+                    Err(Error::ConnectionLoss) => false,
+                    Err(e) => panic!("write failed: {e}"),
+                }
+            }
+        },
+    )
+    .await?;
+    let status = cluster.status(follower).await?;
+    assert_ne!(status.leader, Some(leader), "a new leader took over");
+    cluster.resume(leader)?;
+    cluster.converged(&cluster.ids(), LIMIT).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_close_asked_for_without_a_leader_is_carried_out_once_there_is_one() -> anyhow::Result<()>
+{
+    let cluster = ProcessCluster::start(
+        Path::new(env!("CARGO_BIN_EXE_corral")),
+        ClusterOptions::default(),
+    )
+    .await?;
+    let leader = cluster.leader(LIMIT).await?;
+    let followers: Vec<u64> = cluster
+        .ids()
+        .into_iter()
+        .filter(|id| *id != leader)
+        .collect();
+    let (on, other) = (followers[0], followers[1]);
+    let owner = Client::builder(&cluster.connect_string(&[on]))
+        .session_timeout(Duration::from_secs(60))
+        .build()
+        .await?;
+    owner
+        .create("/eph", b"", CreateOptions::mode(CreateMode::Ephemeral))
+        .await?;
+    // No leader and no quorum: the close cannot commit now.
+    cluster.pause(leader)?;
+    cluster.pause(other)?;
+    owner.close().await?;
+    cluster.resume(other)?;
+    // Once the two form a quorum, the close is carried out: the ephemeral
+    // goes long before the session's 60 s timeout could expire it.
+    let watcher = Client::builder(&cluster.connect_string(&[other]))
+        .session_timeout(Duration::from_secs(30))
+        .build()
+        .await?;
+    eventually(
+        Duration::from_secs(20),
+        "the closed session's ephemeral to go",
+        || {
+            let watcher = &watcher;
+            async move {
+                watcher.sync("/").await.is_ok() && matches!(watcher.exists("/eph").await, Ok(None))
+            }
+        },
+    )
+    .await?;
+    cluster.resume(leader)?;
+    Ok(())
+}
