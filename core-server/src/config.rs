@@ -76,6 +76,10 @@ pub struct Config {
     pub proposal_queue: usize,
     /// Most bytes of proposals waiting in each cluster write queue.
     pub proposal_queue_bytes: usize,
+    /// Most bytes of Raft log entries a cluster member keeps (in memory and
+    /// on disk) past its last snapshot: beyond it a snapshot is taken and the
+    /// log purged, whatever the write volume.
+    pub log_retained_bytes: usize,
     /// Where to dial a peer instead of its advertised address (`ID=HOST:PORT`
     /// each): a relay, or a fault-injecting proxy in tests.
     pub peer_routes: Vec<Member>,
@@ -150,6 +154,7 @@ impl Default for Config {
             peer_routes: Vec::new(),
             proposal_queue: 4096,
             proposal_queue_bytes: 64 << 20,
+            log_retained_bytes: 256 << 20,
         }
     }
 }
@@ -251,6 +256,9 @@ impl Config {
                 "proposal_queue",
                 "proposal_queue must be positive, proposal_queue_bytes at least max_request_bytes",
             );
+        }
+        if self.log_retained_bytes < self.max_request_bytes {
+            return invalid("log_retained_bytes", "must be at least max_request_bytes");
         }
         if self.write_timeout_ms == 0 {
             return invalid("write_timeout_ms", "must be positive");

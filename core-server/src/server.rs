@@ -316,6 +316,7 @@ fn raft_options(config: &Config, node_id: u64) -> RaftOptions {
         write_timeout: Duration::from_millis(config.write_timeout_ms),
         history: (config.history_entries, config.history_bytes),
         proposal_queue: (config.proposal_queue, config.proposal_queue_bytes),
+        log_retained_bytes: config.log_retained_bytes,
         peer_routes: config
             .peer_routes
             .iter()

@@ -159,6 +159,14 @@ impl ProcessCluster {
         self.members[&id].listen
     }
 
+    /// Server `id`'s resident set size, bytes.
+    pub fn rss_bytes(&self, id: u64) -> anyhow::Result<u64> {
+        match self.members.get(&id).and_then(|m| m.process.as_ref()) {
+            Some(p) => p.rss_bytes(),
+            None => anyhow::bail!("server {id} is not running"),
+        }
+    }
+
     /// Every server id, members or not.
     pub fn ids(&self) -> Vec<u64> {
         self.members.keys().copied().collect()

@@ -48,7 +48,7 @@ async fn a_resumed_follower_does_not_depose_the_leader() -> anyhow::Result<()> {
         .create("/r", b"", CreateOptions::mode(CreateMode::Persistent))
         .await?;
     cluster.pause(follower)?;
-    // Paused well past its election timeout (500-1000 ms) while the others
+    // Paused for ten election timeouts (300 ms here) while the others
     // go on writing.
     let during = write_for(&client, "/r", Duration::from_secs(3)).await?;
     cluster.resume(follower)?;

@@ -81,6 +81,9 @@ pub struct ServeArgs {
     /// Bytes of partly received frames held across all connections.
     #[arg(long)]
     partial_frame_bytes: Option<usize>,
+    /// Bytes of Raft log kept past the last snapshot (cluster members).
+    #[arg(long)]
+    log_retained_bytes: Option<usize>,
     /// Dial peer ID at HOST:PORT instead of its advertised address,
     /// `ID=HOST:PORT` (repeatable; for relays and fault-injection tests).
     #[arg(long = "peer-route")]
@@ -145,6 +148,9 @@ impl ServeArgs {
         }
         if let Some(v) = self.partial_frame_bytes {
             config.partial_frame_bytes = v;
+        }
+        if let Some(v) = self.log_retained_bytes {
+            config.log_retained_bytes = v;
         }
         if let Some(v) = self.snapshot_every {
             config.snapshot_every = v;

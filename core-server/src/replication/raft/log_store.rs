@@ -36,6 +36,10 @@ struct Meta {
 #[derive(Debug, Default)]
 struct Cache {
     entries: BTreeMap<u64, LogEntry>,
+    /// The encoded size of each entry in `entries`.
+    sizes: BTreeMap<u64, usize>,
+    /// The sum of `sizes`.
+    bytes: usize,
     meta: Meta,
     committed_saved: Option<u64>,
 }
@@ -107,10 +111,12 @@ impl LogStore {
         let (wal, records) = Wal::open(&dir.join("raft-log"), WalOptions::default())?;
         let purged = meta.last_purged.map(|id| id.index);
         let mut entries = BTreeMap::new();
+        let mut sizes = BTreeMap::new();
         for (index, bytes) in records {
             if purged.is_some_and(|p| index <= p) {
                 continue;
             }
+            sizes.insert(index, bytes.len());
             let entry: LogEntry =
                 postcard::from_bytes(&bytes).map_err(|source| OpenError::Decode {
                     what: "raft log record",
@@ -133,6 +139,8 @@ impl LogStore {
         Ok(LogStore {
             cache: Arc::new(Mutex::new(Cache {
                 entries,
+                bytes: sizes.values().sum(),
+                sizes,
                 meta,
                 committed_saved: None,
             })),
@@ -156,8 +164,38 @@ impl LogStore {
         }
     }
 
+    /// Bytes of log entries held (in memory, and as records on disk).
+    pub fn retained_bytes(&self) -> usize {
+        self.cache.lock().bytes
+    }
+
+    /// The highest index whose purge (with everything before it) leaves at
+    /// most `keep` bytes of entries; `None` if nothing need go.
+    pub fn purge_point(&self, keep: usize) -> Option<u64> {
+        let cache = self.cache.lock();
+        let mut kept = 0usize;
+        for (index, size) in cache.sizes.iter().rev() {
+            kept += size;
+            if kept > keep {
+                return Some(*index);
+            }
+        }
+        None
+    }
+
     fn save_meta_later(&self, meta: Meta) {
         let _ = self.writer.send(Command::SaveMeta { meta, done: None });
+    }
+}
+
+impl Cache {
+    /// Records the size of the entry appended at `index` (replacing one a
+    /// conflicting append overwrites).
+    fn note_size(&mut self, index: u64, size: usize) {
+        if let Some(old) = self.sizes.insert(index, size) {
+            self.bytes -= old;
+        }
+        self.bytes += size;
     }
 }
 
@@ -260,6 +298,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 let index = entry.get_log_id().index;
                 let bytes =
                     postcard::to_allocvec(&entry).map_err(|e| failure(ErrorSubject::Logs, e))?;
+                cache.note_size(index, bytes.len());
                 records.push((index, bytes));
                 cache.entries.insert(index, entry);
             }
@@ -273,7 +312,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.cache.lock().entries.split_off(&log_id.index);
+        {
+            let mut cache = self.cache.lock();
+            cache.entries.split_off(&log_id.index);
+            let dropped = cache.sizes.split_off(&log_id.index);
+            cache.bytes -= dropped.values().sum::<usize>();
+        }
         let index = log_id.index;
         self.call(
             |done| Command::TruncateFrom { index, done },
@@ -287,6 +331,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let mut cache = self.cache.lock();
             let kept = cache.entries.split_off(&(log_id.index + 1));
             cache.entries = kept;
+            let kept = cache.sizes.split_off(&(log_id.index + 1));
+            cache.sizes = kept;
+            cache.bytes = cache.sizes.values().sum();
             cache.meta.last_purged = Some(log_id);
             cache.meta.clone()
         };

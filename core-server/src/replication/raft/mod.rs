@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod batcher;
 pub mod forward;
+pub mod log_budget;
 pub mod log_store;
 pub mod network;
 pub mod peer_service;
@@ -62,6 +63,8 @@ pub struct RaftOptions {
     /// Bounds of each proposal queue (leader batcher, follower forwarder):
     /// proposals, bytes.
     pub proposal_queue: (usize, usize),
+    /// Most bytes of log kept past the last snapshot (`log_budget`).
+    pub log_retained_bytes: usize,
 }
 
 /// A running Raft member.
@@ -138,6 +141,7 @@ pub async fn start(
         node_id: options.node_id,
         routes: options.peer_routes.clone(),
     };
+    let log_reader = log.clone();
     let raft = Raft::new(options.node_id, Arc::new(config), network, log, sm)
         .await
         .map_err(|e| ReplicationError::Raft(e.to_string()))?;
@@ -172,6 +176,13 @@ pub async fn start(
         stop: tokio_util::sync::CancellationToken::new(),
     });
     tokio::spawn(prevote::run(Arc::downgrade(&node), node.stop.clone()));
+    tokio::spawn(log_budget::run(
+        node.raft.clone(),
+        log_reader,
+        options.log_retained_bytes,
+        options.heartbeat.max(Duration::from_millis(10)),
+        node.stop.clone(),
+    ));
     tokio::spawn(forward::run_forwarder(Arc::downgrade(&node), forward_rx));
     Ok((node, state))
 }
@@ -182,10 +193,16 @@ impl RaftNode {
         self.id
     }
 
-    /// Notes a message from the leader, received on the connection from
-    /// `via` (for the pre-vote).
-    pub(crate) fn leader_contact(&self, via: Option<std::net::SocketAddr>) {
-        self.contact.touch(via);
+    /// Notes a message from a leader in `vote`, received on the connection
+    /// from `via` (for the pre-vote): while it is handled, this server is in
+    /// contact, unless the message is from a leader older than its own vote.
+    pub(crate) fn leader_contact(
+        &self,
+        via: Option<std::net::SocketAddr>,
+        vote: &openraft::Vote<NodeId>,
+    ) -> prevote::Handling<'_> {
+        let current = self.raft.metrics().borrow().vote;
+        prevote::Handling::new(&self.contact, via, vote >= &current)
     }
 
     /// Notes that the gRPC connection from `peer` closed: if the leader

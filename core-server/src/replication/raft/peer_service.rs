@@ -60,10 +60,9 @@ impl Peer for PeerApi {
     async fn append_entries(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
         let via = request.remote_addr();
         let rpc: AppendEntriesRequest<TypeConfig> = decode(request.get_ref())?;
+        let contact = self.node.leader_contact(via, &rpc.vote);
         let reply = self.node.raft().append_entries(rpc).await;
-        if matches!(&reply, Ok(r) if !matches!(r, AppendEntriesResponse::HigherVote(_))) {
-            self.node.leader_contact(via);
-        }
+        contact.end(matches!(&reply, Ok(r) if !matches!(r, AppendEntriesResponse::HigherVote(_))));
         encode(&reply)
     }
 
@@ -75,10 +74,9 @@ impl Peer for PeerApi {
     async fn install_snapshot(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
         let via = request.remote_addr();
         let rpc: InstallSnapshotRequest<TypeConfig> = decode(request.get_ref())?;
+        let contact = self.node.leader_contact(via, &rpc.vote);
         let reply = self.node.raft().install_snapshot(rpc).await;
-        if reply.is_ok() {
-            self.node.leader_contact(via);
-        }
+        contact.end(reply.is_ok());
         encode(&reply)
     }
 

@@ -43,6 +43,10 @@ struct Contact {
     via: Option<SocketAddr>,
     /// That connection closed and no message came since.
     closed: bool,
+    /// Leader messages being handled right now (a large append can take
+    /// longer than an election timeout to write; the leader is not lost
+    /// meanwhile).
+    in_progress: usize,
 }
 
 /// What this server knows of its contact with a leader.
@@ -58,6 +62,7 @@ impl Default for LeaderContact {
                 last: SystemClock.now(),
                 via: None,
                 closed: false,
+                in_progress: 0,
             }),
         }
     }
@@ -72,6 +77,25 @@ impl LeaderContact {
         c.closed = false;
     }
 
+    /// Notes that a leader's message arrived on `via` and is being handled;
+    /// [`Self::end`] follows when it is done.
+    pub fn begin(&self, via: Option<SocketAddr>) {
+        self.touch(via);
+        self.contact.lock().in_progress += 1;
+    }
+
+    /// Notes the end of a message [`Self::begin`] noted; `accepted` if it
+    /// came from the current leader (it was not refused for a higher vote).
+    pub fn end(&self, via: Option<SocketAddr>, accepted: bool) {
+        {
+            let mut c = self.contact.lock();
+            c.in_progress = c.in_progress.saturating_sub(1);
+        }
+        if accepted {
+            self.touch(via);
+        }
+    }
+
     /// Notes that the accepted connection from `peer` closed.
     pub fn connection_closed(&self, peer: SocketAddr) {
         let mut c = self.contact.lock();
@@ -80,13 +104,61 @@ impl LeaderContact {
         }
     }
 
-    /// Time since the last message, and whether its connection closed since.
+    /// Time since the last message (none while one is being handled), and
+    /// whether its connection closed since.
     fn state(&self) -> (Duration, bool) {
         let c = self.contact.lock();
+        if c.in_progress > 0 {
+            return (Duration::ZERO, false);
+        }
         (
             SystemClock.now().saturating_duration_since(c.last),
             c.closed,
         )
+    }
+}
+
+/// A leader's message being handled: contact while it lasts (if it is from
+/// a current leader), counted as contact at its end if it was accepted.
+#[derive(Debug)]
+pub struct Handling<'a> {
+    contact: &'a LeaderContact,
+    via: Option<SocketAddr>,
+    current: bool,
+}
+
+impl<'a> Handling<'a> {
+    /// Starts handling a message on `via`; `current` if its vote is not
+    /// older than this server's.
+    pub fn new(contact: &'a LeaderContact, via: Option<SocketAddr>, current: bool) -> Self {
+        if current {
+            contact.begin(via);
+        }
+        Handling {
+            contact,
+            via,
+            current,
+        }
+    }
+
+    /// Ends it; `accepted` if openraft did not refuse it for a higher vote.
+    pub fn end(self, accepted: bool) {
+        if self.current {
+            self.contact.end(self.via, accepted);
+        } else if accepted {
+            self.contact.touch(self.via);
+        }
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Handling<'_> {
+    /// A handler cancelled midway (the leader's call dropped) ends without
+    /// counting as contact.
+    fn drop(&mut self) {
+        if self.current {
+            self.contact.end(self.via, false);
+        }
     }
 }
 
@@ -277,5 +349,16 @@ mod tests {
         assert!(contact.state().1);
         contact.touch(Some(other));
         assert!(!contact.state().1, "a new message clears the close");
+    }
+
+    #[test]
+    fn a_message_being_handled_is_contact() {
+        let contact = LeaderContact::default();
+        let leader: SocketAddr = "127.0.0.1:4000".parse().expect("addr");
+        contact.begin(Some(leader));
+        contact.connection_closed(leader);
+        assert_eq!(contact.state(), (Duration::ZERO, false));
+        contact.end(Some(leader), false);
+        assert!(contact.state().1, "the close counts once it is handled");
     }
 }

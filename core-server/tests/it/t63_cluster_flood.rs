@@ -1,0 +1,134 @@
+//! Guarantee: an overloaded 3-server cluster slows its clients down instead
+//! of growing: with every write queue and the Raft log bounded in bytes
+//! (`proposal_queue_bytes`, `connection_queue_bytes`, `log_retained_bytes`),
+//! each server's resident memory stays within a bound far below the volume
+//! written, and a client arriving during the flood is still served.
+
+use client::{Client, CreateMode, CreateOptions};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::cluster::{ClusterOptions, ProcessCluster};
+
+/// Each write's value.
+const VALUE: usize = 256 << 10;
+/// Writes each flooding client keeps outstanding.
+const DEPTH: usize = 4;
+/// What the flood writes in all before it stops.
+const VOLUME: u64 = 1 << 30;
+/// The resident set no server may exceed.
+const RSS_LIMIT: u64 = 320 << 20;
+
+/// Ignored: it fails today, and is kept as the reproduction (issue 9, item
+/// 7). openraft 0.9 gives every AppendEntries one heartbeat interval (50 ms
+/// here) to be answered; under this flood a follower's fsync takes longer,
+/// every append times out, the leader sees no quorum and drops its clients.
+/// Run it with `cargo test -p core-server --test it t63 -- --ignored`.
+#[ignore = "fails: AppendEntries times out after one heartbeat under load (issue 9, item 7)"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flooded_cluster_pushes_back_and_its_memory_stays_bounded() -> anyhow::Result<()> {
+    let cluster = ProcessCluster::start(
+        Path::new(env!("CARGO_BIN_EXE_corral")),
+        ClusterOptions {
+            write_timeout: Duration::from_secs(30),
+            extra: vec!["--log-retained-bytes".into(), (16u64 << 20).to_string()],
+            ..ClusterOptions::default()
+        },
+    )
+    .await?;
+    let ids = cluster.ids();
+    let setup = Client::connect(&cluster.connect_string(&ids)).await?;
+    for i in 0..16 {
+        setup
+            .create(
+                &format!("/f{i}"),
+                b"",
+                CreateOptions::mode(CreateMode::Persistent),
+            )
+            .await?;
+    }
+    let written = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut flooders = Vec::new();
+    for i in 0..6u64 {
+        // Spread over the servers: two thirds of the writes are forwarded.
+        let id = ids[i as usize % ids.len()];
+        let client = Client::builder(&cluster.addr(id).to_string())
+            .session_timeout(Duration::from_secs(30))
+            .build()
+            .await?;
+        let (written, stop) = (written.clone(), stop.clone());
+        flooders.push(tokio::spawn(async move {
+            let value = vec![i as u8; VALUE];
+            let mut in_flight = futures::stream::FuturesUnordered::new();
+            let mut n = 0u64;
+            use futures::StreamExt;
+            while !stop.load(Ordering::Relaxed) {
+                while in_flight.len() < DEPTH {
+                    let path = format!("/f{}", (i + n) % 16);
+                    let (client, value) = (&client, &value);
+                    in_flight.push(async move { client.set_data(&path, value, None).await });
+                    n += 1;
+                }
+                if let Some(done) = in_flight.next().await {
+                    done?;
+                    written.fetch_add(VALUE as u64, Ordering::Relaxed);
+                }
+            }
+            while let Some(done) = in_flight.next().await {
+                done?;
+            }
+            Ok::<_, client::Error>(())
+        }));
+    }
+    let mut peak = 0u64;
+    let mut probes = 0u32;
+    let mut slowest_probe = Duration::ZERO;
+    let mut sample = tokio::time::interval(Duration::from_millis(200));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+    while written.load(Ordering::Relaxed) < VOLUME {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the flood wrote only {} MiB in time",
+            written.load(Ordering::Relaxed) >> 20
+        );
+        sample.tick().await;
+        for id in &ids {
+            peak = peak.max(cluster.rss_bytes(*id)?);
+        }
+        // Now and then a new client must get a write through the flood.
+        probes += 1;
+        if probes.is_multiple_of(25) {
+            // It waits its turn behind the queued writes (a session is a
+            // log entry too), but it is served.
+            let started = tokio::time::Instant::now();
+            let probe = Client::builder(&cluster.addr(ids[probes as usize % 3]).to_string())
+                .session_timeout(Duration::from_secs(30))
+                .connect_timeout(Duration::from_secs(60))
+                .build()
+                .await?;
+            probe.set_data("/f0", b"probe", None).await?;
+            probe.close().await?;
+            slowest_probe = slowest_probe.max(started.elapsed());
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for f in flooders {
+        f.await??;
+    }
+    println!(
+        "wrote {} MiB; peak resident set of a server {} MiB; slowest new client {:?}",
+        written.load(Ordering::Relaxed) >> 20,
+        peak >> 20,
+        slowest_probe
+    );
+    anyhow::ensure!(
+        peak < RSS_LIMIT,
+        "a server grew to {} MiB while {} MiB were written",
+        peak >> 20,
+        written.load(Ordering::Relaxed) >> 20
+    );
+    cluster.converged(&ids, Duration::from_secs(60)).await?;
+    Ok(())
+}
