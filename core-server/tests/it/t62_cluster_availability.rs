@@ -144,21 +144,30 @@ async fn a_close_asked_for_without_a_leader_is_carried_out_once_there_is_one() -
     cluster.resume(other)?;
     // Once the two form a quorum, the close is carried out: the ephemeral
     // goes long before the session's 60 s timeout could expire it.
-    let watcher = Client::builder(&cluster.connect_string(&[other]))
-        .session_timeout(Duration::from_secs(30))
-        .build()
-        .await?;
-    eventually(
-        Duration::from_secs(20),
-        "the closed session's ephemeral to go",
-        || {
-            let watcher = &watcher;
-            async move {
-                watcher.sync("/").await.is_ok() && matches!(watcher.exists("/eph").await, Ok(None))
+    // `other` serves only once the two have elected a leader; until then a
+    // connection to it is refused or closed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut pace = tokio::time::interval(Duration::from_millis(50));
+    let mut watcher: Option<Client> = None;
+    loop {
+        pace.tick().await;
+        if watcher.is_none() {
+            watcher = Client::builder(&cluster.connect_string(&[other]))
+                .session_timeout(Duration::from_secs(30))
+                .build()
+                .await
+                .ok();
+        }
+        if let Some(w) = &watcher {
+            if w.sync("/").await.is_ok() && matches!(w.exists("/eph").await, Ok(None)) {
+                break;
             }
-        },
-    )
-    .await?;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the closed session's ephemeral is still there"
+        );
+    }
     cluster.resume(leader)?;
     Ok(())
 }

@@ -65,7 +65,9 @@ pub async fn wait_for_leader(node: &RaftNode, limit: Duration) -> Option<(NodeId
 struct Link {
     leader: NodeId,
     tx: mpsc::Sender<Blob>,
-    in_flight: Arc<Mutex<HashSet<u64>>>,
+    /// Tokens sent and not answered; `None` once the link ended (its
+    /// tokens were then ended as unknown, and nothing more may be sent).
+    in_flight: Arc<Mutex<Option<HashSet<u64>>>>,
     closed: CancellationToken,
 }
 
@@ -154,16 +156,26 @@ async fn forward_one(
             return None;
         }
     };
-    current.in_flight.lock().insert(token);
-    if current.tx.send(Blob { payload }).await.is_err() {
-        current.in_flight.lock().remove(&token);
-        node.waiters().finish(
-            token,
-            Err(ReplicationError::Unknown(
-                "link to the leader closed".into(),
-            )),
-        );
+    // Registered before it is sent, so the link's end (which takes the set)
+    // ends it as unknown; a link that already ended takes nothing, and the
+    // proposal, not sent, is tried again on a new one.
+    let registered = match current.in_flight.lock().as_mut() {
+        Some(set) => set.insert(token),
+        None => false,
+    };
+    if !registered {
         *link = None;
+        return Some(proposal);
+    }
+    if current.tx.send(Blob { payload }).await.is_err() {
+        let unsent = current
+            .in_flight
+            .lock()
+            .as_mut()
+            .is_some_and(|set| set.remove(&token));
+        *link = None;
+        // Not sent: try again, unless the link's end already answered it.
+        return unsent.then_some(proposal);
     }
     None
 }
@@ -176,7 +188,7 @@ async fn open_link(
     peer: &PeerNode,
 ) -> Result<Link, ReplicationError> {
     let (tx, rx) = mpsc::channel::<Blob>(4096);
-    let in_flight = Arc::new(Mutex::new(HashSet::new()));
+    let in_flight = Arc::new(Mutex::new(Some(HashSet::new())));
     let closed = CancellationToken::new();
     let mut client = peer_client(node.channels.get(&peer.addr)?);
     let response = tokio::time::timeout(
@@ -207,13 +219,15 @@ async fn open_link(
             let Ok(reply) = postcard::from_bytes::<ForwardReply>(&blob.payload) else {
                 break;
             };
-            task_in_flight.lock().remove(&reply.token);
+            if let Some(set) = task_in_flight.lock().as_mut() {
+                set.remove(&reply.token);
+            }
             if let Err(reason) = reply.outcome {
                 waiters.finish(reply.token, Err(ReplicationError::Unknown(reason)));
             }
         }
         task_closed.cancel();
-        let lost: Vec<u64> = task_in_flight.lock().drain().collect();
+        let lost = task_in_flight.lock().take().unwrap_or_default();
         for token in lost {
             waiters.finish(
                 token,
