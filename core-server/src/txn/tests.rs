@@ -545,3 +545,35 @@ fn random_failed_multis_leave_the_state_exactly_as_before() {
         "both outcomes exercised: {failed} failed, {applied} applied"
     );
 }
+
+#[test]
+fn data_is_encoded_as_before_byte_strings_were_used() {
+    // The log and snapshots written before `serde_bytes` must still read:
+    // postcard writes a byte string exactly as a sequence of u8.
+    #[derive(serde::Serialize)]
+    struct Plain {
+        data: Option<Vec<u8>>,
+    }
+    #[derive(serde::Serialize)]
+    struct Bytes {
+        #[serde(with = "serde_bytes")]
+        data: Option<Vec<u8>>,
+    }
+    for data in [
+        None,
+        Some(Vec::new()),
+        Some((0..=255u8).cycle().take(1000).collect()),
+    ] {
+        let plain = postcard::to_allocvec(&Plain { data: data.clone() }).expect("encode");
+        let bytes = postcard::to_allocvec(&Bytes { data: data.clone() }).expect("encode");
+        assert_eq!(plain, bytes);
+        let txn = Txn::SetData {
+            path: "/a".into(),
+            data,
+            version: -1,
+        };
+        let back: Txn =
+            postcard::from_bytes(&postcard::to_allocvec(&txn).expect("encode")).expect("decode");
+        assert_eq!(back, txn);
+    }
+}

@@ -164,6 +164,16 @@ impl LogStore {
         }
     }
 
+    /// The id of the last entry in the log (or of the last purged one).
+    pub fn last_log_id(&self) -> Option<LogId> {
+        let cache = self.cache.lock();
+        cache
+            .entries
+            .last_key_value()
+            .map(|(_, e)| *e.get_log_id())
+            .or(cache.meta.last_purged)
+    }
+
     /// Bytes of log entries held (in memory, and as records on disk).
     pub fn retained_bytes(&self) -> usize {
         self.cache.lock().bytes

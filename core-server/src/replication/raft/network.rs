@@ -111,7 +111,11 @@ impl PeerConnection {
         let payload =
             postcard::to_allocvec(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let blob = Blob { payload };
-        let ttl = option.hard_ttl();
+        // openraft asks for one heartbeat interval; the runtime stretches
+        // its own timeouts, and this one with them (see `runtime`).
+        let ttl = option
+            .hard_ttl()
+            .saturating_mul(super::runtime::RPC_TIMEOUT_FACTOR);
         let sent = async {
             match rpc {
                 Rpc::Append => client.append_entries(blob).await,

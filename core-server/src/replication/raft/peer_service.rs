@@ -147,8 +147,9 @@ impl Peer for PeerApi {
         encode(&outcome)
     }
 
-    async fn pre_vote(&self, _request: Request<Blob>) -> Result<Response<Blob>, Status> {
-        encode(&super::prevote::would_vote(&self.node))
+    async fn pre_vote(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {
+        let candidate_last: Option<super::types::LogId> = decode(request.get_ref())?;
+        encode(&super::prevote::would_vote(&self.node, candidate_last))
     }
 
     async fn report_sessions(&self, request: Request<Blob>) -> Result<Response<Blob>, Status> {

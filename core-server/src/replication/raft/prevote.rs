@@ -19,6 +19,7 @@
 //! pre-vote is granted only when the real vote would be.
 
 use super::network::peer_client;
+use super::types::LogId;
 use super::RaftNode;
 use crate::clock::{Clock, SystemClock};
 use parking_lot::Mutex;
@@ -196,8 +197,14 @@ impl Timing {
     }
 }
 
-/// Whether this server would vote for a candidate now.
-pub(super) fn would_vote(node: &RaftNode) -> bool {
+/// Whether this server would vote now for a candidate whose log ends at
+/// `candidate_last`: it lost its leader, and the candidate's log is at least
+/// as up to date as its own (Raft's vote rule, so a member that fell behind
+/// cannot keep raising the term with elections it cannot win).
+pub(super) fn would_vote(node: &RaftNode, candidate_last: Option<LogId>) -> bool {
+    if candidate_last < node.log.last_log_id() {
+        return false;
+    }
     let timing = Timing::of(node);
     let metrics = node.raft().metrics();
     let m = metrics.borrow();
@@ -210,18 +217,16 @@ pub(super) fn would_vote(node: &RaftNode) -> bool {
 }
 
 /// Asks one voter; an unreachable voter says no.
-async fn ask(node: &RaftNode, addr: &str) -> bool {
+async fn ask(node: &RaftNode, addr: &str, last: Option<LogId>) -> bool {
     let Ok(channel) = node.channels.get(addr) else {
         return false;
     };
+    let Ok(payload) = postcard::to_allocvec(&last) else {
+        return false;
+    };
     let mut client = peer_client(channel);
-    let reply = tokio::time::timeout(
-        node.election_timeout,
-        client.pre_vote(Blob {
-            payload: Vec::new(),
-        }),
-    )
-    .await;
+    let reply =
+        tokio::time::timeout(node.election_timeout, client.pre_vote(Blob { payload })).await;
     match reply {
         Ok(Ok(reply)) => postcard::from_bytes::<bool>(&reply.into_inner().payload).unwrap_or(false),
         _ => false,
@@ -251,7 +256,8 @@ async fn poll(node: &RaftNode) -> bool {
     // A majority of all voters, this one included.
     let total = voters.len() + 1;
     let needed = total / 2 + 1;
-    let answers = futures::future::join_all(voters.iter().map(|addr| ask(node, addr))).await;
+    let last = node.log.last_log_id();
+    let answers = futures::future::join_all(voters.iter().map(|addr| ask(node, addr, last))).await;
     1 + answers.into_iter().filter(|yes| *yes).count() >= needed
 }
 

@@ -72,7 +72,7 @@ openraft::declare_raft_types!(
         Node = PeerNode,
         Entry = openraft::Entry<TypeConfig>,
         SnapshotData = Cursor<Vec<u8>>,
-        AsyncRuntime = openraft::TokioRuntime,
+        AsyncRuntime = super::runtime::CorralRuntime,
 );
 
 /// The Raft handle with Corral's types.
