@@ -19,7 +19,9 @@ cargo build --quiet --release --bin corral --bin zk_failover
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 bin="$target_dir/release"
 work=$(mktemp -d)
-# The running servers' pids, by system and id.
+# The running servers' pids, by system and id. They are disowned right after
+# they start, so the shell prints no "Killed" line for the one killed each
+# round; `alive` and `gone` watch them instead of `wait`.
 declare -A zpid cpid
 # alive PID: the process runs (a killed child not yet waited for is a zombie).
 alive() {
@@ -27,10 +29,18 @@ alive() {
   state=$(ps -o stat= -p "$1" 2>/dev/null || true)
   [ -n "$state" ] && [ "${state:0:1}" != Z ]
 }
+# gone PID: waits (up to 30 s) until the process has exited.
+gone() {
+  for _ in $(seq 1 300); do
+    if ! alive "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "process $1 still runs after 30 s" >&2
+  return 1
+}
 stop() {
-  local p=$1
-  kill "$p" 2>/dev/null || true
-  { wait "$p"; } 2>/dev/null || true
+  kill "$1" 2>/dev/null || true
+  gone "$1" || true
 }
 cleanup() {
   for id in 1 2 3; do
@@ -89,6 +99,7 @@ start_zk() {
   local id=$1 d="$work/zk$1"
   ZOO_LOG_DIR="$d" "$ZKSERVER" start-foreground "$d/zoo.cfg" >>"$d/zookeeper.log" 2>&1 &
   zpid[$id]=$!
+  disown "$!"
 }
 zk_mode() {
   { (exec 3<>"/dev/tcp/127.0.0.1/${zc[$1]}" && echo srvr >&3 && cat <&3) 2>/dev/null || true; } | sed -n 's/^Mode: //p'
@@ -114,7 +125,7 @@ for round in $(seq 1 "$rounds"); do
   if [ -z "$leader" ]; then echo "no ZooKeeper leader before round $round" >&2; exit 1; fi
   run_round zookeeper "$round" "$zk_addrs" $((leader - 1)) "${zpid[$leader]}"
   if ! alive "${zpid[$leader]}"; then
-    { wait "${zpid[$leader]}"; } 2>/dev/null || true
+    gone "${zpid[$leader]}"
     start_zk "$leader"
     wait_for_port "${zc[$leader]}" 60
   fi
@@ -136,6 +147,7 @@ start_corral() {
     --listen "127.0.0.1:${cn[$id]}" --zk-listen "127.0.0.1:${cz[$id]}" "${members[@]}" \
     >"$work/c$id.out" 2>>"$work/c$id.err" &
   cpid[$id]=$!
+  disown "$!"
   wait_for_line "$work/c$id.out" "listening: " 60 >/dev/null
 }
 corral_leader() {
@@ -153,7 +165,7 @@ for round in $(seq 1 "$rounds"); do
   if [ -z "$leader" ]; then echo "no Corral leader before round $round" >&2; exit 1; fi
   run_round corral "$round" "$corral_addrs" $((leader - 1)) "${cpid[$leader]}"
   if ! alive "${cpid[$leader]}"; then
-    { wait "${cpid[$leader]}"; } 2>/dev/null || true
+    gone "${cpid[$leader]}"
     start_corral "$leader"
     wait_for_port "${cz[$leader]}" 60
   fi
