@@ -159,6 +159,11 @@ impl ProcessCluster {
         self.members[&id].listen
     }
 
+    /// Server `id`'s ZooKeeper-protocol address (while it runs).
+    pub fn zk_addr(&self, id: u64) -> Option<SocketAddr> {
+        self.members.get(&id)?.process.as_ref()?.zk_addr()
+    }
+
     /// Server `id`'s resident set size, bytes.
     pub fn rss_bytes(&self, id: u64) -> anyhow::Result<u64> {
         match self.members.get(&id).and_then(|m| m.process.as_ref()) {

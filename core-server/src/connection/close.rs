@@ -37,6 +37,9 @@ pub enum CloseReason {
     NoQuorum,
     /// This server installed a snapshot; its clients reattach and catch up.
     SnapshotInstalled,
+    /// A request's outcome is unknown (its leader was lost): ZooKeeper has no
+    /// reply for that, its client learns it from the closed connection.
+    OutcomeUnknown,
     /// The server is stopping.
     Shutdown,
 }
@@ -60,6 +63,7 @@ impl CloseReason {
             CloseReason::SessionMoved => "session_moved",
             CloseReason::NoQuorum => "no_quorum",
             CloseReason::SnapshotInstalled => "snapshot_installed",
+            CloseReason::OutcomeUnknown => "outcome_unknown",
             CloseReason::Shutdown => "shutdown",
         }
     }

@@ -171,3 +171,51 @@ async fn a_close_asked_for_without_a_leader_is_carried_out_once_there_is_one() -
     cluster.resume(leader)?;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_unknown_outcome_closes_a_zookeeper_connection_instead_of_sending_connection_loss(
+) -> anyhow::Result<()> {
+    let cluster = ProcessCluster::start(
+        Path::new(env!("CARGO_BIN_EXE_corral")),
+        ClusterOptions::default(),
+    )
+    .await?;
+    let leader = cluster.leader(LIMIT).await?;
+    let followers: Vec<u64> = cluster
+        .ids()
+        .into_iter()
+        .filter(|id| *id != leader)
+        .collect();
+    let (on, other) = (followers[0], followers[1]);
+    let zk = cluster
+        .zk_addr(on)
+        .ok_or_else(|| anyhow::anyhow!("no ZooKeeper port"))?;
+    let mut raw = crate::raw_zk::RawZk::connect(zk).await?;
+    let created = raw.call(&crate::raw_zk::create(1, "/u", b"")).await?;
+    assert_eq!(created.err, 0);
+    // No quorum: the write cannot commit, and after the write timeout its
+    // outcome is unknown. ZooKeeper has no reply code for that (-4 is the
+    // client's own): the connection is closed, and no frame carries -4.
+    cluster.pause(leader)?;
+    cluster.pause(other)?;
+    use tokio::io::AsyncWriteExt;
+    raw.stream
+        .write_all(&crate::raw_zk::set_data(2, "/u", b"x"))
+        .await?;
+    let mut frames = Vec::new();
+    let closed = loop {
+        match tokio::time::timeout(LIMIT, crate::raw_zk::read_frame(&mut raw.stream)).await {
+            Ok(Ok(Some(frame))) => frames.push(crate::raw_zk::header(&frame)?),
+            Ok(Ok(None)) | Ok(Err(_)) => break true,
+            Err(_) => break false,
+        }
+    };
+    cluster.resume(leader)?;
+    cluster.resume(other)?;
+    assert!(closed, "the connection was closed");
+    assert!(
+        frames.iter().all(|h| h.err != -4),
+        "no reply carries ConnectionLoss: {frames:?}"
+    );
+    Ok(())
+}

@@ -287,6 +287,12 @@ async fn send(
     if response.result == Err(ErrorCode::TooLarge) {
         return Err(Some(CloseReason::RequestTooLarge));
     }
+    // ConnectionLoss is a client-side code: a ZooKeeper server never sends
+    // it, it closes the connection, and its clients report ConnectionLoss
+    // for every request still pending. So do we.
+    if response.result == Err(ErrorCode::ConnectionLoss) {
+        return Err(Some(CloseReason::OutcomeUnknown));
+    }
     let auth_failed = response.result == Err(ErrorCode::AuthFailed);
     let frame = records::encode_reply(response.xid, response.zxid, response.result, body);
     enqueue(tx, close, Outgoing::Frame(frame)).await?;

@@ -296,7 +296,14 @@ pub(super) async fn run(node: Weak<RaftNode>, stop: CancellationToken) {
         }
         last_attempt = Some(SystemClock.now());
         wait = timing.wait(closed);
+        let vote_before = node.raft().metrics().borrow().vote;
         if poll(&node).await {
+            // Another candidate got this server's vote (or a leader was
+            // elected) while it asked: standing now would raise the term over
+            // that election and depose its winner.
+            if node.raft().metrics().borrow().vote != vote_before {
+                continue;
+            }
             tracing::debug!(node = node.id, closed, "pre-vote won; starting an election");
             if node.raft().trigger().elect().await.is_err() {
                 return;

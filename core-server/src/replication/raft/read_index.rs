@@ -9,17 +9,22 @@ use super::forward::wait_for_leader;
 use super::network::peer_client;
 use super::types::NodeId;
 use super::RaftNode;
+use crate::clock::{Clock, SystemClock};
 use crate::replication::ReplicationError;
 use proto::peer::Blob;
 use std::time::Duration;
 use tokio::time::Instant;
 
+fn now() -> Instant {
+    Instant::from_std(SystemClock.now())
+}
+
 /// The read index, from this server if it leads or from the leader;
 /// tried again across leader changes until the write timeout.
 pub(super) async fn read_index(node: &RaftNode) -> Result<u64, ReplicationError> {
-    let deadline = Instant::now() + node.write_timeout();
+    let deadline = now() + node.write_timeout();
     loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
+        let remaining = deadline.saturating_duration_since(now());
         let Some((leader, peer)) = wait_for_leader(node, remaining).await else {
             return Err(ReplicationError::NoLeader("no leader is known".into()));
         };
@@ -51,13 +56,13 @@ pub(super) async fn read_index(node: &RaftNode) -> Result<u64, ReplicationError>
 /// case the same one recovers); false once the deadline passed.
 async fn wait_for_change(node: &RaftNode, leader: NodeId, deadline: Instant) -> bool {
     let mut metrics = node.raft().metrics();
-    let pause = Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now()));
+    let pause = Duration::from_millis(50).min(deadline.saturating_duration_since(now()));
     let _ = tokio::time::timeout(
         pause,
         metrics.wait_for(|m| m.current_leader.is_some_and(|l| l != leader)),
     )
     .await;
-    Instant::now() < deadline
+    now() < deadline
 }
 
 /// On the leader: a quorum confirms it still leads.
