@@ -176,16 +176,19 @@ pub(super) fn status(node: &RaftNode) -> ClusterStatus {
 
 pub(super) async fn handle(node: &RaftNode, request: AdminRequest) -> AdminReply {
     let outcome = match request {
-        AdminRequest::Status => Ok(()),
+        AdminRequest::Status => Ok(None),
         AdminRequest::Initialize { members } => node
             .raft()
             .initialize(members)
             .await
+            .map(|_| None)
             .map_err(|e| e.to_string()),
         change => on_leader(node, change).await,
     };
     match outcome {
-        Ok(()) => AdminReply::Done(status(node)),
+        // A change carried out by the leader is answered with the leader's
+        // view: this server may not have applied it yet.
+        Ok(leader_view) => AdminReply::Done(leader_view.unwrap_or_else(|| status(node))),
         Err(reason) => AdminReply::Failed(reason),
     }
 }
@@ -209,21 +212,22 @@ async fn membership_settled(node: &RaftNode, timeout: Duration) -> Result<(), St
         .map_err(|e| e.to_string())
 }
 
-/// Runs a membership change here if this server leads, else on the leader.
-async fn on_leader(node: &RaftNode, change: AdminRequest) -> Result<(), String> {
+/// Runs a membership change here if this server leads, else on the leader
+/// (then with the leader's view of the cluster after it).
+async fn on_leader(node: &RaftNode, change: AdminRequest) -> Result<Option<ClusterStatus>, String> {
     if !node.is_leader() {
         let (_, leader) = wait_for_leader(node, Duration::from_secs(5))
             .await
             .ok_or("no leader is known")?;
         return match call(&leader.addr, &change).await {
-            Ok(AdminReply::Done(_)) => Ok(()),
+            Ok(AdminReply::Done(view)) => Ok(Some(view)),
             Ok(AdminReply::Failed(reason)) => Err(reason),
             Err(e) => Err(e.to_string()),
         };
     }
     let raft = node.raft();
     membership_settled(node, MEMBERSHIP_WAIT).await?;
-    match change {
+    let done = match change {
         AdminRequest::AddLearner { id, node: peer } => raft
             .add_learner(id, peer, true)
             .await
@@ -252,5 +256,6 @@ async fn on_leader(node: &RaftNode, change: AdminRequest) -> Result<(), String> 
                 .map_err(|e| e.to_string())
         }
         AdminRequest::Status | AdminRequest::Initialize { .. } => Ok(()),
-    }
+    };
+    done.map(|()| None)
 }
