@@ -22,6 +22,11 @@ const RSS_LIMIT: u64 = 512 << 20;
 
 /// Without `log_retained_bytes` the leader grew past 1.1 GiB here (the Raft
 /// log held every entry since the last snapshot); with it, 195-316 MiB.
+///
+/// A campaign, not part of `cargo test`: it writes about 2 GiB across three
+/// servers' disks, and the write-back that follows slowed every test run
+/// after it on a 2-core machine. Run it with `scripts/flood.sh`.
+#[ignore = "a campaign: scripts/flood.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flooded_cluster_pushes_back_and_its_memory_stays_bounded() -> anyhow::Result<()> {
     let cluster = ProcessCluster::start(
