@@ -26,20 +26,25 @@ async fn write_for(client: &Client, path: &str, period: Duration) -> anyhow::Res
     Ok(n)
 }
 
-#[tokio::test]
-async fn a_resumed_follower_does_not_depose_the_leader() -> anyhow::Result<()> {
-    let cluster = ProcessCluster::start(
-        Path::new(env!("CARGO_BIN_EXE_corral")),
-        ClusterOptions::default(),
-    )
-    .await?;
+/// A 3-server cluster, its leader and its two followers.
+async fn started(options: ClusterOptions) -> anyhow::Result<(ProcessCluster, u64, [u64; 2])> {
+    let cluster = ProcessCluster::start(Path::new(env!("CARGO_BIN_EXE_corral")), options).await?;
     let leader = cluster.leader(LIMIT).await?;
-    let before = cluster.status(leader).await?;
-    let follower = cluster
+    let followers: Vec<u64> = cluster
         .ids()
         .into_iter()
-        .find(|id| *id != leader)
-        .ok_or_else(|| anyhow::anyhow!("no follower"))?;
+        .filter(|id| *id != leader)
+        .collect();
+    let [a, b] = followers[..] else {
+        anyhow::bail!("expected two followers, got {followers:?}");
+    };
+    Ok((cluster, leader, [a, b]))
+}
+
+#[tokio::test]
+async fn a_resumed_follower_does_not_depose_the_leader() -> anyhow::Result<()> {
+    let (cluster, leader, [follower, _]) = started(ClusterOptions::default()).await?;
+    let before = cluster.status(leader).await?;
     let client = Client::builder(&cluster.connect_string(&[leader]))
         .session_timeout(Duration::from_secs(10))
         .build()
@@ -67,20 +72,11 @@ async fn writes_through_a_follower_move_to_the_new_leader_while_the_old_is_pause
 ) -> anyhow::Result<()> {
     // A write timeout far beyond the time the test allows: a write left
     // waiting on the paused leader would fail the test, not time out.
-    let cluster = ProcessCluster::start(
-        Path::new(env!("CARGO_BIN_EXE_corral")),
-        ClusterOptions {
-            write_timeout: Duration::from_secs(60),
-            ..ClusterOptions::default()
-        },
-    )
+    let (cluster, leader, [follower, _]) = started(ClusterOptions {
+        write_timeout: Duration::from_secs(60),
+        ..ClusterOptions::default()
+    })
     .await?;
-    let leader = cluster.leader(LIMIT).await?;
-    let follower = cluster
-        .ids()
-        .into_iter()
-        .find(|id| *id != leader)
-        .ok_or_else(|| anyhow::anyhow!("no follower"))?;
     let client = Client::builder(&cluster.connect_string(&[follower]))
         .session_timeout(Duration::from_secs(30))
         .build()
@@ -118,18 +114,7 @@ async fn writes_through_a_follower_move_to_the_new_leader_while_the_old_is_pause
 #[tokio::test]
 async fn a_close_asked_for_without_a_leader_is_carried_out_once_there_is_one() -> anyhow::Result<()>
 {
-    let cluster = ProcessCluster::start(
-        Path::new(env!("CARGO_BIN_EXE_corral")),
-        ClusterOptions::default(),
-    )
-    .await?;
-    let leader = cluster.leader(LIMIT).await?;
-    let followers: Vec<u64> = cluster
-        .ids()
-        .into_iter()
-        .filter(|id| *id != leader)
-        .collect();
-    let (on, other) = (followers[0], followers[1]);
+    let (cluster, leader, [on, other]) = started(ClusterOptions::default()).await?;
     let owner = Client::builder(&cluster.connect_string(&[on]))
         .session_timeout(Duration::from_secs(60))
         .build()
@@ -175,18 +160,7 @@ async fn a_close_asked_for_without_a_leader_is_carried_out_once_there_is_one() -
 #[tokio::test]
 async fn an_unknown_outcome_closes_a_zookeeper_connection_instead_of_sending_connection_loss(
 ) -> anyhow::Result<()> {
-    let cluster = ProcessCluster::start(
-        Path::new(env!("CARGO_BIN_EXE_corral")),
-        ClusterOptions::default(),
-    )
-    .await?;
-    let leader = cluster.leader(LIMIT).await?;
-    let followers: Vec<u64> = cluster
-        .ids()
-        .into_iter()
-        .filter(|id| *id != leader)
-        .collect();
-    let (on, other) = (followers[0], followers[1]);
+    let (cluster, leader, [on, other]) = started(ClusterOptions::default()).await?;
     let zk = cluster
         .zk_addr(on)
         .ok_or_else(|| anyhow::anyhow!("no ZooKeeper port"))?;
