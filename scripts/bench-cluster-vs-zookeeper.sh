@@ -33,15 +33,9 @@ points() {
 
 # ZooKeeper ensemble: client, quorum and election ports per server.
 declare -A zc zq ze
-for id in 1 2 3; do zc[$id]=$(free_port); zq[$id]=$(free_port); ze[$id]=$(free_port); done
+write_zk_ensemble_configs "$work"
 for id in 1 2 3; do
-  d="$work/zk$id"; mkdir -p "$d/data"; echo "$id" >"$d/data/myid"
-  {
-    echo "tickTime=2000"; echo "initLimit=10"; echo "syncLimit=5"
-    echo "dataDir=$d/data"; echo "clientPort=${zc[$id]}"; echo "clientPortAddress=127.0.0.1"
-    echo "admin.enableServer=false"; echo "4lw.commands.whitelist=*"
-    for j in 1 2 3; do echo "server.$j=127.0.0.1:${zq[$j]}:${ze[$j]}"; done
-  } >"$d/zoo.cfg"
+  d="$work/zk$id"
   ZOO_LOG_DIR="$d" "$ZKSERVER" start-foreground "$d/zoo.cfg" >"$d/zookeeper.log" 2>&1 &
   pids+=($!)
 done

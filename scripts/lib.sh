@@ -63,6 +63,25 @@ CFG
   wait_for_port "$ZK_REF_PORT" 60
 }
 
+# write_zk_ensemble_configs WORK: picks free client, quorum and election ports
+# for a 3-server ZooKeeper ensemble (into the caller's associative arrays zc,
+# zq and ze, declared with `declare -A zc zq ze` before the call) and writes
+# WORK/zkN/zoo.cfg and WORK/zkN/data/myid for N = 1..3 (tickTime=2000, the
+# package defaults otherwise).
+write_zk_ensemble_configs() {
+  local work=$1 id j d
+  for id in 1 2 3; do zc[$id]=$(free_port); zq[$id]=$(free_port); ze[$id]=$(free_port); done
+  for id in 1 2 3; do
+    d="$work/zk$id"; mkdir -p "$d/data"; echo "$id" >"$d/data/myid"
+    {
+      echo "tickTime=2000"; echo "initLimit=10"; echo "syncLimit=5"
+      echo "dataDir=$d/data"; echo "clientPort=${zc[$id]}"; echo "clientPortAddress=127.0.0.1"
+      echo "admin.enableServer=false"; echo "4lw.commands.whitelist=*"
+      for j in 1 2 3; do echo "server.$j=127.0.0.1:${zq[$j]}:${ze[$j]}"; done
+    } >"$d/zoo.cfg"
+  done
+}
+
 # wait_for_corral_leader CORRAL ADDR...: waits (up to 50 s) until every
 # listed Corral server names the same leader, twice in a row.
 wait_for_corral_leader() {
