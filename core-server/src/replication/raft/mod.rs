@@ -233,10 +233,14 @@ impl RaftNode {
         let m = metrics.borrow();
         let leader = m.current_leader?;
         let mut node = m.membership_config.membership().get_node(&leader)?.clone();
-        if let Some(route) = self.peer_routes.get(&leader) {
-            node.addr = route.clone();
-        }
+        node.addr = self.dial_addr(leader, &node);
         Some((leader, node))
+    }
+
+    /// The address this server dials member `id` (advertised as `peer`) at:
+    /// its configured route, if any, else the advertised address.
+    pub(crate) fn dial_addr(&self, id: NodeId, peer: &PeerNode) -> String {
+        self.peer_routes.get(&id).unwrap_or(&peer.addr).clone()
     }
 
     /// True while this server is the leader.

@@ -8,6 +8,7 @@ use super::forward::ForwardReply;
 use super::network::MAX_PEER_MESSAGE;
 use super::types::{Proposal, TypeConfig};
 use super::RaftNode;
+use crate::replication::ReplicationError;
 use futures::StreamExt;
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
@@ -140,10 +141,13 @@ impl Peer for PeerApi {
     }
 
     async fn read_index(&self, _request: Request<Blob>) -> Result<Response<Blob>, Status> {
-        let outcome: Result<u64, String> = match self.node.raft().get_read_log_id().await {
-            Ok((read, _)) => Ok(read.map_or(0, |id| id.index)),
-            Err(e) => Err(e.to_string()),
-        };
+        let outcome: Result<u64, String> =
+            super::read_index::local(&self.node)
+                .await
+                .map_err(|e| match e {
+                    ReplicationError::NoQuorum(reason) => reason,
+                    other => other.to_string(),
+                });
         encode(&outcome)
     }
 

@@ -143,13 +143,14 @@ impl<'a> Handling<'a> {
     }
 
     /// Ends it; `accepted` if openraft did not refuse it for a higher vote.
-    pub fn end(self, accepted: bool) {
+    pub fn end(mut self, accepted: bool) {
         if self.current {
             self.contact.end(self.via, accepted);
+            // Ended: the drop below has nothing left to do.
+            self.current = false;
         } else if accepted {
             self.contact.touch(self.via);
         }
-        std::mem::forget(self);
     }
 }
 
@@ -168,7 +169,6 @@ impl Drop for Handling<'_> {
 struct Timing {
     election_timeout: Duration,
     heartbeat: Duration,
-    lease: Duration,
 }
 
 impl Timing {
@@ -176,13 +176,17 @@ impl Timing {
         Timing {
             election_timeout: node.election_timeout,
             heartbeat: node.heartbeat,
-            lease: lease(node.heartbeat),
         }
+    }
+
+    /// openraft's vote lease for these timings.
+    fn lease(&self) -> Duration {
+        lease(self.heartbeat)
     }
 
     /// Whether a follower with this contact has lost its leader.
     fn lost(&self, (elapsed, closed): (Duration, bool)) -> bool {
-        elapsed >= self.election_timeout || (closed && elapsed >= self.lease)
+        elapsed >= self.election_timeout || (closed && elapsed >= self.lease())
     }
 
     /// How long to wait (after the last contact or attempt) before asking:
@@ -190,7 +194,7 @@ impl Timing {
     fn wait(&self, closed: bool) -> Duration {
         let mut rng = rand::thread_rng();
         if closed {
-            self.lease + rng.gen_range(Duration::ZERO..self.heartbeat * 2)
+            self.lease() + rng.gen_range(Duration::ZERO..self.heartbeat * 2)
         } else {
             self.election_timeout + rng.gen_range(Duration::ZERO..self.election_timeout)
         }
@@ -244,7 +248,7 @@ async fn poll(node: &RaftNode) -> bool {
             .filter(|id| *id != node.id)
             .filter_map(|id| {
                 let peer = membership.get_node(&id)?;
-                Some(node.peer_routes.get(&id).unwrap_or(&peer.addr).clone())
+                Some(node.dial_addr(id, peer))
             })
             .collect();
         let me_voter = membership.voter_ids().any(|id| id == node.id);
@@ -320,7 +324,6 @@ mod tests {
         Timing {
             election_timeout: Duration::from_millis(500),
             heartbeat: Duration::from_millis(100),
-            lease: lease(Duration::from_millis(100)),
         }
     }
 
@@ -344,7 +347,7 @@ mod tests {
         let t = timing();
         for _ in 0..100 {
             let fast = t.wait(true);
-            assert!(fast >= t.lease && fast < t.lease + t.heartbeat * 2);
+            assert!(fast >= t.lease() && fast < t.lease() + t.heartbeat * 2);
             let slow = t.wait(false);
             assert!(slow >= t.election_timeout && slow < t.election_timeout * 2);
         }

@@ -66,7 +66,7 @@ async fn wait_for_change(node: &RaftNode, leader: NodeId, deadline: Instant) -> 
 }
 
 /// On the leader: a quorum confirms it still leads.
-async fn local(node: &RaftNode) -> Result<u64, ReplicationError> {
+pub(super) async fn local(node: &RaftNode) -> Result<u64, ReplicationError> {
     let (read, _) = node
         .raft()
         .get_read_log_id()
