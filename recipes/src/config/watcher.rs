@@ -4,14 +4,21 @@
 //! Built on a persistent watch, which survives reconnects; after a reconnect
 //! the node is re-read, so a change made while disconnected is delivered too
 //! (intermediate versions may be skipped, the latest never is). Suspended:
-//! no new versions until the reconnect. Expired: the stream ends.
+//! no new versions until the reconnect. A read that loses its connection
+//! (a failover) is tried again, not reported. Expired: the stream ends.
 
 use crate::{RecipeError, Result};
 use client::{AddWatchMode, Client, CreateOptions, Error, SessionEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
+use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// First pause before a read that lost its connection is tried again.
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+/// Longest pause between such reads.
+const RETRY_MAX: Duration = Duration::from_secs(1);
 
 /// One version of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,15 +75,22 @@ impl<T: DeserializeOwned + Send + 'static> ConfigWatcher<T> {
         let task = tokio::spawn(async move {
             use futures::StreamExt;
             let mut last = -1;
+            // Set after a read lost its connection: the read is tried again
+            // after this pause (or a reconnect), never reported.
+            let mut retry: Option<Duration> = None;
             loop {
                 match read::<T>(&client, &path).await {
                     Ok(Some(v)) if v.version != last || last == -1 => {
+                        retry = None;
                         last = v.version;
                         if tx.send(Ok(v)).await.is_err() {
                             return;
                         }
                     }
-                    Ok(_) => {}
+                    Ok(_) => retry = None,
+                    Err(RecipeError::Client(e)) if e.is_retryable() => {
+                        retry = Some(retry.map_or(RETRY_FIRST, |d| (d * 2).min(RETRY_MAX)));
+                    }
                     Err(e) => {
                         let fatal = matches!(
                             e,
@@ -88,8 +102,15 @@ impl<T: DeserializeOwned + Send + 'static> ConfigWatcher<T> {
                         }
                     }
                 }
+                let pause = async {
+                    match retry {
+                        Some(d) => tokio::time::sleep(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     event = events.next() => if event.is_none() { return },
+                    () = pause => {}
                     state = session.recv() => match state {
                         Ok(SessionEvent::Reconnected) => {}
                         Ok(SessionEvent::Expired | SessionEvent::Closed) => {
