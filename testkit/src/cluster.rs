@@ -62,25 +62,19 @@ pub struct ProcessCluster {
     _dir: tempfile::TempDir,
 }
 
-fn free_port() -> anyhow::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?)
-}
-
 impl ProcessCluster {
     /// Starts the servers, bootstraps the voters and waits for a leader.
     pub async fn start(binary: &Path, options: ClusterOptions) -> anyhow::Result<ProcessCluster> {
         let dir = tempfile::tempdir()?;
         let ids: Vec<u64> = (1..=options.voters + options.spares).collect();
-        let mut listens = BTreeMap::new();
-        for id in &ids {
-            listens.insert(*id, free_port()?);
-        }
+        // Each server picks its own port at its first start (a port picked
+        // here and released could be taken by anyone before the server binds
+        // it); the links learn their targets once the servers listen.
         let mut links = BTreeMap::new();
         for from in &ids {
             for to in &ids {
                 if from != to {
-                    links.insert((*from, *to), Proxy::start(listens[to]).await?);
+                    links.insert((*from, *to), Proxy::start_untargeted().await?);
                 }
             }
         }
@@ -122,13 +116,26 @@ impl ProcessCluster {
             cluster.members.insert(
                 *id,
                 Member {
-                    listen: listens[id],
+                    listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                     data_dir,
                     args,
                     process: None,
                 },
             );
             cluster.restart(*id)?;
+            let listen = cluster.members[id]
+                .process
+                .as_ref()
+                .map(ProcessServer::addr)
+                .ok_or_else(|| anyhow::anyhow!("server {id} did not start"))?;
+            if let Some(member) = cluster.members.get_mut(id) {
+                member.listen = listen;
+            }
+            for ((_, to), proxy) in &cluster.links {
+                if to == id {
+                    proxy.retarget(listen);
+                }
+            }
         }
         let voters: BTreeMap<u64, PeerNode> = (1..=options.voters)
             .map(|id| (id, cluster.peer_node(id)))

@@ -25,17 +25,31 @@ pub enum Fault {
 pub struct Proxy {
     addr: SocketAddr,
     mode: watch::Sender<Fault>,
+    target: watch::Sender<Option<SocketAddr>>,
     task: JoinHandle<()>,
 }
 
 impl Proxy {
     /// Listens on a loopback port the OS picks and forwards to `target`.
     pub async fn start(target: SocketAddr) -> std::io::Result<Proxy> {
+        let proxy = Proxy::start_untargeted().await?;
+        proxy.retarget(target);
+        Ok(proxy)
+    }
+
+    /// Listens on a loopback port the OS picks; connections are refused
+    /// until [`Proxy::retarget`] says where to forward them (for a target
+    /// whose port is known only once it runs).
+    pub async fn start_untargeted() -> std::io::Result<Proxy> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let (mode, rx) = watch::channel(Fault::Pass);
+        let (target, targets) = watch::channel(None);
         let task = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
+                let Some(target) = *targets.borrow() else {
+                    continue;
+                };
                 if *rx.borrow() == Fault::Drop {
                     continue;
                 }
@@ -53,7 +67,17 @@ impl Proxy {
                 });
             }
         });
-        Ok(Proxy { addr, mode, task })
+        Ok(Proxy {
+            addr,
+            mode,
+            target,
+            task,
+        })
+    }
+
+    /// Forwards new connections to `target` from now on.
+    pub fn retarget(&self, target: SocketAddr) {
+        self.target.send_replace(Some(target));
     }
 
     /// The address clients should connect to.
