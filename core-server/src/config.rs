@@ -80,6 +80,9 @@ pub struct Config {
     /// on disk) past its last snapshot: beyond it a snapshot is taken and the
     /// log purged, whatever the write volume.
     pub log_retained_bytes: usize,
+    /// Most bytes of Raft log records a member holds for its log writer
+    /// before they are on disk: past it, appends wait for the disk.
+    pub log_write_queue_bytes: usize,
     /// Where to dial a peer instead of its advertised address (`ID=HOST:PORT`
     /// each): a relay, or a fault-injecting proxy in tests.
     pub peer_routes: Vec<Member>,
@@ -155,6 +158,7 @@ impl Default for Config {
             proposal_queue: 4096,
             proposal_queue_bytes: 64 << 20,
             log_retained_bytes: 256 << 20,
+            log_write_queue_bytes: 64 << 20,
         }
     }
 }
@@ -259,6 +263,9 @@ impl Config {
         }
         if self.log_retained_bytes < self.max_request_bytes {
             return invalid("log_retained_bytes", "must be at least max_request_bytes");
+        }
+        if self.log_write_queue_bytes == 0 {
+            return invalid("log_write_queue_bytes", "must be positive");
         }
         if self.write_timeout_ms == 0 {
             return invalid("write_timeout_ms", "must be positive");

@@ -317,6 +317,7 @@ fn raft_options(config: &Config, node_id: u64) -> RaftOptions {
         history: (config.history_entries, config.history_bytes),
         proposal_queue: (config.proposal_queue, config.proposal_queue_bytes),
         log_retained_bytes: config.log_retained_bytes,
+        log_write_queue_bytes: config.log_write_queue_bytes,
         peer_routes: config
             .peer_routes
             .iter()

@@ -84,6 +84,9 @@ pub struct ServeArgs {
     /// Bytes of Raft log kept past the last snapshot (cluster members).
     #[arg(long)]
     log_retained_bytes: Option<usize>,
+    /// Bytes of Raft log records waiting for the disk (cluster members).
+    #[arg(long)]
+    log_write_queue_bytes: Option<usize>,
     /// Dial peer ID at HOST:PORT instead of its advertised address,
     /// `ID=HOST:PORT` (repeatable; for relays and fault-injection tests).
     #[arg(long = "peer-route")]
@@ -151,6 +154,9 @@ impl ServeArgs {
         }
         if let Some(v) = self.log_retained_bytes {
             config.log_retained_bytes = v;
+        }
+        if let Some(v) = self.log_write_queue_bytes {
+            config.log_write_queue_bytes = v;
         }
         if let Some(v) = self.snapshot_every {
             config.snapshot_every = v;

@@ -18,7 +18,7 @@ use std::io;
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// The committed log id is written to `raft-meta` each time it has moved
 /// this many entries past the saved one.
@@ -50,6 +50,9 @@ enum Command {
     Append {
         records: Vec<(u64, Vec<u8>)>,
         flushed: LogFlushed<TypeConfig>,
+        /// The records' share of the write queue's byte budget, given back
+        /// once they are on disk.
+        budget: OwnedSemaphorePermit,
     },
     /// Remove every record at `index` and above.
     TruncateFrom {
@@ -72,6 +75,11 @@ enum Command {
 pub struct LogStore {
     cache: Arc<Mutex<Cache>>,
     writer: mpsc::UnboundedSender<Command>,
+    /// Bytes of records handed to the writer and not yet on disk: an append
+    /// waits while the budget is spent (`Config::log_write_queue_bytes`).
+    unwritten: Arc<Semaphore>,
+    /// The budget's size (an append over it takes all of it).
+    unwritten_max: u32,
 }
 
 impl std::fmt::Debug for LogStore {
@@ -97,8 +105,9 @@ pub enum OpenError {
 }
 
 impl LogStore {
-    /// Opens (or creates) the log under `dir`, and starts its writer thread.
-    pub fn open(dir: &Path) -> Result<LogStore, OpenError> {
+    /// Opens (or creates) the log under `dir`, and starts its writer thread,
+    /// which holds at most `queue_bytes` of records not yet written.
+    pub fn open(dir: &Path, queue_bytes: usize) -> Result<LogStore, OpenError> {
         let meta_path = dir.join("raft-meta");
         let meta: Meta = match std::fs::read(&meta_path) {
             Ok(bytes) => postcard::from_bytes(&bytes).map_err(|source| OpenError::Decode {
@@ -130,7 +139,12 @@ impl LogStore {
             vote = ?meta.vote,
             "raft log opened"
         );
+        // The channel is unbounded in count; what it holds is bounded by the
+        // byte budget on appends (every other command is small and awaited,
+        // or a meta save that replaces the previous one).
         let (tx, rx) = mpsc::unbounded_channel();
+        let unwritten_max =
+            queue_bytes.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize)) as u32;
         let thread_meta = meta_path.clone();
         std::thread::Builder::new()
             .name("corral-raft-log".into())
@@ -145,6 +159,8 @@ impl LogStore {
                 committed_saved: None,
             })),
             writer: tx,
+            unwritten: Arc::new(Semaphore::new(unwritten_max as usize)),
+            unwritten_max,
         })
     }
 
@@ -302,6 +318,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: Send,
     {
         let mut records = Vec::new();
+        let mut size = 0usize;
         {
             let mut cache = self.cache.lock();
             for entry in entries {
@@ -309,14 +326,23 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 let bytes =
                     postcard::to_allocvec(&entry).map_err(|e| failure(ErrorSubject::Logs, e))?;
                 cache.note_size(index, bytes.len());
+                size += bytes.len();
                 records.push((index, bytes));
                 cache.entries.insert(index, entry);
             }
         }
+        let want = size.clamp(1, self.unwritten_max as usize) as u32;
+        let budget = self
+            .unwritten
+            .clone()
+            .acquire_many_owned(want)
+            .await
+            .map_err(|_| stopped(ErrorSubject::Logs))?;
         self.writer
             .send(Command::Append {
                 records,
                 flushed: callback,
+                budget,
             })
             .map_err(|_| stopped(ErrorSubject::Logs))
     }
@@ -378,17 +404,24 @@ fn writer(mut wal: Wal, meta_path: PathBuf, mut rx: mpsc::UnboundedReceiver<Comm
             },
         };
         match command {
-            Command::Append { records, flushed } => {
+            Command::Append {
+                records,
+                flushed,
+                budget,
+            } => {
                 let mut records = records;
                 let mut callbacks = vec![flushed];
+                let mut budgets = vec![budget];
                 while let Ok(next) = rx.try_recv() {
                     match next {
                         Command::Append {
                             records: more,
                             flushed,
+                            budget,
                         } => {
                             records.extend(more);
                             callbacks.push(flushed);
+                            budgets.push(budget);
                         }
                         other => {
                             held = Some(other);
@@ -397,6 +430,9 @@ fn writer(mut wal: Wal, meta_path: PathBuf, mut rx: mpsc::UnboundedReceiver<Comm
                     }
                 }
                 let result = append(&mut wal, &records);
+                // On disk (or failed): the records leave the queue's budget
+                // before anyone is told.
+                drop(budgets);
                 tracing::trace!(
                     entries = records.len(),
                     appends = callbacks.len(),

@@ -66,6 +66,8 @@ pub struct RaftOptions {
     pub proposal_queue: (usize, usize),
     /// Most bytes of log kept past the last snapshot (`log_budget`).
     pub log_retained_bytes: usize,
+    /// Most bytes of log records waiting for the log writer.
+    pub log_write_queue_bytes: usize,
 }
 
 /// A running Raft member.
@@ -119,7 +121,8 @@ pub async fn start(
     )?;
     let waiters = sm.waiters();
     let applied_index = sm.applied_index();
-    let log = log_store::LogStore::open(dir).map_err(|e| ReplicationError::Raft(e.to_string()))?;
+    let log = log_store::LogStore::open(dir, options.log_write_queue_bytes)
+        .map_err(|e| ReplicationError::Raft(e.to_string()))?;
     let election = options.election_timeout.as_millis() as u64;
     let config = openraft::Config {
         cluster_name: "corral".into(),

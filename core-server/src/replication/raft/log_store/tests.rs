@@ -16,7 +16,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, tempfile::TempDir> fo
         &self,
     ) -> Result<(tempfile::TempDir, LogStore, StateMachineStore), super::StorageError> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = LogStore::open(dir.path()).expect("open log");
+        let log = LogStore::open(dir.path(), 1 << 20).expect("open log");
         let (_, sm) = state_machine::open(
             1,
             &dir.path().join("snapshots"),
@@ -44,7 +44,7 @@ fn blank(term: u64, index: u64) -> LogEntry {
 async fn entries_vote_and_purge_survive_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let mut log = LogStore::open(dir.path()).expect("open");
+        let mut log = LogStore::open(dir.path(), 1 << 20).expect("open");
         log.blocking_append((1..=10).map(|i| blank(1, i)))
             .await
             .expect("append");
@@ -56,7 +56,7 @@ async fn entries_vote_and_purge_survive_reopen() {
             .await
             .expect("truncate");
     }
-    let mut log = LogStore::open(dir.path()).expect("reopen");
+    let mut log = LogStore::open(dir.path(), 1 << 20).expect("reopen");
     let state = log.get_log_state().await.expect("state");
     assert_eq!(state.last_purged_log_id.map(|l| l.index), Some(4));
     assert_eq!(state.last_log_id.map(|l| l.index), Some(8));
@@ -72,7 +72,7 @@ async fn an_append_past_the_end_replaces_a_stale_log() {
     // end of the local log: the stale entries go, the new ones are kept.
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let mut log = LogStore::open(dir.path()).expect("open");
+        let mut log = LogStore::open(dir.path(), 1 << 20).expect("open");
         log.blocking_append((1..=3).map(|i| blank(1, i)))
             .await
             .expect("append");
@@ -83,7 +83,7 @@ async fn an_append_past_the_end_replaces_a_stale_log() {
             .await
             .expect("append after the gap");
     }
-    let mut log = LogStore::open(dir.path()).expect("reopen");
+    let mut log = LogStore::open(dir.path(), 1 << 20).expect("reopen");
     let entries = log.try_get_log_entries(0..100).await.expect("read");
     let indexes: Vec<u64> = entries.iter().map(|e| e.log_id.index).collect();
     assert_eq!(indexes, vec![21, 22]);
@@ -137,4 +137,21 @@ async fn an_earlier_run_of_this_server_does_not_answer_this_runs_waiters() {
     let committed = rx.try_recv().expect("answered").expect("committed");
     assert_eq!(committed.zxid, 2, "one zxid per applied proposal");
     assert_eq!(state.last_zxid(), 2);
+}
+
+#[tokio::test]
+async fn appends_past_the_write_queue_budget_wait_for_the_disk_and_all_land() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        // A budget smaller than any one entry: each append takes all of it
+        // and the next waits until the writer has flushed the last.
+        let mut log = LogStore::open(dir.path(), 1).expect("open");
+        for i in 1..=20 {
+            log.blocking_append([blank(1, i)]).await.expect("append");
+        }
+        assert_eq!(log.unwritten.available_permits(), 1, "budget given back");
+    }
+    let mut log = LogStore::open(dir.path(), 1).expect("reopen");
+    let state = log.get_log_state().await.expect("state");
+    assert_eq!(state.last_log_id.map(|id| id.index), Some(20));
 }
