@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-1}
+cargo build --quiet --bin corral
 for run in $(seq 1 "$runs"); do
   echo "flood run $run of $runs"
   cargo test -p core-server --test it t63_cluster_flood -- --ignored --nocapture

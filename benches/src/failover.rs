@@ -11,8 +11,8 @@
 
 use anyhow::Context;
 use clap::Parser;
+use client::admin::AdminClient;
 use client::{Client, CreateMode, CreateOptions};
-use core_server::replication::raft::admin::{call, AdminReply, AdminRequest};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ async fn leader_of(servers: &BTreeMap<u64, String>, skip: Option<u64>) -> Option
         if Some(*id) == skip {
             continue;
         }
-        if let Ok(AdminReply::Done(status)) = call(addr, &AdminRequest::Status).await {
+        if let Ok(status) = AdminClient::new(addr.as_str()).status().await {
             if let Some(leader) = status.leader.filter(|l| Some(*l) != skip) {
                 return Some(leader);
             }

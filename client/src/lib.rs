@@ -48,6 +48,11 @@
 //! watch is re-registered with one `SetWatches` before any queued request, so
 //! changes made while away still fire one-shot watches.
 //!
+//! # Administration
+//!
+//! [`admin::AdminClient`] reads a server's view of the cluster and changes
+//! its membership (bootstrap, add a voter or an observer, remove a member).
+//!
 //! # Chroot
 //!
 //! With a chroot (`"host:port/app"` or [`ClientBuilder::chroot`]) every path is
@@ -55,6 +60,7 @@
 //! event paths and ephemerals on the way back.
 
 mod acl_ops;
+pub mod admin;
 mod builder;
 mod chroot;
 mod client;

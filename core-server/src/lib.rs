@@ -1,17 +1,31 @@
-//! Corral's server: a replicated znode tree with ZooKeeper's semantics.
+//! Corral's server as a library: a replicated znode tree with ZooKeeper's
+//! semantics. The `corral` binary (crate `corral-cli`) is one program built
+//! on it; any other program can embed a server the same way.
 //!
-//! Start one with [`start`] (or [`run`] until a shutdown signal) and talk to it
-//! with the `client` crate over the native gRPC API.
+//! # Embedding a server
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), core_server::ServerError> {
+//! Build a [`Config`] (the same settings `corral serve` takes as flags or a
+//! TOML file), [`start`] it, and talk to it with the `client` crate (native
+//! gRPC) or any ZooKeeper client (set `zk_listen`). [`ServerHandle::shutdown`]
+//! stops it cleanly; [`run`] serves until SIGINT or SIGTERM instead.
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data = tempfile::tempdir()?;
 //! let config = core_server::Config {
-//!     data_dir: "corral-data".into(),
-//!     listen: "127.0.0.1:0".parse().expect("address"),
+//!     data_dir: data.path().to_path_buf(),
+//!     listen: "127.0.0.1:0".parse()?, // a port the OS picks
 //!     ..Default::default()
 //! };
+//! config.validate()?;
 //! let server = core_server::start(config).await?;
-//! println!("native API on {}", server.addr());
+//!
+//! let client = client::Client::connect(&server.addr().to_string()).await?;
+//! client.create("/app", b"hello", Default::default()).await?;
+//! assert_eq!(client.get_data("/app").await?.0, b"hello");
+//! client.close().await?;
+//!
 //! server.shutdown().await?;
 //! # Ok(()) }
 //! ```

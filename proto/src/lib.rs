@@ -5,9 +5,11 @@
 //! - [`ErrorCode`]: ZooKeeper's numeric error codes, plus Corral's own few.
 //! - [`CreateMode`]: the seven create modes with their rules.
 //! - [`path`]: znode path validation, exactly as ZooKeeper's client does it.
+//! - [`admin`]: cluster administration commands, refusals and status.
 //!
 //! No tokio and no server code lives here.
 
+pub mod admin;
 pub mod create_mode;
 pub mod error_code;
 pub mod path;

@@ -14,10 +14,7 @@ use testkit::eventually;
 const LIMIT: Duration = Duration::from_secs(30);
 
 async fn cluster() -> anyhow::Result<ProcessCluster> {
-    let binary = testkit::cargo_bin("corral").ok_or_else(|| {
-        anyhow::anyhow!("the corral binary is not built (cargo build --bin corral)")
-    })?;
-    ProcessCluster::start(&binary, ClusterOptions::default()).await
+    ProcessCluster::start(testkit::corral_binary(), ClusterOptions::default()).await
 }
 
 async fn client(connect: &str) -> anyhow::Result<Client> {

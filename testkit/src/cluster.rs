@@ -9,8 +9,7 @@
 
 use crate::proxy::{Fault, Proxy};
 use crate::ProcessServer;
-use core_server::replication::raft::admin::{call, AdminReply, AdminRequest, ClusterStatus};
-use core_server::replication::raft::PeerNode;
+use client::admin::{AdminClient, AdminRequest, ClusterStatus, PeerNode};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -140,15 +139,10 @@ impl ProcessCluster {
         let voters: BTreeMap<u64, PeerNode> = (1..=options.voters)
             .map(|id| (id, cluster.peer_node(id)))
             .collect();
-        match call(
-            &cluster.addr(1).to_string(),
-            &AdminRequest::Initialize { members: voters },
-        )
-        .await?
-        {
-            AdminReply::Done(_) => {}
-            AdminReply::Failed(reason) => anyhow::bail!("cannot bootstrap: {reason}"),
-        }
+        AdminClient::new(cluster.addr(1).to_string())
+            .initialize(voters)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot bootstrap: {e}"))?;
         cluster.leader(Duration::from_secs(20)).await?;
         Ok(cluster)
     }
@@ -259,23 +253,24 @@ impl ProcessCluster {
 
     /// Server `id`'s view of the cluster.
     pub async fn status(&self, id: u64) -> anyhow::Result<ClusterStatus> {
-        let reply = tokio::time::timeout(
+        let status = tokio::time::timeout(
             Duration::from_secs(5),
-            call(&self.addr(id).to_string(), &AdminRequest::Status),
+            AdminClient::new(self.addr(id).to_string()).status(),
         )
         .await
-        .map_err(|_| anyhow::anyhow!("status of server {id} timed out"))??;
-        match reply {
-            AdminReply::Done(status) => Ok(status),
-            AdminReply::Failed(reason) => anyhow::bail!("status of {id}: {reason}"),
-        }
+        .map_err(|_| anyhow::anyhow!("status of server {id} timed out"))?;
+        status.map_err(|e| anyhow::anyhow!("status of {id}: {e}"))
     }
 
     /// Runs an operator command on server `id`.
     pub async fn admin(&self, id: u64, request: AdminRequest) -> anyhow::Result<ClusterStatus> {
-        match call(&self.addr(id).to_string(), &request).await? {
+        use client::admin::AdminReply;
+        match AdminClient::new(self.addr(id).to_string())
+            .call(&request)
+            .await?
+        {
             AdminReply::Done(status) => Ok(status),
-            AdminReply::Failed(reason) => anyhow::bail!("{reason}"),
+            AdminReply::Failed(failure) => Err(failure.into()),
         }
     }
 

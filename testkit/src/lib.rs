@@ -15,7 +15,7 @@ pub mod linearizability;
 mod process;
 pub mod proxy;
 
-pub use process::{cargo_bin, ProcessServer};
+pub use process::{cargo_bin, corral_binary, ProcessServer};
 
 use core_server::{Config, ServerHandle};
 use std::future::Future;

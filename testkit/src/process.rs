@@ -187,6 +187,21 @@ fn log_sink(listen: SocketAddr) -> std::io::Result<Stdio> {
     }
 }
 
+/// The `corral` binary built by cargo next to the test executable (the
+/// `corral-cli` crate; `cargo test --workspace` builds it).
+///
+/// # Panics
+/// If it is not built, with a message saying how to build it.
+pub fn corral_binary() -> &'static Path {
+    static BINARY: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    BINARY
+        .get_or_init(|| cargo_bin("corral"))
+        .as_deref()
+        .unwrap_or_else(|| {
+            panic!("the corral binary is not built: run `cargo build -p corral-cli` (or test with --workspace)")
+        })
+}
+
 /// Path of a binary built by cargo next to the test executable (for crates
 /// other than the binary's own, which should use `env!("CARGO_BIN_EXE_corral")`).
 pub fn cargo_bin(name: &str) -> Option<PathBuf> {

@@ -7,8 +7,6 @@ mod t10_bad_input;
 mod t11_data_model;
 mod t12_sessions_watches;
 mod t20_durability;
-mod t30_cli;
-mod t31_dev;
 mod t40_zk_wire;
 mod t41_differential;
 mod t42_zk_hostile;

@@ -9,12 +9,7 @@ use testkit::ProcessServer;
 
 fn start(dir: &Path, extra: &[&str]) -> anyhow::Result<ProcessServer> {
     let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
-    ProcessServer::start(
-        Path::new(env!("CARGO_BIN_EXE_corral")),
-        dir,
-        any_port,
-        extra,
-    )
+    ProcessServer::start(testkit::corral_binary(), dir, any_port, extra)
 }
 
 async fn write_then_kill_then_read(extra: &[&str], writes: usize) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 fn corral() -> &'static std::path::Path {
-    std::path::Path::new(env!("CARGO_BIN_EXE_corral"))
+    testkit::corral_binary()
 }
 
 #[tokio::test]

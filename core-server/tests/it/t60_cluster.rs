@@ -17,7 +17,7 @@ use testkit::proxy::{Fault, Proxy};
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_corral"))
+    testkit::corral_binary()
 }
 
 async fn cluster(options: ClusterOptions) -> anyhow::Result<ProcessCluster> {

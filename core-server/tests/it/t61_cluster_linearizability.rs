@@ -7,7 +7,6 @@
 
 use client::{Client, CreateMode, CreateOptions, Error};
 use rand::{Rng, SeedableRng};
-use std::path::Path;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 use testkit::cluster::{ClusterOptions, ProcessCluster};
@@ -90,11 +89,8 @@ async fn one_op(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn histories_under_leader_loss_and_partitions_are_linearizable() -> anyhow::Result<()> {
-    let mut cluster = ProcessCluster::start(
-        Path::new(env!("CARGO_BIN_EXE_corral")),
-        ClusterOptions::default(),
-    )
-    .await?;
+    let mut cluster =
+        ProcessCluster::start(testkit::corral_binary(), ClusterOptions::default()).await?;
     let all = cluster.connect_string(&[1, 2, 3]);
     let setup = Client::connect(&all).await?;
     setup

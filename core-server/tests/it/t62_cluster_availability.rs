@@ -5,7 +5,6 @@
 //! exists is carried out once one does.
 
 use client::{Client, CreateMode, CreateOptions, Error};
-use std::path::Path;
 use std::time::Duration;
 use testkit::cluster::{ClusterOptions, ProcessCluster};
 use testkit::eventually;
@@ -28,10 +27,24 @@ async fn write_for(client: &Client, path: &str, period: Duration) -> anyhow::Res
     Ok(n)
 }
 
-/// A 3-server cluster, its leader and its two followers.
+/// A 3-server cluster, its leader and its two followers, once every server
+/// follows that leader (a server that knows no leader refuses new sessions).
 async fn started(options: ClusterOptions) -> anyhow::Result<(ProcessCluster, u64, [u64; 2])> {
-    let cluster = ProcessCluster::start(Path::new(env!("CARGO_BIN_EXE_corral")), options).await?;
+    let cluster = ProcessCluster::start(testkit::corral_binary(), options).await?;
     let leader = cluster.leader(LIMIT).await?;
+    eventually(LIMIT, "every server to follow the leader", || async {
+        for id in cluster.ids() {
+            if !cluster
+                .status(id)
+                .await
+                .is_ok_and(|s| s.leader == Some(leader))
+            {
+                return false;
+            }
+        }
+        true
+    })
+    .await?;
     let followers: Vec<u64> = cluster
         .ids()
         .into_iter()

@@ -5,7 +5,6 @@
 //! written, and a client arriving during the flood is still served.
 
 use client::{Client, CreateMode, CreateOptions};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +29,7 @@ const RSS_LIMIT: u64 = 512 << 20;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flooded_cluster_pushes_back_and_its_memory_stays_bounded() -> anyhow::Result<()> {
     let cluster = ProcessCluster::start(
-        Path::new(env!("CARGO_BIN_EXE_corral")),
+        testkit::corral_binary(),
         ClusterOptions {
             write_timeout: Duration::from_secs(30),
             extra: vec!["--log-retained-bytes".into(), (16u64 << 20).to_string()],

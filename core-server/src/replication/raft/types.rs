@@ -4,27 +4,7 @@ use crate::txn::Entry;
 use serde::{Deserialize, Serialize};
 use std::io::Cursor;
 
-/// A server's id in the cluster (`corral serve --id N`).
-pub type NodeId = u64;
-
-/// How to reach a member: its native API address (which also serves the peer
-/// service) and its ZooKeeper-protocol address, if it has one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerNode {
-    /// `host:port` of the native API and peer service.
-    pub addr: String,
-    /// `host:port` of the ZooKeeper-protocol listener.
-    pub zk_addr: Option<String>,
-}
-
-impl std::fmt::Display for PeerNode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.zk_addr {
-            Some(zk) => write!(f, "{} (zk {})", self.addr, zk),
-            None => write!(f, "{}", self.addr),
-        }
-    }
-}
+pub use proto::admin::{NodeId, PeerNode};
 
 /// One proposed znode entry, and who proposed it so that server can answer
 /// its client once it has applied the entry itself.

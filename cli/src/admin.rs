@@ -1,10 +1,9 @@
 //! `corral admin`: cluster status and membership changes of a running cluster.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Subcommand;
+use client::admin::{AdminClient, ClusterStatus, PeerNode};
 use core_server::config::Member;
-use core_server::replication::raft::admin::{call, AdminReply, AdminRequest, ClusterStatus};
-use core_server::replication::raft::PeerNode;
 
 /// Operator commands, sent to the server given by `--server` (any member:
 /// membership changes are forwarded to the leader).
@@ -44,37 +43,22 @@ fn peer(member: &Member) -> PeerNode {
 /// Runs one admin command against `server` (`HOST:PORT`).
 pub async fn run(server: &str, json: bool, command: AdminCommand) -> anyhow::Result<()> {
     let server = server.split([',', '/']).next().unwrap_or(server);
-    let request = match command {
-        AdminCommand::Status => AdminRequest::Status,
-        AdminCommand::Init { members } => AdminRequest::Initialize {
-            members: members.iter().map(|m| (m.id, peer(m))).collect(),
-        },
-        AdminCommand::Add { member, observer } => {
-            let node = peer(&member);
-            if observer {
-                AdminRequest::AddLearner {
-                    id: member.id,
-                    node,
-                }
-            } else {
-                AdminRequest::AddVoter {
-                    id: member.id,
-                    node,
-                }
-            }
+    let admin = AdminClient::new(server);
+    let status = match command {
+        AdminCommand::Status => admin.status().await,
+        AdminCommand::Init { members } => {
+            admin
+                .initialize(members.iter().map(|m| (m.id, peer(m))).collect())
+                .await
         }
-        AdminCommand::Remove { id } => AdminRequest::Remove { id },
-    };
-    let reply = call(server, &request)
-        .await
-        .with_context(|| format!("admin call to {server}"))?;
-    match reply {
-        AdminReply::Done(status) => {
-            print_status(&status, json)?;
-            Ok(())
+        AdminCommand::Add { member, observer } if observer => {
+            admin.add_learner(member.id, peer(&member)).await
         }
-        AdminReply::Failed(reason) => bail!("{reason}"),
+        AdminCommand::Add { member, .. } => admin.add_voter(member.id, peer(&member)).await,
+        AdminCommand::Remove { id } => admin.remove(id).await,
     }
+    .with_context(|| format!("admin call to {server}"))?;
+    print_status(&status, json)
 }
 
 fn print_status(status: &ClusterStatus, json: bool) -> anyhow::Result<()> {

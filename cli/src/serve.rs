@@ -3,6 +3,7 @@
 use super::signals::StopSignals;
 use anyhow::Context;
 use clap::Args;
+use core_server::config::settings::{self, Settings};
 use core_server::Config;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -94,97 +95,78 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    fn into_config(self) -> anyhow::Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => Config::from_toml_file(path)?,
-            None => Config::default(),
-        };
-        if let Some(v) = self.data_dir {
-            config.data_dir = v;
-        }
-        if let Some(v) = self.listen {
-            config.listen = v;
-        }
-        if let Some(v) = self.zk_listen {
-            config.zk_listen = Some(v);
-        }
+    /// The flags given, as settings keyed like `Config` (and the TOML file).
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let mut t = Settings::new();
+        put(&mut t, "data_dir", &self.data_dir)?;
+        put(&mut t, "listen", &self.listen.map(|a| a.to_string()))?;
+        put(&mut t, "zk_listen", &self.zk_listen.map(|a| a.to_string()))?;
         if self.no_zk {
-            config.zk_listen = None;
+            put(&mut t, "zk_listen", &Some("off"))?;
         }
-        if let Some(v) = self.super_digest {
-            config.super_digest = Some(v);
-        }
-        if let Some(v) = self.four_letter_words {
-            config.four_letter_words = v;
-        }
-        if let Some(v) = self.tick_ms {
-            config.tick_ms = v;
-            if self.min_session_timeout_ms.is_none() {
-                config.min_session_timeout_ms = 2 * v;
-            }
-            if self.max_session_timeout_ms.is_none() {
-                config.max_session_timeout_ms = 20 * v;
-            }
-        }
-        if let Some(v) = self.min_session_timeout_ms {
-            config.min_session_timeout_ms = v;
-        }
-        if let Some(v) = self.max_session_timeout_ms {
-            config.max_session_timeout_ms = v;
-        }
-        if let Some(v) = self.max_data_bytes {
-            config.max_data_bytes = v;
-            config.max_request_bytes = config.max_request_bytes.max(v + 64 * 1024);
-            config.partial_frame_bytes = config.partial_frame_bytes.max(config.max_request_bytes);
-        }
-        if let Some(v) = self.max_client_cnxns {
-            config.max_connections_per_ip = v;
-        }
-        if let Some(v) = self.connection_queue_bytes {
-            config.connection_queue_bytes = v;
-        }
-        if let Some(v) = self.handshake_timeout_ms {
-            config.handshake_timeout_ms = v;
-        }
-        if let Some(v) = self.frame_timeout_ms {
-            config.frame_timeout_ms = v;
-        }
-        if let Some(v) = self.partial_frame_bytes {
-            config.partial_frame_bytes = v;
-        }
-        if let Some(v) = self.log_retained_bytes {
-            config.log_retained_bytes = v;
-        }
-        if let Some(v) = self.log_write_queue_bytes {
-            config.log_write_queue_bytes = v;
-        }
-        if let Some(v) = self.snapshot_every {
-            config.snapshot_every = v;
-        }
-        if let Some(v) = self.container_check_ms {
-            config.container_check_ms = v;
-        }
-        if let Some(v) = self.id {
-            config.node_id = Some(v);
-        }
-        if !self.members.is_empty() {
-            config.members = self.members;
-        }
-        if let Some(v) = self.heartbeat_ms {
-            config.heartbeat_ms = v;
-        }
-        if let Some(v) = self.election_timeout_ms {
-            config.election_timeout_ms = v;
-        }
-        if let Some(v) = self.write_timeout_ms {
-            config.write_timeout_ms = v;
-        }
-        if !self.peer_routes.is_empty() {
-            config.peer_routes = self.peer_routes;
-        }
-        config.validate()?;
-        Ok(config)
+        put(&mut t, "super_digest", &self.super_digest)?;
+        put(&mut t, "four_letter_words", &self.four_letter_words)?;
+        put(&mut t, "tick_ms", &self.tick_ms)?;
+        put(
+            &mut t,
+            "min_session_timeout_ms",
+            &self.min_session_timeout_ms,
+        )?;
+        put(
+            &mut t,
+            "max_session_timeout_ms",
+            &self.max_session_timeout_ms,
+        )?;
+        put(&mut t, "max_data_bytes", &self.max_data_bytes)?;
+        put(&mut t, "max_connections_per_ip", &self.max_client_cnxns)?;
+        put(
+            &mut t,
+            "connection_queue_bytes",
+            &self.connection_queue_bytes,
+        )?;
+        put(&mut t, "handshake_timeout_ms", &self.handshake_timeout_ms)?;
+        put(&mut t, "frame_timeout_ms", &self.frame_timeout_ms)?;
+        put(&mut t, "partial_frame_bytes", &self.partial_frame_bytes)?;
+        put(&mut t, "log_retained_bytes", &self.log_retained_bytes)?;
+        put(&mut t, "log_write_queue_bytes", &self.log_write_queue_bytes)?;
+        put(&mut t, "snapshot_every", &self.snapshot_every)?;
+        put(&mut t, "container_check_ms", &self.container_check_ms)?;
+        put(&mut t, "node_id", &self.id)?;
+        put(
+            &mut t,
+            "members",
+            &Some(&self.members).filter(|m| !m.is_empty()),
+        )?;
+        put(&mut t, "heartbeat_ms", &self.heartbeat_ms)?;
+        put(&mut t, "election_timeout_ms", &self.election_timeout_ms)?;
+        put(&mut t, "write_timeout_ms", &self.write_timeout_ms)?;
+        put(
+            &mut t,
+            "peer_routes",
+            &Some(&self.peer_routes).filter(|m| !m.is_empty()),
+        )?;
+        Ok(t)
     }
+
+    /// The file's settings overridden by the flags, through the one path
+    /// every configuration takes (`core_server::config::settings`).
+    fn into_config(self) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(path) => settings::read_file(path)?,
+            None => Settings::new(),
+        };
+        let flags = self.settings()?;
+        Ok(settings::resolve(settings::merge([file, flags]))?)
+    }
+}
+
+/// Sets `key` to `value` when the flag was given.
+fn put<T: serde::Serialize>(t: &mut Settings, key: &str, value: &Option<T>) -> anyhow::Result<()> {
+    if let Some(value) = value {
+        let value = toml::Value::try_from(value).with_context(|| format!("flag for {key}"))?;
+        t.insert(key.to_string(), value);
+    }
+    Ok(())
 }
 
 /// Flags of `corral dev`.
@@ -282,3 +264,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+#[path = "serve_tests.rs"]
+mod tests;

@@ -1,4 +1,7 @@
-//! One typed, validated server configuration, from flags or a TOML file.
+//! One typed, validated server configuration, from flags or a TOML file
+//! (both through [`settings`]).
+
+pub mod settings;
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -52,7 +55,8 @@ pub struct Config {
     /// Bytes of partly received request frames held across all connections;
     /// a connection whose frame does not fit is closed.
     pub partial_frame_bytes: usize,
-    /// ZooKeeper wire protocol listener (`None`: off).
+    /// ZooKeeper wire protocol listener (`None`: off; `"off"` in a file).
+    #[serde(with = "listener")]
     pub zk_listen: Option<SocketAddr>,
     /// Digest id (`super:base64(sha1(super:password))`) of the super user.
     pub super_digest: Option<String>,
@@ -190,19 +194,40 @@ pub enum ConfigError {
         /// The parse error.
         source: toml::de::Error,
     },
+    /// A setting is unknown or its value has the wrong type.
+    #[error("bad settings: {source}")]
+    Settings {
+        /// What was wrong.
+        source: toml::de::Error,
+    },
+}
+
+/// An optional listener address in a file: `"host:port"`, or `"off"`.
+mod listener {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::net::SocketAddr;
+
+    pub fn serialize<S: Serializer>(addr: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
+        match addr {
+            Some(addr) => s.collect_str(addr),
+            None => s.serialize_str("off"),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == "off" {
+            return Ok(None);
+        }
+        text.parse().map(Some).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Config {
-    /// Reads a TOML file; missing keys take their defaults.
+    /// Reads a TOML file into a validated configuration (missing keys take
+    /// their defaults, derived as [`settings`] says).
     pub fn from_toml_file(path: &std::path::Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.to_path_buf(),
-            source,
-        })
+        settings::resolve(settings::read_file(path)?)
     }
 
     /// Checks the values against each other.

@@ -1,0 +1,5 @@
+//! Integration tests of the `corral` binary: real processes on loopback
+//! ports the OS picks, real clients, no fixed sleeps.
+
+mod t30_cli;
+mod t31_dev;

@@ -1,0 +1,124 @@
+//! Cluster administration: a server's view of the cluster, bootstrap, and
+//! membership changes (what `corral admin` runs).
+//!
+//! Owns the client side of the peer service's `Admin` call. A membership
+//! change sent to a follower is carried out by the leader, and answered with
+//! the leader's view of the cluster after it.
+
+use proto::peer::peer_client::PeerClient;
+use proto::peer::Blob;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use proto::admin::{
+    AdminFailure, AdminReply, AdminRequest, ClusterStatus, MemberStatus, NodeId, PeerNode,
+};
+
+/// How long connecting to a server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why an admin call did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The server could not be reached or refused the call.
+    #[error("cannot reach {addr}: {reason}")]
+    Unreachable {
+        /// The server's address.
+        addr: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The reply did not decode (a server of another version?).
+    #[error("undecodable reply from {addr}")]
+    Decode {
+        /// The server's address.
+        addr: String,
+    },
+    /// The server refused the command or could not carry it out.
+    #[error(transparent)]
+    Refused(#[from] AdminFailure),
+}
+
+/// Administers a cluster through one of its servers.
+#[derive(Debug, Clone)]
+pub struct AdminClient {
+    addr: String,
+}
+
+impl AdminClient {
+    /// A client for the server at `addr` (`host:port`, its native address);
+    /// it connects on each call.
+    pub fn new(addr: impl Into<String>) -> AdminClient {
+        AdminClient { addr: addr.into() }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Sends `request` and returns the server's reply as it is (refusals
+    /// included).
+    pub async fn call(&self, request: &AdminRequest) -> Result<AdminReply, AdminError> {
+        let unreachable = |reason: String| AdminError::Unreachable {
+            addr: self.addr.clone(),
+            reason,
+        };
+        let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr))
+            .map_err(|e| unreachable(e.to_string()))?
+            .connect_timeout(CONNECT_TIMEOUT);
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let payload = postcard::to_allocvec(request).map_err(|e| unreachable(e.to_string()))?;
+        let reply = PeerClient::new(channel)
+            .admin(Blob { payload })
+            .await
+            .map_err(|s| unreachable(s.message().to_string()))?;
+        postcard::from_bytes(&reply.into_inner().payload).map_err(|_| AdminError::Decode {
+            addr: self.addr.clone(),
+        })
+    }
+
+    /// Sends `request`; a refusal becomes [`AdminError::Refused`].
+    async fn run(&self, request: &AdminRequest) -> Result<ClusterStatus, AdminError> {
+        match self.call(request).await? {
+            AdminReply::Done(status) => Ok(status),
+            AdminReply::Failed(failure) => Err(failure.into()),
+        }
+    }
+
+    /// The server's view of the cluster.
+    pub async fn status(&self) -> Result<ClusterStatus, AdminError> {
+        self.run(&AdminRequest::Status).await
+    }
+
+    /// Bootstraps a new cluster with these voters (sent to one pristine
+    /// server that is among them).
+    pub async fn initialize(
+        &self,
+        members: BTreeMap<NodeId, PeerNode>,
+    ) -> Result<ClusterStatus, AdminError> {
+        self.run(&AdminRequest::Initialize { members }).await
+    }
+
+    /// Adds a non-voting member (an observer) and waits until it caught up.
+    pub async fn add_learner(
+        &self,
+        id: NodeId,
+        node: PeerNode,
+    ) -> Result<ClusterStatus, AdminError> {
+        self.run(&AdminRequest::AddLearner { id, node }).await
+    }
+
+    /// Adds a voting member: first as a learner, promoted once caught up.
+    pub async fn add_voter(&self, id: NodeId, node: PeerNode) -> Result<ClusterStatus, AdminError> {
+        self.run(&AdminRequest::AddVoter { id, node }).await
+    }
+
+    /// Removes a member (voter or learner).
+    pub async fn remove(&self, id: NodeId) -> Result<ClusterStatus, AdminError> {
+        self.run(&AdminRequest::Remove { id }).await
+    }
+}
