@@ -50,4 +50,4 @@ pub mod txn;
 pub mod watch;
 
 pub use config::Config;
-pub use server::{run, start, ServerError, ServerHandle};
+pub use server::{run, start, start_with_clock, ServerError, ServerHandle};

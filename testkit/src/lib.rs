@@ -17,15 +17,18 @@ pub mod proxy;
 
 pub use process::{cargo_bin, corral_binary, ProcessServer};
 
+use core_server::clock::{Clock, SystemClock};
 use core_server::{Config, ServerHandle};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A server running inside the test process.
 #[derive(Debug)]
 pub struct TestServer {
     config: Config,
+    clock: Arc<dyn Clock>,
     handle: Option<ServerHandle>,
     addr: SocketAddr,
     _dir: Option<tempfile::TempDir>,
@@ -53,15 +56,25 @@ impl TestServer {
 
     /// Starts a server with `config`; its `data_dir` is replaced by a fresh
     /// temporary directory and `listen` should be port 0.
-    pub async fn start_with(mut config: Config) -> anyhow::Result<TestServer> {
+    pub async fn start_with(config: Config) -> anyhow::Result<TestServer> {
+        Self::start_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`TestServer::start_with`] on `clock` (for example a
+    /// `core_server::clock::ManualClock` the test moves); restarts keep it.
+    pub async fn start_with_clock(
+        mut config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<TestServer> {
         let dir = tempfile::tempdir()?;
         config.data_dir = dir.path().join("data");
-        let handle = core_server::start(config.clone()).await?;
+        let handle = core_server::start_with_clock(config.clone(), clock.clone()).await?;
         let addr = handle.addr();
         config.listen = addr;
         config.zk_listen = handle.zk_addr();
         Ok(TestServer {
             config,
+            clock,
             handle: Some(handle),
             addr,
             _dir: Some(dir),
@@ -104,7 +117,7 @@ impl TestServer {
     /// Stops the server if running, then starts it again on the same port and data.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.kill().await?;
-        let handle = core_server::start(self.config.clone()).await?;
+        let handle = core_server::start_with_clock(self.config.clone(), self.clock.clone()).await?;
         self.handle = Some(handle);
         Ok(())
     }

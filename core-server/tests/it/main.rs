@@ -6,6 +6,7 @@ mod raw_zk;
 mod t10_bad_input;
 mod t11_data_model;
 mod t12_sessions_watches;
+mod t13_manual_clock;
 mod t20_durability;
 mod t40_zk_wire;
 mod t41_differential;
