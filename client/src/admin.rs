@@ -34,6 +34,9 @@ pub enum AdminError {
         /// The server's address.
         addr: String,
     },
+    /// The server runs a release with another peer format.
+    #[error(transparent)]
+    Format(#[from] proto::peer_format::FormatMismatch),
     /// The server refused the command or could not carry it out.
     #[error(transparent)]
     Refused(#[from] AdminFailure),
@@ -73,10 +76,11 @@ impl AdminClient {
             .map_err(|e| unreachable(e.to_string()))?;
         let payload = postcard::to_allocvec(request).map_err(|e| unreachable(e.to_string()))?;
         let reply = PeerClient::new(channel)
-            .admin(Blob { payload })
+            .admin(Blob::new(payload))
             .await
             .map_err(|s| unreachable(s.message().to_string()))?;
-        postcard::from_bytes(&reply.into_inner().payload).map_err(|_| AdminError::Decode {
+        let payload = reply.get_ref().payload()?;
+        postcard::from_bytes(payload).map_err(|_| AdminError::Decode {
             addr: self.addr.clone(),
         })
     }

@@ -24,11 +24,14 @@ pub mod v1 {
 }
 
 /// Generated messages and the internal `Peer` gRPC service between servers
-/// (package `corral.peer.v1`; payloads are opaque postcard bytes).
+/// (package `corral.peer.v1`; payloads are opaque postcard bytes, tagged
+/// with their format version).
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod peer {
     tonic::include_proto!("corral.peer.v1");
 }
+
+pub mod peer_format;
 
 /// Largest node data accepted by default (ZooKeeper's `jute.maxbuffer`: 1 MiB).
 pub const DEFAULT_MAX_DATA_BYTES: usize = 1024 * 1024;

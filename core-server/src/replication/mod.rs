@@ -11,44 +11,17 @@
 //! applied it. Must not touch znode semantics: entries are opaque here.
 
 mod committer;
+mod error;
 pub mod raft;
 mod recovery;
 
 pub use committer::{spawn_committer, CommitterOptions};
+pub use error::{CommitFailure, NoLeader, NoQuorum, ReplicationError, StartFailure, Unknown};
 pub use recovery::{recover, Recovered};
 
 use crate::txn::{Applied, Entry};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
-
-/// Why a proposal did not commit.
-#[derive(Debug, thiserror::Error)]
-pub enum ReplicationError {
-    /// The committer has stopped (shutdown, or a storage failure stopped the node).
-    #[error("the log is not accepting entries (server stopping)")]
-    Stopped,
-    /// Encoding an entry failed.
-    #[error("cannot encode entry: {0}")]
-    Encode(#[from] postcard::Error),
-    /// The log could not be written or read.
-    #[error(transparent)]
-    Storage(#[from] crate::storage::StorageError),
-    /// Consensus could not start or failed.
-    #[error("raft: {0}")]
-    Raft(String),
-    /// No leader is known, so nothing was proposed.
-    #[error("no leader: {0}")]
-    NoLeader(String),
-    /// The leader could not confirm it still leads a quorum.
-    #[error("no quorum: {0}")]
-    NoQuorum(String),
-    /// The proposal may or may not have committed (leader lost, link broken).
-    #[error("outcome unknown: {0}")]
-    Unknown(String),
-    /// The proposal was not applied here in time; it may still commit.
-    #[error("timed out waiting for the entry to be applied")]
-    Timeout,
-}
 
 /// An entry that committed: its zxid and what applying it did.
 #[derive(Debug)]

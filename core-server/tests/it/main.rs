@@ -18,3 +18,4 @@ mod t60_cluster;
 mod t61_cluster_linearizability;
 mod t62_cluster_availability;
 mod t63_cluster_flood;
+mod t64_peer_format;

@@ -22,8 +22,8 @@ pub use proto::admin::{AdminFailure, AdminReply, AdminRequest, ClusterStatus, Me
 async fn call(addr: &str, request: &AdminRequest) -> Option<AdminReply> {
     let channel = super::network::channel(addr).ok()?;
     let payload = postcard::to_allocvec(request).ok()?;
-    let reply = peer_client(channel).admin(Blob { payload }).await.ok()?;
-    postcard::from_bytes(&reply.into_inner().payload).ok()
+    let reply = peer_client(channel).admin(Blob::new(payload)).await.ok()?;
+    postcard::from_bytes(reply.get_ref().payload().ok()?).ok()
 }
 
 pub(super) fn status(node: &RaftNode) -> ClusterStatus {

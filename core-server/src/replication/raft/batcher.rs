@@ -11,8 +11,9 @@ use super::forward::ForwardReply;
 use super::queue::{self, Held, QueueSender};
 use super::state_machine::Waiters;
 use super::types::{Batch, Proposal, Raft};
-use crate::replication::ReplicationError;
+use crate::replication::{CommitFailure, ReplicationError};
 use crate::txn::Txn;
+use openraft::error::ClientWriteError;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -108,14 +109,21 @@ async fn run(raft: Raft, mut rx: mpsc::Receiver<Held<Queued>>) {
                 tokio::spawn(async move {
                     let outcome = match responder.await {
                         Ok(Ok(written)) => Ok(written.log_id.index),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(_) => Err("the leader stopped".to_string()),
+                        Ok(Err(ClientWriteError::ForwardToLeader(to))) => {
+                            Err(CommitFailure::LeaderChanged {
+                                leader: to.leader_id,
+                            })
+                        }
+                        Ok(Err(ClientWriteError::ChangeMembershipError(_))) => {
+                            Err(CommitFailure::Refused)
+                        }
+                        Err(_) => Err(CommitFailure::Stopped),
                     };
                     drop(slot);
                     report(replies, outcome).await;
                 });
             }
-            Err(e) => report(replies, Err(e.to_string())).await,
+            Err(_fatal) => report(replies, Err(CommitFailure::Stopped)).await,
         }
     }
 }
@@ -123,21 +131,16 @@ async fn run(raft: Raft, mut rx: mpsc::Receiver<Held<Queued>>) {
 /// Tells every proposer of a batch its outcome: followers always (they
 /// track what is in flight), local proposers only on failure (apply answers
 /// them on success).
-async fn report(replies: Vec<(u64, Reply)>, outcome: Result<u64, String>) {
+async fn report(replies: Vec<(u64, Reply)>, outcome: Result<u64, CommitFailure>) {
     for (token, reply) in replies {
         match reply {
             Reply::Local(waiters) => {
-                if let Err(reason) = &outcome {
-                    waiters.finish(token, Err(ReplicationError::Unknown(reason.clone())));
+                if let Err(failure) = outcome {
+                    waiters.finish(token, Err(ReplicationError::Unknown(failure.into())));
                 }
             }
             Reply::Forwarded(tx) => {
-                let _ = tx
-                    .send(ForwardReply {
-                        token,
-                        outcome: outcome.clone(),
-                    })
-                    .await;
+                let _ = tx.send(ForwardReply { token, outcome }).await;
             }
         }
     }

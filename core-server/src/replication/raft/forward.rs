@@ -11,7 +11,7 @@
 use super::network::{channel, peer_client};
 use super::types::{NodeId, PeerNode, Proposal};
 use super::RaftNode;
-use crate::replication::ReplicationError;
+use crate::replication::{CommitFailure, NoLeader, ReplicationError, Unknown};
 use futures::StreamExt;
 use parking_lot::Mutex;
 use proto::peer::Blob;
@@ -30,7 +30,7 @@ pub struct ForwardReply {
     /// The proposer's token.
     pub token: u64,
     /// The log index it was committed at, or why the leader could not commit it.
-    pub outcome: Result<u64, String>,
+    pub outcome: Result<u64, CommitFailure>,
 }
 
 /// Channels to peers, by address, reused across calls.
@@ -40,15 +40,16 @@ pub struct Channels {
 }
 
 impl Channels {
-    /// A channel to `addr` (dialed lazily on first use).
-    pub fn get(&self, addr: &str) -> Result<Channel, ReplicationError> {
+    /// A channel to `addr` (dialed lazily on first use); `None` if `addr`
+    /// is not a valid address.
+    pub fn get(&self, addr: &str) -> Option<Channel> {
         let mut open = self.open.lock();
         if let Some(c) = open.get(addr) {
-            return Ok(c.clone());
+            return Some(c.clone());
         }
-        let c = channel(addr).map_err(|e| ReplicationError::NoLeader(e.to_string()))?;
+        let c = channel(addr).ok()?;
         open.insert(addr.to_string(), c.clone());
-        Ok(c)
+        Some(c)
     }
 }
 
@@ -100,12 +101,8 @@ pub(super) async fn run_forwarder(
             .await
             .is_err()
         {
-            node.waiters().finish(
-                token,
-                Err(ReplicationError::NoLeader(
-                    "no leader accepted the write in time".into(),
-                )),
-            );
+            node.waiters()
+                .finish(token, Err(ReplicationError::NoLeader(NoLeader::NotInTime)));
         }
     }
 }
@@ -119,10 +116,8 @@ async fn forward_one(
 ) -> Option<Proposal> {
     let token = proposal.token;
     let Some((leader, peer)) = wait_for_leader(node, node.write_timeout()).await else {
-        node.waiters().finish(
-            token,
-            Err(ReplicationError::NoLeader("no leader is known".into())),
-        );
+        node.waiters()
+            .finish(token, Err(ReplicationError::NoLeader(NoLeader::Unknown)));
         return None;
     };
     if leader == node.id() {
@@ -167,7 +162,7 @@ async fn forward_one(
         *link = None;
         return Some(proposal);
     }
-    if current.tx.send(Blob { payload }).await.is_err() {
+    if current.tx.send(Blob::new(payload)).await.is_err() {
         let unsent = current
             .in_flight
             .lock()
@@ -190,19 +185,30 @@ async fn open_link(
     let (tx, rx) = mpsc::channel::<Blob>(4096);
     let in_flight = Arc::new(Mutex::new(Some(HashSet::new())));
     let closed = CancellationToken::new();
-    let mut client = peer_client(node.channels.get(&peer.addr)?);
+    let no_leader = |reason| ReplicationError::NoLeader(reason);
+    let channel = node
+        .channels
+        .get(&peer.addr)
+        .ok_or(no_leader(NoLeader::BadAddress { leader }))?;
+    let mut client = peer_client(channel);
     let response = tokio::time::timeout(
         node.write_timeout().min(Duration::from_secs(1)),
         client.forward(ReceiverStream::new(rx)),
     )
     .await
-    .map_err(|_| ReplicationError::NoLeader("the leader did not accept the stream".into()))?
-    .map_err(|status| ReplicationError::NoLeader(status.message().to_string()))?;
+    .map_err(|_| no_leader(NoLeader::NotInTime))?
+    .map_err(|status| {
+        no_leader(NoLeader::Refused {
+            leader,
+            code: status.code(),
+        })
+    })?;
     let mut replies = response.into_inner();
     let waiters = node.waiters().clone();
     let (task_in_flight, task_closed) = (in_flight.clone(), closed.clone());
     let mut metrics = node.raft().metrics();
     tokio::spawn(async move {
+        let mut why = Unknown::LinkLost;
         loop {
             // Both arms are cancellation-safe: `Streaming` keeps a partly
             // received message, and `wait_for` looks at the current value.
@@ -214,27 +220,29 @@ async fn open_link(
                 // A new leader was elected: whatever the old one has not
                 // answered ends as unknown now, not at its timeout (the old
                 // leader may be paused, its connection still open).
-                _ = metrics.wait_for(|m| m.current_leader != Some(leader)) => break,
+                _ = metrics.wait_for(|m| m.current_leader != Some(leader)) => {
+                    why = Unknown::LeaderChanged;
+                    break;
+                }
             };
-            let Ok(reply) = postcard::from_bytes::<ForwardReply>(&blob.payload) else {
+            let Some(reply) = blob
+                .payload()
+                .ok()
+                .and_then(|p| postcard::from_bytes::<ForwardReply>(p).ok())
+            else {
                 break;
             };
             if let Some(set) = task_in_flight.lock().as_mut() {
                 set.remove(&reply.token);
             }
-            if let Err(reason) = reply.outcome {
-                waiters.finish(reply.token, Err(ReplicationError::Unknown(reason)));
+            if let Err(failure) = reply.outcome {
+                waiters.finish(reply.token, Err(ReplicationError::Unknown(failure.into())));
             }
         }
         task_closed.cancel();
         let lost = task_in_flight.lock().take().unwrap_or_default();
         for token in lost {
-            waiters.finish(
-                token,
-                Err(ReplicationError::Unknown(
-                    "connection to the leader lost".into(),
-                )),
-            );
+            waiters.finish(token, Err(ReplicationError::Unknown(why)));
         }
     });
     Ok(Link {
@@ -251,20 +259,29 @@ pub(super) async fn report_sessions(
     sessions: Vec<i64>,
 ) -> Result<(), ReplicationError> {
     let Some((leader, peer)) = node.leader() else {
-        return Err(ReplicationError::NoLeader("no leader is known".into()));
+        return Err(ReplicationError::NoLeader(NoLeader::Unknown));
     };
     if leader == node.id() {
         node.note_reported(sessions);
         return Ok(());
     }
-    let mut client = peer_client(node.channels.get(&peer.addr)?);
+    let channel = node
+        .channels
+        .get(&peer.addr)
+        .ok_or(ReplicationError::NoLeader(NoLeader::BadAddress { leader }))?;
+    let mut client = peer_client(channel);
     let payload = postcard::to_allocvec(&sessions)?;
     tokio::time::timeout(
         node.write_timeout(),
-        client.report_sessions(Blob { payload }),
+        client.report_sessions(Blob::new(payload)),
     )
     .await
     .map_err(|_| ReplicationError::Timeout)?
-    .map_err(|s| ReplicationError::NoLeader(s.message().to_string()))?;
+    .map_err(|s| {
+        ReplicationError::NoLeader(NoLeader::Refused {
+            leader,
+            code: s.code(),
+        })
+    })?;
     Ok(())
 }

@@ -28,7 +28,7 @@ pub mod types;
 pub use admin::{AdminReply, AdminRequest, ClusterStatus, MemberStatus};
 pub use types::{NodeId, PeerNode};
 
-use super::{Pending, ReplicationError};
+use super::{Pending, ReplicationError, StartFailure};
 use crate::state::ServerState;
 use crate::txn::Entry;
 use parking_lot::Mutex;
@@ -122,7 +122,7 @@ pub async fn start(
     let waiters = sm.waiters();
     let applied_index = sm.applied_index();
     let log = log_store::LogStore::open(dir, options.log_write_queue_bytes)
-        .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+        .map_err(StartFailure::from)?;
     let election = options.election_timeout.as_millis() as u64;
     let config = openraft::Config {
         cluster_name: "corral".into(),
@@ -148,7 +148,7 @@ pub async fn start(
         ..Default::default()
     }
     .validate()
-    .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+    .map_err(StartFailure::from)?;
     let network = network::Network {
         node_id: options.node_id,
         routes: options.peer_routes.clone(),
@@ -156,14 +156,24 @@ pub async fn start(
     let log_reader = log.clone();
     let raft = Raft::new(options.node_id, Arc::new(config), network, log, sm)
         .await
-        .map_err(|e| ReplicationError::Raft(e.to_string()))?;
+        .map_err(StartFailure::from)?;
     if !options.members.is_empty() {
         match raft.initialize(options.members.clone()).await {
             Ok(()) => tracing::info!(members = ?options.members, "cluster bootstrapped"),
             Err(openraft::error::RaftError::APIError(
                 openraft::error::InitializeError::NotAllowed(_),
             )) => {}
-            Err(e) => return Err(ReplicationError::Raft(e.to_string())),
+            Err(openraft::error::RaftError::APIError(
+                openraft::error::InitializeError::NotInMembers(_),
+            )) => {
+                return Err(StartFailure::NotInMembers {
+                    id: options.node_id,
+                }
+                .into())
+            }
+            Err(openraft::error::RaftError::Fatal(fatal)) => {
+                return Err(StartFailure::Fatal(fatal).into())
+            }
         }
     }
     let (queue_count, queue_bytes) = options.proposal_queue;

@@ -110,7 +110,7 @@ impl PeerConnection {
         };
         let payload =
             postcard::to_allocvec(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        let blob = Blob { payload };
+        let blob = Blob::new(payload);
         // openraft asks for one heartbeat interval; the runtime stretches
         // its own timeouts, and this one with them (see `runtime`).
         let ttl = option
@@ -147,8 +147,11 @@ impl PeerConnection {
             }
             Ok(Ok(reply)) => reply.into_inner(),
         };
-        let decoded: Result<Resp, RaftError<NodeId, E>> = postcard::from_bytes(&reply.payload)
+        let payload = reply
+            .payload()
             .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let decoded: Result<Resp, RaftError<NodeId, E>> =
+            postcard::from_bytes(payload).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         decoded.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 }

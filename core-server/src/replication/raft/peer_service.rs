@@ -8,7 +8,7 @@ use super::forward::ForwardReply;
 use super::network::MAX_PEER_MESSAGE;
 use super::types::{Proposal, TypeConfig};
 use super::RaftNode;
-use crate::replication::ReplicationError;
+use crate::replication::{CommitFailure, NoQuorum, ReplicationError};
 use futures::StreamExt;
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
@@ -45,14 +45,19 @@ impl PeerApi {
     }
 }
 
+/// A peer's request, if it is of this build's format and decodes.
 fn decode<T: DeserializeOwned>(blob: &Blob) -> Result<T, Status> {
-    postcard::from_bytes(&blob.payload)
+    let payload = blob.payload().map_err(|e| {
+        tracing::error!(%e, "a peer of another release: message refused");
+        Status::failed_precondition(e.to_string())
+    })?;
+    postcard::from_bytes(payload)
         .map_err(|e| Status::invalid_argument(format!("undecodable peer message: {e}")))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Response<Blob>, Status> {
     postcard::to_allocvec(value)
-        .map(|payload| Response::new(Blob { payload }))
+        .map(|payload| Response::new(Blob::new(payload)))
         .map_err(|e| Status::internal(format!("cannot encode reply: {e}")))
 }
 
@@ -105,7 +110,7 @@ impl Peer for PeerApi {
                 let Ok(payload) = postcard::to_allocvec(&reply) else {
                     continue;
                 };
-                if out.send(Ok(Blob { payload })).await.is_err() {
+                if out.send(Ok(Blob::new(payload))).await.is_err() {
                     return;
                 }
             }
@@ -120,15 +125,16 @@ impl Peer for PeerApi {
                         _ => return,
                     },
                 };
-                let Ok(proposal) = postcard::from_bytes::<Proposal>(&blob.payload) else {
-                    let _ = tx
-                        .send(Err(Status::invalid_argument("undecodable proposal")))
-                        .await;
-                    return;
+                let proposal = match decode::<Proposal>(&blob) {
+                    Ok(proposal) => proposal,
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
                 };
                 let token = proposal.token;
                 if !node.is_leader() {
-                    let outcome = Err("not the leader".to_string());
+                    let outcome = Err(CommitFailure::NotLeader);
                     let _ = reply_tx.send(ForwardReply { token, outcome }).await;
                     continue;
                 }
@@ -141,12 +147,12 @@ impl Peer for PeerApi {
     }
 
     async fn read_index(&self, _request: Request<Blob>) -> Result<Response<Blob>, Status> {
-        let outcome: Result<u64, String> =
+        let outcome: Result<u64, NoQuorum> =
             super::read_index::local(&self.node)
                 .await
                 .map_err(|e| match e {
                     ReplicationError::NoQuorum(reason) => reason,
-                    other => other.to_string(),
+                    _ => NoQuorum::Stopped,
                 });
         encode(&outcome)
     }

@@ -222,7 +222,7 @@ pub(super) fn would_vote(node: &RaftNode, candidate_last: Option<LogId>) -> bool
 
 /// Asks one voter; an unreachable voter says no.
 async fn ask(node: &RaftNode, addr: &str, last: Option<LogId>) -> bool {
-    let Ok(channel) = node.channels.get(addr) else {
+    let Some(channel) = node.channels.get(addr) else {
         return false;
     };
     let Ok(payload) = postcard::to_allocvec(&last) else {
@@ -230,9 +230,14 @@ async fn ask(node: &RaftNode, addr: &str, last: Option<LogId>) -> bool {
     };
     let mut client = peer_client(channel);
     let reply =
-        tokio::time::timeout(node.election_timeout, client.pre_vote(Blob { payload })).await;
+        tokio::time::timeout(node.election_timeout, client.pre_vote(Blob::new(payload))).await;
     match reply {
-        Ok(Ok(reply)) => postcard::from_bytes::<bool>(&reply.into_inner().payload).unwrap_or(false),
+        Ok(Ok(reply)) => reply
+            .get_ref()
+            .payload()
+            .ok()
+            .and_then(|p| postcard::from_bytes::<bool>(p).ok())
+            .unwrap_or(false),
         _ => false,
     }
 }

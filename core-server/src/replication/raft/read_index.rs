@@ -10,7 +10,8 @@ use super::network::peer_client;
 use super::types::NodeId;
 use super::RaftNode;
 use crate::clock::{Clock, SystemClock};
-use crate::replication::ReplicationError;
+use crate::replication::{NoLeader, NoQuorum, ReplicationError};
+use openraft::error::{CheckIsLeaderError, RaftError};
 use proto::peer::Blob;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -26,7 +27,7 @@ pub(super) async fn read_index(node: &RaftNode) -> Result<u64, ReplicationError>
     loop {
         let remaining = deadline.saturating_duration_since(now());
         let Some((leader, peer)) = wait_for_leader(node, remaining).await else {
-            return Err(ReplicationError::NoLeader("no leader is known".into()));
+            return Err(ReplicationError::NoLeader(NoLeader::Unknown));
         };
         let attempt = async {
             if leader == node.id() {
@@ -67,23 +68,27 @@ async fn wait_for_change(node: &RaftNode, leader: NodeId, deadline: Instant) -> 
 
 /// On the leader: a quorum confirms it still leads.
 pub(super) async fn local(node: &RaftNode) -> Result<u64, ReplicationError> {
-    let (read, _) = node
-        .raft()
-        .get_read_log_id()
-        .await
-        .map_err(|e| ReplicationError::NoQuorum(e.to_string()))?;
+    let (read, _) = node.raft().get_read_log_id().await.map_err(|e| {
+        ReplicationError::NoQuorum(match e {
+            RaftError::APIError(CheckIsLeaderError::ForwardToLeader(_)) => NoQuorum::NotLeader,
+            RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)) => NoQuorum::NotConfirmed,
+            RaftError::Fatal(_) => NoQuorum::Stopped,
+        })
+    })?;
     Ok(read.map_or(0, |id| id.index))
 }
 
 /// Asks the leader at `addr`.
 async fn remote(node: &RaftNode, addr: &str) -> Result<u64, ReplicationError> {
-    let mut client = peer_client(node.channels.get(addr)?);
+    let channel = node
+        .channels
+        .get(addr)
+        .ok_or(ReplicationError::NoQuorum(NoQuorum::Unreachable))?;
+    let mut client = peer_client(channel);
     let reply = client
-        .read_index(Blob {
-            payload: Vec::new(),
-        })
+        .read_index(Blob::new(Vec::new()))
         .await
-        .map_err(|s| ReplicationError::NoQuorum(s.message().to_string()))?;
-    let outcome: Result<u64, String> = postcard::from_bytes(&reply.into_inner().payload)?;
+        .map_err(|_| ReplicationError::NoQuorum(NoQuorum::Unreachable))?;
+    let outcome: Result<u64, NoQuorum> = postcard::from_bytes(reply.get_ref().payload()?)?;
     outcome.map_err(ReplicationError::NoQuorum)
 }
