@@ -10,7 +10,7 @@
 //! fencing token (the creating zxid), larger for each later leader.
 
 use crate::internals::contender::guaranteed_delete;
-use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket};
+use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket, Turn};
 use crate::{RecipeError, Result};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -104,7 +104,7 @@ impl Drop for LeaderLatch {
 }
 
 async fn run(contender: Contender, ticket: Ticket, tx: watch::Sender<bool>) {
-    match contender.wait_turn(&ticket, 1, None, None).await {
+    match contender.wait_turn(&ticket, Turn::FirstOf(1), None).await {
         Ok(true) => {}
         _ => {
             tx.send_replace(false);

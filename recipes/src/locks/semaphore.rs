@@ -1,14 +1,15 @@
 //! A counting semaphore: at most `n` leases at once (Curator's
 //! `InterProcessSemaphoreV2` algorithm on the shared contender). A would-be
 //! holder first takes an internal mutex (`<path>/locks`), then joins
-//! `<path>/leases`; while its lease node is not among the first `n` it
-//! watches the lease list. Only the mutex holder ever watches it, so a release
+//! `<path>/leases`; while its lease node is not among the first `n` (the
+//! contender's [`Turn::FirstOf`]) it watches the lease list (the lease just
+//! ahead when `n` is 1). Only the mutex holder ever waits, so a release
 //! wakes one waiter, not a herd.
 //!
 //! Suspended / Expired: as [`Mutex`](super::Mutex): the lease's [`Hold`] goes
 //! `InDoubt`, then `Lost` once the session expires.
 
-use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket};
+use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket, Turn};
 use crate::{RecipeError, Result};
 use client::Client;
 use std::time::Duration;
@@ -80,37 +81,11 @@ impl Semaphore {
     }
 
     /// While holding the internal mutex: waits until `ticket` is among the
-    /// first `n` leases, watching the lease list.
+    /// first `n` leases (the contender's order and turn).
     async fn wait_for_room(&self, ticket: &Ticket, deadline: Option<Instant>) -> Result<bool> {
-        let client = self.contender.client();
-        loop {
-            let (children, watch) = client.get_children_watch(self.contender.base()).await?;
-            let mut line: Vec<String> = children
-                .into_iter()
-                .filter(|n| n.starts_with("_c_"))
-                .collect();
-            line.sort_by_key(|n| crate::internals::paths::sequence_of(n).unwrap_or(i64::MAX));
-            match line.iter().position(|n| *n == ticket.name) {
-                Some(i) if i < self.leases => return Ok(true),
-                Some(_) => {}
-                None => return Err(RecipeError::Closed),
-            }
-            let fired = match deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, watch).await {
-                    Ok(fired) => fired,
-                    Err(_) => return Ok(false),
-                },
-                None => watch.await,
-            };
-            if let Err(e) = fired {
-                return Err(match e {
-                    client::Error::SessionExpired | client::Error::Closed => {
-                        RecipeError::SessionLost
-                    }
-                    e => e.into(),
-                });
-            }
-        }
+        self.contender
+            .wait_turn(ticket, Turn::FirstOf(self.leases), deadline)
+            .await
     }
 }
 
