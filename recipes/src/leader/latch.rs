@@ -10,11 +10,14 @@
 //! fencing token (the creating zxid), larger for each later leader.
 
 use crate::internals::contender::guaranteed_delete;
-use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket, Turn};
+use crate::internals::{
+    Contender, FencingToken, Hold, HoldWatch, Step, Ticket, Turn, Waiter, Wake,
+};
 use crate::{RecipeError, Result};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// One participant in a leader election.
 #[derive(Debug)]
@@ -47,14 +50,27 @@ impl LeaderLatch {
 
     /// Waits until this participant leads (or `timeout`); false on timeout.
     pub async fn await_leadership(&self, timeout: Duration) -> Result<bool> {
-        let mut rx = self.leader.clone();
-        let outcome =
-            tokio::time::timeout(timeout, async { rx.wait_for(|l| *l).await.map(|_| ()) }).await;
-        match outcome {
-            Ok(Ok(())) => Ok(true),
-            Ok(Err(_)) => Err(RecipeError::SessionLost),
-            Err(_) => Ok(false),
-        }
+        self.wait_leading(Some(Instant::now() + timeout)).await
+    }
+
+    /// Waits until this participant leads; false if `deadline` passed
+    /// first, `SessionLost` if it never will.
+    pub(super) async fn wait_leading(&self, deadline: Option<Instant>) -> Result<bool> {
+        let leader = &self.leader;
+        let led = Waiter::new(self.contender.client())
+            .deadline(deadline)
+            .until(|| async move {
+                let mut rx = leader.clone();
+                if *rx.borrow_and_update() {
+                    return Ok(Step::Done(()));
+                }
+                Ok(Step::Wait(Wake::on(async move {
+                    // Closed: the latch stopped without (or after) leading.
+                    rx.changed().await.map_err(|_| RecipeError::SessionLost)
+                })))
+            })
+            .await?;
+        Ok(led.is_some())
     }
 
     /// Leadership changes as a watch channel (true = leader).

@@ -38,10 +38,10 @@ impl LeaderSelector {
                 let Ok(latch) = LeaderLatch::start(client.clone(), &path, &id).await else {
                     return;
                 };
-                let mut leader = latch.subscribe();
-                if leader.wait_for(|l| *l).await.is_err() {
+                if !matches!(latch.wait_leading(None).await, Ok(true)) {
                     return;
                 }
+                let mut leader = latch.subscribe();
                 tokio::select! {
                     _ = work() => {}
                     _ = leader.wait_for(|l| !*l) => {}
