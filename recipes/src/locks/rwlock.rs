@@ -8,10 +8,12 @@
 //! The order and the turns are the contender's ([`Turn`]): each waiter
 //! watches one node, a writer the node just ahead of it, a reader the
 //! nearest writer ahead of it, so a release wakes only those it unblocks.
+//! Both guards offer guarded writes that only apply while they hold.
 //! Suspended / Expired: as [`Mutex`](super::Mutex) (hold in doubt, then lost).
 
 use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket, Turn};
 use crate::Result;
+use client::{Op, OpResult};
 
 /// A read-write lock at a path.
 #[derive(Debug, Clone)]
@@ -97,6 +99,27 @@ impl RwGuard {
     /// Whether the lock is still held.
     pub fn hold(&self) -> Hold {
         self.node.hold()
+    }
+
+    /// The lock node (a read or a write node).
+    pub fn path(&self) -> &str {
+        &self.node.ticket().path
+    }
+
+    /// Writes only while this guard holds its lock, read or write (a multi
+    /// that checks its node first); `NotHolder` otherwise.
+    pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        self.node.guarded_multi(ops).await
+    }
+
+    /// `set_data` guarded by this hold.
+    pub async fn guarded_set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<()> {
+        self.node.guarded_set_data(path, data, version).await
     }
 
     /// Turns a write lock into a read lock with no writer in between: the

@@ -4,14 +4,15 @@
 //! `<path>/leases`; while its lease node is not among the first `n` (the
 //! contender's [`Turn::FirstOf`]) it watches the lease list (the lease just
 //! ahead when `n` is 1). Only the mutex holder ever waits, so a release
-//! wakes one waiter, not a herd.
+//! wakes one waiter, not a herd. A lease
+//! offers guarded writes that only apply while it is held.
 //!
 //! Suspended / Expired: as [`Mutex`](super::Mutex): the lease's [`Hold`] goes
 //! `InDoubt`, then `Lost` once the session expires.
 
 use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket, Turn};
 use crate::{RecipeError, Result};
-use client::Client;
+use client::{Client, Op, OpResult};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -98,6 +99,27 @@ impl Lease {
     /// Whether the lease is still held.
     pub fn hold(&self) -> Hold {
         self.node.hold()
+    }
+
+    /// The lease node.
+    pub fn path(&self) -> &str {
+        &self.node.ticket().path
+    }
+
+    /// Writes only while this lease is held (a multi that checks the lease
+    /// node first); `NotHolder` otherwise.
+    pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        self.node.guarded_multi(ops).await
+    }
+
+    /// `set_data` guarded by this lease.
+    pub async fn guarded_set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<()> {
+        self.node.guarded_set_data(path, data, version).await
     }
 
     /// Gives the lease back.
