@@ -4,8 +4,10 @@
 //! client's public API, and says what it does when the connection is
 //! *suspended* (the session may come back) and when the session *expires*
 //! (whatever it held is gone). Held things expose a [`Hold`] state and a
-//! [`FencingToken`]; locks offer guarded writes that only succeed while the
-//! lock is still held.
+//! [`FencingToken`]; every holder (mutex and reentrant guards, read and write
+//! guards, semaphore leases, a latch's or a selector term's [`Leadership`])
+//! offers guarded writes that only succeed while it still holds. Every wait
+//! runs on one driver, [`internals::wait::Waiter`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -44,7 +46,7 @@ pub use cache::{Cache, CacheEvent, CacheMode};
 pub use config::{ConfigWatcher, Versioned};
 pub use error::{RecipeError, Result};
 pub use internals::{FencingToken, Hold};
-pub use leader::{LeaderLatch, LeaderSelector};
+pub use leader::{LeaderLatch, LeaderSelector, Leadership};
 pub use locks::{
     Lease, MultiGuard, MultiLock, Mutex, MutexGuard, ReadWriteLock, ReentrantGuard, RwGuard,
     Semaphore,

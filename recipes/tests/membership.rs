@@ -22,7 +22,7 @@ async fn a_selector_runs_one_term_at_a_time_and_requeues() -> anyhow::Result<()>
             "/selector",
             &format!("s{i}"),
             true,
-            move || {
+            move |_leadership| {
                 let (running, terms) = (running.clone(), terms.clone());
                 async move {
                     assert_eq!(
@@ -50,7 +50,7 @@ async fn a_term_is_cancelled_when_the_session_expires() -> anyhow::Result<()> {
     let c = client(&server).await?;
     let started = Arc::new(AtomicUsize::new(0));
     let s = started.clone();
-    let selector = LeaderSelector::start(c.clone(), "/selector2", "x", false, move || {
+    let selector = LeaderSelector::start(c.clone(), "/selector2", "x", false, move |_leadership| {
         let s = s.clone();
         async move {
             s.fetch_add(1, Ordering::SeqCst);

@@ -5,7 +5,8 @@
 //! reconnect). Expired: waiting fails with `SessionLost`.
 
 use crate::internals::paths::ensure_path;
-use crate::{RecipeError, Result};
+use crate::internals::{Step, Waiter, Wake};
+use crate::Result;
 use client::{Client, CreateOptions, Error};
 use std::time::Duration;
 
@@ -55,20 +56,16 @@ impl Barrier {
 
     /// Waits until the barrier is down; false after `timeout`.
     pub async fn wait(&self, timeout: Duration) -> Result<bool> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let (stat, watch) = self.client.exists_watch(&self.path).await?;
-            if stat.is_none() {
-                return Ok(true);
-            }
-            match tokio::time::timeout_at(deadline, watch).await {
-                Ok(Ok(_)) => continue,
-                Ok(Err(Error::SessionExpired | Error::Closed)) => {
-                    return Err(RecipeError::SessionLost)
-                }
-                Ok(Err(e)) => return Err(e.into()),
-                Err(_) => return Ok(false),
-            }
-        }
+        let (client, path) = (&self.client, self.path.as_str());
+        let down = Waiter::new(client)
+            .timeout(timeout)
+            .until(|| async move {
+                Ok(match client.exists_watch(path).await? {
+                    (None, _) => Step::Done(()),
+                    (Some(_), watch) => Step::Wait(Wake::watch(watch)),
+                })
+            })
+            .await?;
+        Ok(down.is_some())
     }
 }

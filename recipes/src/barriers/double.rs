@@ -7,10 +7,10 @@
 //! is gone (the others see it leave) and waits fail with `SessionLost`.
 
 use crate::internals::paths::ensure_path;
-use crate::{RecipeError, Result};
+use crate::internals::{Step, Waiter, Wake};
+use crate::Result;
 use client::{Client, CreateMode, CreateOptions, Error};
 use std::time::Duration;
-use tokio::time::Instant;
 
 const READY: &str = "ready";
 
@@ -42,21 +42,11 @@ impl DoubleBarrier {
         Ok(children)
     }
 
-    async fn wait(watch: client::OneshotWatch, deadline: Instant) -> Result<bool> {
-        match tokio::time::timeout_at(deadline, watch).await {
-            Ok(Ok(_)) => Ok(true),
-            Ok(Err(Error::SessionExpired | Error::Closed)) => Err(RecipeError::SessionLost),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Ok(false),
-        }
-    }
-
     /// Enters and waits until `count` members are in; false after `timeout`.
+    /// Every wake-up re-checks (a spurious wake-up never lets anyone in).
     pub async fn enter(&self, timeout: Duration) -> Result<bool> {
-        let deadline = Instant::now() + timeout;
+        let waiter = Waiter::new(&self.client).timeout(timeout);
         ensure_path(&self.client, &self.path, false).await?;
-        let ready = format!("{}/{READY}", self.path);
-        let (already, ready_watch) = self.client.exists_watch(&ready).await?;
         match self
             .client
             .create(
@@ -69,45 +59,54 @@ impl DoubleBarrier {
             Ok(_) | Err(Error::NodeExists { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        if already.is_some() {
-            return Ok(true);
-        }
-        if self.members().await?.len() >= self.count {
-            match self
-                .client
-                .create(&ready, b"", CreateOptions::default())
-                .await
-            {
-                Ok(_) | Err(Error::NodeExists { .. }) => return Ok(true),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Self::wait(ready_watch, deadline).await
+        let ready = format!("{}/{READY}", self.path);
+        let ready = ready.as_str();
+        let entered = waiter
+            .until(|| async move {
+                // The flag is watched before the members are counted, so the
+                // last member raising it after this look wakes us.
+                let (flag, watch) = self.client.exists_watch(ready).await?;
+                if flag.is_some() {
+                    return Ok(Step::Done(()));
+                }
+                if self.members().await?.len() >= self.count {
+                    match self
+                        .client
+                        .create(ready, b"", CreateOptions::default())
+                        .await
+                    {
+                        Ok(_) | Err(Error::NodeExists { .. }) => return Ok(Step::Done(())),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Ok(Step::Wait(Wake::watch(watch)))
+            })
+            .await?;
+        Ok(entered.is_some())
     }
 
     /// Leaves and waits until every member has left; false after `timeout`.
     pub async fn leave(&self, timeout: Duration) -> Result<bool> {
-        let deadline = Instant::now() + timeout;
+        let waiter = Waiter::new(&self.client).timeout(timeout);
         match self.client.delete(&self.member, None).await {
             Ok(()) | Err(Error::NoNode { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        loop {
-            let (children, watch) = self.client.get_children_watch(&self.path).await?;
-            if children.iter().all(|c| c == READY) {
-                // The last one out lowers the ready flag for the next round.
-                match self
-                    .client
-                    .delete(&format!("{}/{READY}", self.path), None)
-                    .await
-                {
-                    Ok(()) | Err(Error::NoNode { .. }) => return Ok(true),
-                    Err(e) => return Err(e.into()),
+        let ready = format!("{}/{READY}", self.path);
+        let ready = ready.as_str();
+        let left = waiter
+            .until(|| async move {
+                let (children, watch) = self.client.get_children_watch(&self.path).await?;
+                if !children.iter().all(|c| c == READY) {
+                    return Ok(Step::Wait(Wake::watch(watch)));
                 }
-            }
-            if !Self::wait(watch, deadline).await? {
-                return Ok(false);
-            }
-        }
+                // The last one out lowers the ready flag for the next round.
+                match self.client.delete(ready, None).await {
+                    Ok(()) | Err(Error::NoNode { .. }) => Ok(Step::Done(())),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await?;
+        Ok(left.is_some())
     }
 }

@@ -8,6 +8,7 @@
 //! reconnect rebuild. Expired: the cache stops updating and reports
 //! `SessionLost` through [`Cache::events`].
 
+use crate::internals::{Step, Waiter, Wake};
 use crate::{RecipeError, Result};
 use client::{AddWatchMode, Client, Error, SessionEvent, Stat};
 use futures::StreamExt;
@@ -47,6 +48,8 @@ pub enum CacheEvent {
 /// A live local copy of part of the tree.
 #[derive(Debug)]
 pub struct Cache {
+    /// The client whose session waits on the cache follow.
+    client: Client,
     nodes: Arc<Map>,
     events: broadcast::Sender<CacheEvent>,
     task: tokio::task::JoinHandle<()>,
@@ -112,6 +115,7 @@ impl Cache {
         let (events, _) = broadcast::channel(1024);
         let mut session = client.events();
         let (task_nodes, task_events) = (nodes.clone(), events.clone());
+        let waits_on = client.clone();
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -164,6 +168,7 @@ impl Cache {
             }
         });
         Ok(Cache {
+            client: waits_on,
             nodes,
             events,
             task,
@@ -188,24 +193,33 @@ impl Cache {
         self.events.subscribe()
     }
 
-    /// Waits until `check` holds for the cached copy (or `timeout`).
+    /// Waits until `check` holds for the cached copy (or `timeout`), checking
+    /// again after every change.
     pub async fn wait_until(
         &self,
         timeout: std::time::Duration,
         check: impl Fn(&Cache) -> bool,
     ) -> Result<()> {
-        let mut events = self.events();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if check(self) {
-                return Ok(());
-            }
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Ok(CacheEvent::SessionLost)) => return Err(RecipeError::SessionLost),
-                Ok(_) => {}
-                Err(_) => return Err(RecipeError::Timeout),
-            }
-        }
+        let check = &check;
+        let held = Waiter::new(&self.client)
+            .timeout(timeout)
+            .until(|| async move {
+                // Subscribed before checking: a change made in between is
+                // still seen.
+                let mut events = self.events();
+                if check(self) {
+                    return Ok(Step::Done(()));
+                }
+                Ok(Step::Wait(Wake::on(async move {
+                    match events.recv().await {
+                        Ok(CacheEvent::SessionLost) => Err(RecipeError::SessionLost),
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => Ok(()),
+                        Err(broadcast::error::RecvError::Closed) => Err(RecipeError::Closed),
+                    }
+                })))
+            })
+            .await?;
+        held.ok_or(RecipeError::Timeout)
     }
 }
 

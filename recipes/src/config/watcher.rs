@@ -5,13 +5,17 @@
 //! the node is re-read, so a change made while disconnected is delivered too
 //! (intermediate versions may be skipped, the latest never is). Suspended:
 //! no new versions until the reconnect. A read that loses its connection
-//! (a failover) is tried again, not reported. Expired: the stream ends.
+//! (a failover) is tried again after a backoff (the waiting driver's
+//! retry), not reported. Expired: the stream ends, after a `SessionLost`.
 
+use crate::internals::{Step, Waiter, Wake};
 use crate::{RecipeError, Result};
-use client::{AddWatchMode, Client, CreateOptions, Error, SessionEvent};
+use client::{AddWatchMode, Client, CreateOptions, Error, PersistentWatch};
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -68,59 +72,13 @@ pub async fn publish<T: Serialize>(client: &Client, path: &str, value: &T) -> Re
 impl<T: DeserializeOwned + Send + 'static> ConfigWatcher<T> {
     /// Starts watching `path`; the current version (if any) comes first.
     pub async fn start(client: Client, path: &str) -> Result<ConfigWatcher<T>> {
-        let mut events = client.add_watch(path, AddWatchMode::Persistent).await?;
-        let mut session = client.events();
+        let events = client.add_watch(path, AddWatchMode::Persistent).await?;
         let (tx, rx) = mpsc::channel(64);
         let path = path.to_string();
         let task = tokio::spawn(async move {
-            use futures::StreamExt;
-            let mut last = -1;
-            // Set after a read lost its connection: the read is tried again
-            // after this pause (or a reconnect), never reported.
-            let mut retry: Option<Duration> = None;
-            loop {
-                match read::<T>(&client, &path).await {
-                    Ok(Some(v)) if v.version != last || last == -1 => {
-                        retry = None;
-                        last = v.version;
-                        if tx.send(Ok(v)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => retry = None,
-                    Err(RecipeError::Client(e)) if e.is_retryable() => {
-                        retry = Some(retry.map_or(RETRY_FIRST, |d| (d * 2).min(RETRY_MAX)));
-                    }
-                    Err(e) => {
-                        let fatal = matches!(
-                            e,
-                            RecipeError::Client(Error::SessionExpired | Error::Closed)
-                        );
-                        let _ = tx.send(Err(e)).await;
-                        if fatal {
-                            return;
-                        }
-                    }
-                }
-                let pause = async {
-                    match retry {
-                        Some(d) => tokio::time::sleep(d).await,
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::select! {
-                    event = events.next() => if event.is_none() { return },
-                    () = pause => {}
-                    state = session.recv() => match state {
-                        Ok(SessionEvent::Reconnected) => {}
-                        Ok(SessionEvent::Expired | SessionEvent::Closed) => {
-                            let _ = tx.send(Err(RecipeError::SessionLost)).await;
-                            return;
-                        }
-                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(_) => return,
-                    },
-                }
+            let ended = deliver(&client, &path, events, &tx).await;
+            if let Err(RecipeError::SessionLost) = ended {
+                let _ = tx.send(Err(RecipeError::SessionLost)).await;
             }
         });
         Ok(ConfigWatcher {
@@ -134,6 +92,52 @@ impl<T: DeserializeOwned + Send + 'static> ConfigWatcher<T> {
     pub async fn next(&mut self) -> Option<Result<Versioned<T>>> {
         self.rx.recv().await
     }
+}
+
+/// Reads `path` after every event of its persistent watch (and after every
+/// reconnect) and sends each new version to `tx`, until the consumer is gone
+/// (`Ok`), the watch ends (`Closed`) or the session does (`SessionLost`). A
+/// read that lost its connection is tried again after a backoff; other
+/// errors are sent and the next event awaited.
+async fn deliver<T: DeserializeOwned>(
+    client: &Client,
+    path: &str,
+    events: PersistentWatch,
+    tx: &mpsc::Sender<Result<Versioned<T>>>,
+) -> Result<()> {
+    // One wake at a time borrows the stream, between two looks.
+    let events = &tokio::sync::Mutex::new(events);
+    let last = &AtomicI32::new(-1);
+    Waiter::new(client)
+        .retry(RETRY_FIRST, RETRY_MAX)
+        .until(|| async move {
+            let sent = match read::<T>(client, path).await {
+                Ok(Some(v)) if v.version != last.load(Ordering::Relaxed) => {
+                    last.store(v.version, Ordering::Relaxed);
+                    tx.send(Ok(v)).await.is_ok()
+                }
+                Ok(_) => true,
+                // Retried by the waiter, or the end of the session.
+                Err(RecipeError::Client(e))
+                    if e.is_retryable() || matches!(e, Error::SessionExpired | Error::Closed) =>
+                {
+                    return Err(e.into())
+                }
+                Err(e) => tx.send(Err(e)).await.is_ok(),
+            };
+            if !sent {
+                return Ok(Step::Done(()));
+            }
+            Ok(Step::Wait(Wake::on(async move {
+                match events.lock().await.next().await {
+                    Some(_) => Ok(()),
+                    None => Err(RecipeError::Closed),
+                }
+            })))
+        })
+        .await
+        // No deadline: the wait ends only with the consumer gone.
+        .map(|_| ())
 }
 
 impl<T> Drop for ConfigWatcher<T> {

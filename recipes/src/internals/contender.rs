@@ -1,8 +1,11 @@
 //! The sequential-node dance, once for every recipe (Curator's
 //! `LockInternals`): each contender creates an ephemeral-sequential node
-//! under a base path; order is the sequence number; a contender waits only
-//! for the node `n` places ahead of it (no herd: one release wakes one
-//! waiter).
+//! under a base path; order is the sequence number, and the contender owns
+//! that order for every recipe: who is in line ([`Contender::line`]), who is
+//! ahead of whom, and when a contender's [`Turn`] has come. A waiting
+//! contender watches only the node that blocks it (no herd: one release
+//! wakes one waiter), except a turn among the first `n > 1`, which watches
+//! the line (see [`Turn::FirstOf`]).
 //!
 //! Creates are *protected*: the name starts with a random prefix, so if the
 //! connection drops before the answer arrives, the contender finds the node it
@@ -10,8 +13,9 @@
 //! of leaving a ghost that would block everyone until the session ends.
 
 use super::paths::{ensure_path, sequence_of};
+use super::wait::{Step, Waiter, Wake};
 use crate::{RecipeError, Result};
-use client::{Client, CreateMode, CreateOptions, Error};
+use client::{Client, CreateMode, CreateOptions, Error, OneshotWatch};
 use rand::RngCore;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -28,6 +32,73 @@ pub struct Ticket {
     pub sequence: i64,
     /// The zxid that created it: a fencing token.
     pub czxid: i64,
+}
+
+/// When a contender's turn has come, and what it watches until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn<'a> {
+    /// Among the first `n` in line (at least 1). With `n == 1` (a mutex, a
+    /// writer, a leader) the contender watches the node just ahead of it.
+    /// With more, any of the nodes ahead may leave first, so it watches the
+    /// line itself: every join or leave wakes every such waiter, which is
+    /// why the semaphore lets only one waiter at a time do this.
+    FirstOf(usize),
+    /// No node labelled `label` ahead of it, other than the one named
+    /// `except` (a reader: no writer ahead but its own write lock when it
+    /// downgrades). It watches the nearest such node.
+    NoneAhead {
+        /// The label of the nodes that block.
+        label: &'a str,
+        /// A node name that does not block.
+        except: Option<&'a str>,
+    },
+}
+
+impl Turn<'_> {
+    fn watches_line(self) -> bool {
+        matches!(self, Turn::FirstOf(n) if n > 1)
+    }
+}
+
+/// Where a contender stands in line under a [`Turn`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing<'l> {
+    /// Its turn has come.
+    Holds,
+    /// The node of this name must go first.
+    Behind(&'l str),
+    /// Some of the nodes ahead must go first (watch the line).
+    Waiting,
+}
+
+/// Where the contender named `me` stands in `line` under `turn`; `None` if
+/// it is not in line.
+fn standing<'l>(line: &'l [String], me: &str, turn: Turn<'_>) -> Option<Standing<'l>> {
+    let ahead = &line[..line.iter().position(|name| name == me)?];
+    Some(match turn {
+        Turn::FirstOf(n) if ahead.len() < n.max(1) => Standing::Holds,
+        Turn::FirstOf(n) if n > 1 => Standing::Waiting,
+        Turn::FirstOf(_) => ahead
+            .last()
+            .map_or(Standing::Holds, |n| Standing::Behind(n)),
+        Turn::NoneAhead { label, except } => ahead
+            .iter()
+            .rev()
+            .find(|n| has_label(n, label) && Some(n.as_str()) != except)
+            .map_or(Standing::Holds, |n| Standing::Behind(n)),
+    })
+}
+
+/// Whether a contender node's name carries `label`.
+fn has_label(name: &str, label: &str) -> bool {
+    name.contains(&format!("-{label}-"))
+}
+
+/// The contender nodes among `children`, in sequence order.
+fn in_order(mut children: Vec<String>) -> Vec<String> {
+    children.retain(|n| n.starts_with("_c_") && sequence_of(n).is_some());
+    children.sort_by_key(|n| sequence_of(n).unwrap_or(i64::MAX));
+    children
 }
 
 /// Contenders for one base path.
@@ -141,68 +212,83 @@ impl Contender {
     /// Every contender's node name in line order (optionally only those whose
     /// label is `label`).
     pub async fn line(&self, label: Option<&str>) -> Result<Vec<String>> {
-        let mut children = match self.client.get_children(&self.base).await {
-            Ok(c) => c,
-            Err(Error::NoNode { .. }) => Vec::new(),
-            Err(e) => return Err(e.into()),
-        };
-        children.retain(|n| n.starts_with("_c_") && sequence_of(n).is_some());
+        let mut line = self.read_line(false).await?.0;
         if let Some(label) = label {
-            let tag = format!("-{label}-");
-            children.retain(|n| n.contains(&tag));
+            line.retain(|n| has_label(n, label));
         }
-        children.sort_by_key(|n| sequence_of(n).unwrap_or(i64::MAX));
-        Ok(children)
+        Ok(line)
     }
 
-    /// Waits until `ticket` is among the first `n` of the line (of `label`
-    /// entries, if given), watching only the node `n` places ahead. `false`
-    /// if `deadline` passed first; `SessionLost` if the session ended;
-    /// `Closed` if the ticket's node is gone (deleted by someone else).
+    /// The line in order, and with `watch` a watch on it (fires when anyone
+    /// joins or leaves). A missing base is an empty line (and no watch).
+    async fn read_line(&self, watch: bool) -> Result<(Vec<String>, Option<OneshotWatch>)> {
+        let read = if watch {
+            self.client
+                .get_children_watch(&self.base)
+                .await
+                .map(|(c, w)| (c, Some(w)))
+        } else {
+            self.client
+                .get_children(&self.base)
+                .await
+                .map(|c| (c, None))
+        };
+        match read {
+            Ok((children, watch)) => Ok((in_order(children), watch)),
+            Err(Error::NoNode { .. }) => Ok((Vec::new(), None)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Waits until it is `ticket`'s turn (see [`Turn`]); `false` if
+    /// `deadline` passed first; `SessionLost` if the session ended; `Closed`
+    /// if the ticket's node is gone (deleted by someone else). The waiting is
+    /// the shared [`Waiter`]: every wake-up re-reads the line.
     pub async fn wait_turn(
         &self,
         ticket: &Ticket,
-        n: usize,
-        label: Option<&str>,
+        turn: Turn<'_>,
         deadline: Option<Instant>,
     ) -> Result<bool> {
-        loop {
-            let line = self.line(label).await?;
-            let Some(index) = line.iter().position(|name| *name == ticket.name) else {
-                return Err(RecipeError::Closed);
-            };
-            if index < n.max(1) {
-                return Ok(true);
-            }
-            let ahead = format!("{}/{}", self.base, line[index - n.max(1)]);
-            let (stat, watch) = self.client.exists_watch(&ahead).await?;
-            if stat.is_none() {
-                continue;
-            }
-            let fired = match deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, watch).await {
-                    Ok(fired) => fired,
-                    Err(_) => return Ok(false),
-                },
-                None => watch.await,
-            };
-            match fired {
-                Ok(_) => {
-                    self.wakeups.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(Error::SessionExpired) | Err(Error::Closed) => {
-                    return Err(RecipeError::SessionLost)
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let waited = Waiter::new(&self.client)
+            .deadline(deadline)
+            .until(|| self.look(ticket, turn))
+            .await?;
+        Ok(waited.is_some())
     }
 
-    /// Joins the line and waits to be among the first `n`; gives up its place
-    /// (deleting its node) on timeout (`None`) or error.
+    /// One look for [`Contender::wait_turn`].
+    async fn look(&self, ticket: &Ticket, turn: Turn<'_>) -> Result<Step<'_, ()>> {
+        let (line, line_watch) = self.read_line(turn.watches_line()).await?;
+        let standing = standing(&line, &ticket.name, turn).ok_or(RecipeError::Closed)?;
+        let watch = match (standing, line_watch) {
+            (Standing::Holds, _) => return Ok(Step::Done(())),
+            (Standing::Behind(ahead), _) => {
+                let ahead = format!("{}/{ahead}", self.base);
+                match self.client.exists_watch(&ahead).await? {
+                    (None, _) => return Ok(Step::Again),
+                    (Some(_), watch) => watch,
+                }
+            }
+            (Standing::Waiting, Some(watch)) => watch,
+            // Only a missing base leaves the line unwatched, and the ticket
+            // went with it.
+            (Standing::Waiting, None) => return Err(RecipeError::Closed),
+        };
+        let wakeups = &self.wakeups;
+        Ok(Step::Wait(Wake::on(async move {
+            Wake::watch(watch).await?;
+            wakeups.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })))
+    }
+
+    /// Joins the line and waits to be among its first `n` (see
+    /// [`Turn::FirstOf`]); gives up its place (deleting its node) on timeout
+    /// (`None`) or error.
     pub async fn acquire(&self, n: usize, deadline: Option<Instant>) -> Result<Option<Ticket>> {
         let ticket = self.enter(b"").await?;
-        match self.wait_turn(&ticket, n, None, deadline).await {
+        match self.wait_turn(&ticket, Turn::FirstOf(n), deadline).await {
             Ok(true) => Ok(Some(ticket)),
             Ok(false) => {
                 self.leave(&ticket).await?;
@@ -234,5 +320,88 @@ pub async fn guaranteed_delete(client: &Client, path: &str) -> Result<()> {
             Err(Error::ConnectionLoss) => continue,
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn the_line_is_in_sequence_order_and_only_contenders() {
+        let children = line(&[
+            "_c_b-lock-0000000012",
+            "locks",
+            "_c_a-lock-0000000003",
+            "_c_c-lock-00000000zz",
+        ]);
+        assert_eq!(
+            in_order(children),
+            line(&["_c_a-lock-0000000003", "_c_b-lock-0000000012"])
+        );
+    }
+
+    #[test]
+    fn a_first_of_one_turn_waits_for_the_node_just_ahead() {
+        let l = line(&["_c_a-lock-01", "_c_b-lock-02", "_c_c-lock-03"]);
+        assert_eq!(
+            standing(&l, "_c_a-lock-01", Turn::FirstOf(1)),
+            Some(Standing::Holds)
+        );
+        assert_eq!(
+            standing(&l, "_c_a-lock-01", Turn::FirstOf(0)),
+            Some(Standing::Holds)
+        );
+        assert_eq!(
+            standing(&l, "_c_c-lock-03", Turn::FirstOf(1)),
+            Some(Standing::Behind("_c_b-lock-02"))
+        );
+        assert_eq!(standing(&l, "_c_d-lock-04", Turn::FirstOf(1)), None);
+    }
+
+    #[test]
+    fn a_first_of_n_turn_watches_the_line() {
+        let l = line(&["_c_a-lease-01", "_c_b-lease-02", "_c_c-lease-03"]);
+        assert_eq!(
+            standing(&l, "_c_b-lease-02", Turn::FirstOf(2)),
+            Some(Standing::Holds)
+        );
+        assert_eq!(
+            standing(&l, "_c_c-lease-03", Turn::FirstOf(2)),
+            Some(Standing::Waiting)
+        );
+    }
+
+    #[test]
+    fn a_reader_waits_for_the_nearest_writer_ahead_but_its_own() {
+        let l = line(&[
+            "_c_a-write-01",
+            "_c_b-read-02",
+            "_c_c-write-03",
+            "_c_d-read-04",
+            "_c_e-read-05",
+        ]);
+        let reader = |except| Turn::NoneAhead {
+            label: "write",
+            except,
+        };
+        let at = |me, except| standing(&l, me, reader(except));
+        assert_eq!(
+            at("_c_b-read-02", None),
+            Some(Standing::Behind("_c_a-write-01"))
+        );
+        assert_eq!(
+            at("_c_e-read-05", None),
+            Some(Standing::Behind("_c_c-write-03"))
+        );
+        assert_eq!(
+            at("_c_b-read-02", Some("_c_a-write-01")),
+            Some(Standing::Holds)
+        );
+        assert_eq!(at("_c_a-write-01", None), Some(Standing::Holds));
     }
 }

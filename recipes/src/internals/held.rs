@@ -1,10 +1,12 @@
-//! A node a recipe holds (a lock, a lease): its ticket, its hold state, and a
-//! guaranteed delete on release or drop. Every guard type wraps one.
+//! A node a recipe holds (a lock, a lease): its ticket, its hold state,
+//! guarded writes, and a guaranteed delete on release or drop. Every guard
+//! type wraps one.
 
 use super::contender::guaranteed_delete;
+use super::fencing::{holder_multi, set_data_op};
 use super::{FencingToken, Hold, HoldWatch, Ticket};
 use crate::Result;
-use client::Client;
+use client::{Client, Op, OpResult};
 
 /// A held node; released explicitly or, when dropped, in the background.
 #[derive(Debug)]
@@ -50,6 +52,23 @@ impl HeldNode {
     /// Completes when the hold is lost.
     pub async fn lost(&self) {
         self.hold.lost().await
+    }
+
+    /// Applies `ops` only while this node is held, `NotHolder` otherwise
+    /// (see [`holder_multi`]).
+    pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        holder_multi(&self.client, &self.ticket.path, self.hold(), ops).await
+    }
+
+    /// `set_data` guarded by this hold.
+    pub async fn guarded_set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<()> {
+        let op = set_data_op(path, data, version);
+        self.guarded_multi(vec![op]).await.map(|_| ())
     }
 
     /// Deletes the node (through connection loss).

@@ -7,14 +7,20 @@
 //! state stream says so; if the session comes back with the node still first,
 //! leadership returns. Expired: leadership is lost for good (this client's
 //! session is gone); the latch reports it and ends. Every leadership has a
-//! fencing token (the creating zxid), larger for each later leader.
+//! fencing token (the creating zxid), larger for each later leader, and
+//! guarded writes that only apply while this participant leads.
 
+use super::Leadership;
 use crate::internals::contender::guaranteed_delete;
-use crate::internals::{Contender, FencingToken, Hold, HoldWatch, Ticket};
+use crate::internals::{
+    Contender, FencingToken, Hold, HoldWatch, Step, Ticket, Turn, Waiter, Wake,
+};
 use crate::{RecipeError, Result};
+use client::{Op, OpResult};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// One participant in a leader election.
 #[derive(Debug)]
@@ -22,6 +28,7 @@ pub struct LeaderLatch {
     contender: Contender,
     ticket: Ticket,
     leader: watch::Receiver<bool>,
+    hold: watch::Receiver<Option<Hold>>,
     task: JoinHandle<()>,
 }
 
@@ -31,11 +38,13 @@ impl LeaderLatch {
         let contender = Contender::new(client, path, "latch");
         let ticket = contender.enter(id.as_bytes()).await?;
         let (tx, leader) = watch::channel(false);
-        let task = tokio::spawn(run(contender.clone(), ticket.clone(), tx));
+        let (hold_tx, hold) = watch::channel(None);
+        let task = tokio::spawn(run(contender.clone(), ticket.clone(), tx, hold_tx));
         Ok(LeaderLatch {
             contender,
             ticket,
             leader,
+            hold,
             task,
         })
     }
@@ -47,14 +56,27 @@ impl LeaderLatch {
 
     /// Waits until this participant leads (or `timeout`); false on timeout.
     pub async fn await_leadership(&self, timeout: Duration) -> Result<bool> {
-        let mut rx = self.leader.clone();
-        let outcome =
-            tokio::time::timeout(timeout, async { rx.wait_for(|l| *l).await.map(|_| ()) }).await;
-        match outcome {
-            Ok(Ok(())) => Ok(true),
-            Ok(Err(_)) => Err(RecipeError::SessionLost),
-            Err(_) => Ok(false),
-        }
+        self.wait_leading(Some(Instant::now() + timeout)).await
+    }
+
+    /// Waits until this participant leads; false if `deadline` passed
+    /// first, `SessionLost` if it never will.
+    pub(super) async fn wait_leading(&self, deadline: Option<Instant>) -> Result<bool> {
+        let leader = &self.leader;
+        let led = Waiter::new(self.contender.client())
+            .deadline(deadline)
+            .until(|| async move {
+                let mut rx = leader.clone();
+                if *rx.borrow_and_update() {
+                    return Ok(Step::Done(()));
+                }
+                Ok(Step::Wait(Wake::on(async move {
+                    // Closed: the latch stopped without (or after) leading.
+                    rx.changed().await.map_err(|_| RecipeError::SessionLost)
+                })))
+            })
+            .await?;
+        Ok(led.is_some())
     }
 
     /// Leadership changes as a watch channel (true = leader).
@@ -70,6 +92,35 @@ impl LeaderLatch {
     /// The participant's node.
     pub fn path(&self) -> &str {
         &self.ticket.path
+    }
+
+    /// This participant's leadership as a value (for guarded writes after
+    /// the latch is gone, or from another task).
+    pub fn leadership(&self) -> Leadership {
+        Leadership::new(
+            self.contender.client().clone(),
+            &self.ticket.path,
+            self.fencing_token(),
+            self.hold.clone(),
+        )
+    }
+
+    /// Writes only while this participant leads (a multi that checks its
+    /// node first); `NotHolder` if it has not led yet or no longer leads.
+    pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        self.leadership().guarded_multi(ops).await
+    }
+
+    /// `set_data` guarded by this participant's leadership.
+    pub async fn guarded_set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<()> {
+        self.leadership()
+            .guarded_set_data(path, data, version)
+            .await
     }
 
     /// The current leader's id (data of the first node in line).
@@ -103,22 +154,30 @@ impl Drop for LeaderLatch {
     }
 }
 
-async fn run(contender: Contender, ticket: Ticket, tx: watch::Sender<bool>) {
-    match contender.wait_turn(&ticket, 1, None, None).await {
+/// Waits for the turn, then follows the hold: `hold` says whether (and how
+/// surely) this participant leads, `leader` whether it leads for certain.
+async fn run(
+    contender: Contender,
+    ticket: Ticket,
+    leader: watch::Sender<bool>,
+    held: watch::Sender<Option<Hold>>,
+) {
+    match contender.wait_turn(&ticket, Turn::FirstOf(1), None).await {
         Ok(true) => {}
         _ => {
-            tx.send_replace(false);
+            leader.send_replace(false);
             return;
         }
     }
     let hold = HoldWatch::track(contender.client(), &ticket.path);
-    tx.send_replace(true);
     let mut state = hold.subscribe();
     loop {
         let now = *state.borrow_and_update();
-        tx.send_replace(now == Hold::Held);
+        held.send_replace(Some(now));
+        leader.send_replace(now == Hold::Held);
         if now == Hold::Lost || state.changed().await.is_err() {
-            tx.send_replace(false);
+            held.send_replace(Some(Hold::Lost));
+            leader.send_replace(false);
             return;
         }
     }

@@ -5,8 +5,13 @@
 //!
 //! Expired: the term's task is cancelled; with `requeue` the selector stops,
 //! since this client's session is gone.
+//!
+//! Each term's work gets the term's [`Leadership`]: its fencing token and
+//! guarded writes that only apply while the term's node leads, so work that
+//! runs on after the term ended (a paused process, a copy of the value sent
+//! elsewhere) cannot write over the next leader's.
 
-use super::LeaderLatch;
+use super::{LeaderLatch, Leadership};
 use client::Client;
 use std::future::Future;
 use tokio::task::JoinHandle;
@@ -19,8 +24,8 @@ pub struct LeaderSelector {
 
 impl LeaderSelector {
     /// Joins the election at `path` as `id`; every time this participant
-    /// leads, `work()` runs until it finishes (the term ends) or leadership is
-    /// lost (the future is dropped).
+    /// leads, `work(leadership)` runs until it finishes (the term ends) or
+    /// leadership is lost (the future is dropped).
     pub fn start<F, Fut>(
         client: Client,
         path: &str,
@@ -29,7 +34,7 @@ impl LeaderSelector {
         work: F,
     ) -> LeaderSelector
     where
-        F: Fn() -> Fut + Send + 'static,
+        F: Fn(Leadership) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let (path, id) = (path.to_string(), id.to_string());
@@ -38,12 +43,12 @@ impl LeaderSelector {
                 let Ok(latch) = LeaderLatch::start(client.clone(), &path, &id).await else {
                     return;
                 };
-                let mut leader = latch.subscribe();
-                if leader.wait_for(|l| *l).await.is_err() {
+                if !matches!(latch.wait_leading(None).await, Ok(true)) {
                     return;
                 }
+                let mut leader = latch.subscribe();
                 tokio::select! {
-                    _ = work() => {}
+                    _ = work(latch.leadership()) => {}
                     _ = leader.wait_for(|l| !*l) => {}
                 }
                 let _ = latch.close().await;

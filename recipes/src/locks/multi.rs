@@ -8,6 +8,7 @@
 
 use super::{Mutex, MutexGuard};
 use crate::{FencingToken, Hold, Result};
+use client::{Op, OpResult};
 use std::sync::Arc;
 
 /// A re-enterable hold of a mutex.
@@ -38,6 +39,27 @@ impl ReentrantGuard {
     /// Whether the lock is still held.
     pub fn hold(&self) -> Hold {
         self.0.hold()
+    }
+
+    /// The lock node.
+    pub fn path(&self) -> &str {
+        self.0.path()
+    }
+
+    /// Writes only while the lock is held, at any depth
+    /// ([`MutexGuard::guarded_multi`]).
+    pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        self.0.guarded_multi(ops).await
+    }
+
+    /// `set_data` guarded by this hold.
+    pub async fn guarded_set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<()> {
+        self.0.guarded_set_data(path, data, version).await
     }
 
     /// Leaves one level; the last release frees the lock.

@@ -13,7 +13,6 @@
 //! another client may hold the lock; guarded writes made through the guard are
 //! refused from then on.
 
-use crate::internals::fencing::guarded_multi;
 use crate::internals::{Contender, FencingToken, HeldNode, Hold};
 use crate::{RecipeError, Result};
 use client::{Client, Op, OpResult};
@@ -87,9 +86,10 @@ impl MutexGuard {
     }
 
     /// Writes only if this guard still holds the lock (a multi that checks the
-    /// lock node first); `NotHolder` otherwise.
+    /// lock node first); `NotHolder` otherwise, also once the hold is known
+    /// lost or the session expired.
     pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
-        guarded_multi(self.node.client(), self.path(), ops).await
+        self.node.guarded_multi(ops).await
     }
 
     /// `set_data` guarded by this hold.
@@ -99,12 +99,7 @@ impl MutexGuard {
         data: &[u8],
         version: Option<i32>,
     ) -> Result<()> {
-        let op = Op::SetData {
-            path: path.to_string(),
-            data: data.to_vec(),
-            version,
-        };
-        self.guarded_multi(vec![op]).await.map(|_| ())
+        self.node.guarded_set_data(path, data, version).await
     }
 
     /// Releases the lock: deletes the node (through connection loss).

@@ -5,13 +5,15 @@
 //! are not starved. A write guard can be downgraded to a read guard without
 //! letting another writer in between.
 //!
-//! Each waiter watches one node: a writer the node just ahead of it, a reader
-//! the nearest writer ahead of it, so a release wakes only those it unblocks.
+//! The order and the turns are the contender's ([`Turn`]): each waiter
+//! watches one node, a writer the node just ahead of it, a reader the
+//! nearest writer ahead of it, so a release wakes only those it unblocks.
+//! Both guards offer guarded writes that only apply while they hold.
 //! Suspended / Expired: as [`Mutex`](super::Mutex) (hold in doubt, then lost).
 
-use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket};
-use crate::{RecipeError, Result};
-use client::Error;
+use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket, Turn};
+use crate::Result;
+use client::{Op, OpResult};
 
 /// A read-write lock at a path.
 #[derive(Debug, Clone)]
@@ -38,34 +40,31 @@ impl ReadWriteLock {
         }
     }
 
-    async fn enter(&self, kind: &str) -> Result<Ticket> {
+    /// Joins the line as a `kind` node and waits for its `turn`; leaves the
+    /// line again on error.
+    async fn join(&self, kind: &str, turn: Turn<'_>) -> Result<Ticket> {
         // The kind is the node's data-free label, part of its name.
         let labelled = Contender::new(self.contender.client().clone(), self.contender.base(), kind);
-        labelled.enter(b"").await
+        let ticket = labelled.enter(b"").await?;
+        match self.contender.wait_turn(&ticket, turn, None).await {
+            Ok(_) => Ok(ticket),
+            Err(e) => {
+                let _ = self.contender.leave(&ticket).await;
+                Err(e)
+            }
+        }
     }
 
-    /// Waits for the write lock.
+    /// Waits for the write lock: first in line.
     pub async fn write(&self) -> Result<RwGuard> {
-        let ticket = self.enter(WRITE).await?;
-        match self.contender.wait_turn(&ticket, 1, None, None).await {
-            Ok(_) => Ok(self.guard(ticket, true)),
-            Err(e) => {
-                let _ = self.contender.leave(&ticket).await;
-                Err(e)
-            }
-        }
+        let ticket = self.join(WRITE, Turn::FirstOf(1)).await?;
+        Ok(self.guard(ticket, true))
     }
 
-    /// Waits for a read lock.
+    /// Waits for a read lock: no writer ahead.
     pub async fn read(&self) -> Result<RwGuard> {
-        let ticket = self.enter(READ).await?;
-        match self.wait_read(&ticket, None).await {
-            Ok(()) => Ok(self.guard(ticket, false)),
-            Err(e) => {
-                let _ = self.contender.leave(&ticket).await;
-                Err(e)
-            }
-        }
+        let ticket = self.join(READ, reader(None)).await?;
+        Ok(self.guard(ticket, false))
     }
 
     fn guard(&self, ticket: Ticket, write: bool) -> RwGuard {
@@ -76,36 +75,13 @@ impl ReadWriteLock {
             write,
         }
     }
+}
 
-    /// Waits until no writer (other than `except`) is ahead of `ticket`.
-    async fn wait_read(&self, ticket: &Ticket, except: Option<&str>) -> Result<()> {
-        let client = self.contender.client();
-        let writer_tag = format!("-{WRITE}-");
-        loop {
-            let line = self.contender.line(None).await?;
-            let index = line
-                .iter()
-                .position(|n| *n == ticket.name)
-                .ok_or(RecipeError::Closed)?;
-            let blocking = line[..index]
-                .iter()
-                .rev()
-                .find(|n| n.contains(&writer_tag) && Some(n.as_str()) != except);
-            let Some(writer) = blocking else {
-                return Ok(());
-            };
-            let (stat, watch) = client
-                .exists_watch(&format!("{}/{writer}", self.contender.base()))
-                .await?;
-            if stat.is_none() {
-                continue;
-            }
-            match watch.await {
-                Ok(_) => {}
-                Err(Error::SessionExpired | Error::Closed) => return Err(RecipeError::SessionLost),
-                Err(e) => return Err(e.into()),
-            }
-        }
+/// A reader's turn: no writer ahead (but `except`).
+fn reader(except: Option<&str>) -> Turn<'_> {
+    Turn::NoneAhead {
+        label: WRITE,
+        except,
     }
 }
 
@@ -125,6 +101,27 @@ impl RwGuard {
         self.node.hold()
     }
 
+    /// The lock node (a read or a write node).
+    pub fn path(&self) -> &str {
+        &self.node.ticket().path
+    }
+
+    /// Writes only while this guard holds its lock, read or write (a multi
+    /// that checks its node first); `NotHolder` otherwise.
+    pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        self.node.guarded_multi(ops).await
+    }
+
+    /// `set_data` guarded by this hold.
+    pub async fn guarded_set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<()> {
+        self.node.guarded_set_data(path, data, version).await
+    }
+
     /// Turns a write lock into a read lock with no writer in between: the
     /// read node is created while the write lock is held, then the write node
     /// is removed.
@@ -135,9 +132,8 @@ impl RwGuard {
         let lock = ReadWriteLock {
             contender: self.contender.clone(),
         };
-        let read = lock.enter(READ).await?;
-        lock.wait_read(&read, Some(&self.node.ticket().name))
-            .await?;
+        let write = self.node.ticket().name.clone();
+        let read = lock.join(READ, reader(Some(&write))).await?;
         self.node.release().await?;
         Ok(lock.guard(read, false))
     }

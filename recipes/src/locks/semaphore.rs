@@ -1,16 +1,18 @@
 //! A counting semaphore: at most `n` leases at once (Curator's
 //! `InterProcessSemaphoreV2` algorithm on the shared contender). A would-be
 //! holder first takes an internal mutex (`<path>/locks`), then joins
-//! `<path>/leases`; while its lease node is not among the first `n` it
-//! watches the lease list. Only the mutex holder ever watches it, so a release
-//! wakes one waiter, not a herd.
+//! `<path>/leases`; while its lease node is not among the first `n` (the
+//! contender's [`Turn::FirstOf`]) it watches the lease list (the lease just
+//! ahead when `n` is 1). Only the mutex holder ever waits, so a release
+//! wakes one waiter, not a herd. A lease
+//! offers guarded writes that only apply while it is held.
 //!
 //! Suspended / Expired: as [`Mutex`](super::Mutex): the lease's [`Hold`] goes
 //! `InDoubt`, then `Lost` once the session expires.
 
-use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket};
+use crate::internals::{Contender, FencingToken, HeldNode, Hold, Ticket, Turn};
 use crate::{RecipeError, Result};
-use client::Client;
+use client::{Client, Op, OpResult};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -80,37 +82,11 @@ impl Semaphore {
     }
 
     /// While holding the internal mutex: waits until `ticket` is among the
-    /// first `n` leases, watching the lease list.
+    /// first `n` leases (the contender's order and turn).
     async fn wait_for_room(&self, ticket: &Ticket, deadline: Option<Instant>) -> Result<bool> {
-        let client = self.contender.client();
-        loop {
-            let (children, watch) = client.get_children_watch(self.contender.base()).await?;
-            let mut line: Vec<String> = children
-                .into_iter()
-                .filter(|n| n.starts_with("_c_"))
-                .collect();
-            line.sort_by_key(|n| crate::internals::paths::sequence_of(n).unwrap_or(i64::MAX));
-            match line.iter().position(|n| *n == ticket.name) {
-                Some(i) if i < self.leases => return Ok(true),
-                Some(_) => {}
-                None => return Err(RecipeError::Closed),
-            }
-            let fired = match deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, watch).await {
-                    Ok(fired) => fired,
-                    Err(_) => return Ok(false),
-                },
-                None => watch.await,
-            };
-            if let Err(e) = fired {
-                return Err(match e {
-                    client::Error::SessionExpired | client::Error::Closed => {
-                        RecipeError::SessionLost
-                    }
-                    e => e.into(),
-                });
-            }
-        }
+        self.contender
+            .wait_turn(ticket, Turn::FirstOf(self.leases), deadline)
+            .await
     }
 }
 
@@ -123,6 +99,27 @@ impl Lease {
     /// Whether the lease is still held.
     pub fn hold(&self) -> Hold {
         self.node.hold()
+    }
+
+    /// The lease node.
+    pub fn path(&self) -> &str {
+        &self.node.ticket().path
+    }
+
+    /// Writes only while this lease is held (a multi that checks the lease
+    /// node first); `NotHolder` otherwise.
+    pub async fn guarded_multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        self.node.guarded_multi(ops).await
+    }
+
+    /// `set_data` guarded by this lease.
+    pub async fn guarded_set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<()> {
+        self.node.guarded_set_data(path, data, version).await
     }
 
     /// Gives the lease back.

@@ -9,6 +9,7 @@
 //! persistent and stay for other consumers.
 
 use crate::internals::paths::{ensure_path, sequence_of};
+use crate::internals::{Step, Waiter, Wake};
 use crate::{RecipeError, Result};
 use client::{Client, CreateMode, CreateOptions, Error};
 use std::time::Duration;
@@ -76,25 +77,22 @@ impl DistributedQueue {
         Ok(None)
     }
 
-    /// Takes the first item, waiting up to `timeout` for one to arrive.
+    /// Takes the first item, waiting up to `timeout` for one to arrive
+    /// (`Timeout` if none did).
     pub async fn take(&self, timeout: Duration) -> Result<Vec<u8>> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(item) = self.poll().await? {
-                return Ok(item);
-            }
-            let (children, watch) = self.client.get_children_watch(&self.path).await?;
-            if children.iter().any(|n| n.starts_with("qn-")) {
-                continue;
-            }
-            match tokio::time::timeout_at(deadline, watch).await {
-                Ok(Ok(_)) => continue,
-                Ok(Err(Error::SessionExpired | Error::Closed)) => {
-                    return Err(RecipeError::SessionLost)
+        let item = Waiter::new(&self.client)
+            .timeout(timeout)
+            .until(|| async move {
+                if let Some(item) = self.poll().await? {
+                    return Ok(Step::Done(item));
                 }
-                Ok(Err(e)) => return Err(e.into()),
-                Err(_) => return Err(RecipeError::Timeout),
-            }
-        }
+                let (children, watch) = self.client.get_children_watch(&self.path).await?;
+                if children.iter().any(|n| n.starts_with("qn-")) {
+                    return Ok(Step::Again);
+                }
+                Ok(Step::Wait(Wake::watch(watch)))
+            })
+            .await?;
+        item.ok_or(RecipeError::Timeout)
     }
 }
