@@ -1,7 +1,9 @@
 //! Turning proposed entries into committed, durable, applied ones.
 //!
 //! Owns the order of the log: [`Replicator::propose`] hands an [`Entry`] to the
-//! single committer task, which assigns it the next zxid (= log index), appends
+//! single committer task, which assigns it the next zxid (standalone, the zxid
+//! is the log index, decision 0001; in a cluster one Raft entry carries a batch
+//! and each applied transaction takes the next zxid, decision 0005), appends
 //! it to the write-ahead log with group commit (one fsync per batch), applies it
 //! through [`ServerState::apply_committed`](crate::state::ServerState) and only
 //! then answers. On a single server "a majority has persisted it" means "this
@@ -26,7 +28,8 @@ use tokio::sync::{mpsc, oneshot};
 /// An entry that committed: its zxid and what applying it did.
 #[derive(Debug)]
 pub struct Committed {
-    /// The entry's zxid (its log index).
+    /// The entry's zxid (standalone its log index; in a cluster the count
+    /// of transactions applied, decision 0005).
     pub zxid: i64,
     /// The outcome of apply.
     pub applied: Applied,
