@@ -40,6 +40,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod replication;
+pub mod request;
 pub mod server;
 pub mod service;
 pub mod session;

@@ -1,13 +1,15 @@
 //! The server's live state and its lock discipline.
 //!
-//! Owns the state machine (behind a read-write lock), the watch registry and the
-//! event history. [`ServerState::apply_committed`] is the only way an entry
-//! changes the tree: it applies the entry, queues its watch events and records
-//! its history while still holding the write lock, so no reader can observe a
+//! Owns the state machine (behind a read-write lock), the watch registry, the
+//! table of live connections and the event history.
+//! [`ServerState::apply_committed`] is the only way an entry changes the tree:
+//! it applies the entry, queues its watch events on their connections and
+//! records its history while still holding the write lock, so no reader can observe a
 //! change before the notifications for it are queued (ZooKeeper's ordering
 //! guarantee). Readers register watches while holding the read lock, so no
 //! change can slip between a read and its watch.
 
+use crate::connection::ConnectionTable;
 use crate::tree::StateMachine;
 use crate::txn::{self, Applied, Entry};
 use crate::watch::{EventHistory, WatchRegistry};
@@ -19,6 +21,7 @@ use tokio::sync::watch;
 pub struct ServerState {
     sm: RwLock<StateMachine>,
     watches: Mutex<WatchRegistry>,
+    connections: Mutex<ConnectionTable>,
     history: Mutex<EventHistory>,
     applied: watch::Sender<i64>,
 }
@@ -31,6 +34,7 @@ impl ServerState {
         ServerState {
             sm: RwLock::new(sm),
             watches: Mutex::new(WatchRegistry::new()),
+            connections: Mutex::new(ConnectionTable::new()),
             history: Mutex::new(EventHistory::with_budget(
                 history_entries,
                 history_bytes,
@@ -46,7 +50,16 @@ impl ServerState {
         let applied = {
             let mut sm = self.sm.write();
             let applied = txn::apply(&mut sm, zxid, entry);
-            self.watches.lock().trigger(zxid, &applied.events);
+            let mut watches = self.watches.lock();
+            let deliveries = watches.trigger(zxid, &applied.events);
+            if !deliveries.is_empty() {
+                // A connection too slow for its events is closed, and its
+                // watches go with it.
+                for conn in self.connections.lock().deliver(deliveries) {
+                    watches.detach(conn);
+                }
+            }
+            drop(watches);
             self.history.lock().push(zxid, &applied.events);
             applied
         };
@@ -65,8 +78,9 @@ impl ServerState {
         {
             let mut current = self.sm.write();
             *current = sm;
-            let mut watches = self.watches.lock();
-            watches.close_all(crate::connection::CloseReason::SnapshotInstalled);
+            self.connections
+                .lock()
+                .close_all(crate::connection::CloseReason::SnapshotInstalled);
             let mut history = self.history.lock();
             *history = history.restarted(last);
         }
@@ -92,7 +106,14 @@ impl ServerState {
         &self.watches
     }
 
-    /// The event history. Lock order: state machine, watches, then this.
+    /// The live connections and session owners. Lock order: state machine,
+    /// watches, then this.
+    pub fn connections(&self) -> &Mutex<ConnectionTable> {
+        &self.connections
+    }
+
+    /// The event history. Lock order: state machine, watches, then this
+    /// (never held together with the connections).
     pub fn history(&self) -> &Mutex<EventHistory> {
         &self.history
     }

@@ -7,8 +7,8 @@
 //! closes such connections too). One item is always accepted into an empty
 //! queue, so a single reply larger than the bound can still be delivered.
 
-use crate::service::{Reply, Response};
-use crate::watch::Outgoing;
+use super::outgoing::Outgoing;
+use crate::request::{Reply, Response};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;

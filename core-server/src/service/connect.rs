@@ -1,10 +1,10 @@
 //! Establishing a session on a connection: create a new one or reattach.
 
 use super::{duration_ms, Connection, Service};
-use crate::session::{new_password, new_session_id, SessionOwner};
+use crate::connection::{LiveConnection, Outbox};
+use crate::session::{new_password, new_session_id};
 use crate::tree::AuthId;
 use crate::txn::{Entry, Txn};
-use crate::watch::Outbox;
 use parking_lot::Mutex;
 use proto::ErrorCode;
 use std::collections::HashMap;
@@ -109,22 +109,23 @@ impl Service {
                 tracker.add(session_id, duration_ms(timeout_ms), now);
             }
         }
-        inner.owners.lock().claim(
-            session_id,
-            SessionOwner {
-                conn,
-                close: outbox.close.clone(),
-            },
-        );
-        // Attach under the read lock so the session cannot be closed unnoticed
-        // between the checks above and the attachment.
+        // Opened under the read lock so the session cannot be closed
+        // unnoticed between the checks above and the opening; the session's
+        // previous connection, if any, is closed (the session moved).
         let zxid = {
             let state = inner.state.read();
             if state.session(session_id).is_none() {
-                inner.owners.lock().release(session_id, conn);
                 return Err((ErrorCode::SessionExpired, "session expired".into()));
             }
-            inner.state.watches().lock().attach(conn, outbox.clone());
+            inner.state.connections().lock().open(
+                outbox.clone(),
+                LiveConnection {
+                    conn,
+                    session_id,
+                    peer: args.peer_ip,
+                    timeout_ms,
+                },
+            );
             state.last_zxid()
         };
         let connection = Connection {
@@ -139,12 +140,6 @@ impl Service {
                 false,
             )),
         };
-        self.register_live(super::LiveConnection {
-            conn,
-            session_id,
-            peer: args.peer_ip,
-            timeout_ms,
-        });
         tracing::debug!(session_id, conn, reattached, "session connected");
         Ok((
             connection,

@@ -31,9 +31,9 @@ impl Service {
         let mut tracker = inner.tracker.lock();
         let gone = tracker.retain(|id| state.session(id).is_some());
         if !gone.is_empty() {
-            let mut owners = inner.owners.lock();
+            let mut connections = inner.state.connections().lock();
             for id in gone {
-                owners.evict(id);
+                connections.close_session(id);
             }
         }
         if !leading {
@@ -61,7 +61,7 @@ impl Service {
         if !self.inner.replicator.is_serving() {
             self.inner
                 .state
-                .watches()
+                .connections()
                 .lock()
                 .close_all(crate::connection::CloseReason::NoQuorum);
         }
@@ -134,7 +134,7 @@ impl Service {
         };
         inner.replicator.propose(entry).await?;
         inner.tracker.lock().remove(session_id);
-        inner.owners.lock().evict(session_id);
+        inner.state.connections().lock().close_session(session_id);
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 //! registration, session establishment and reattachment, and the background
 //! duties of a serving node (session expiry, container/TTL reaping). Must not
 //! touch sockets or encodings: front ends translate their frames into
-//! [`Request`] and [`Outgoing`](crate::watch::Outgoing) back into frames.
+//! [`Request`] and [`Outgoing`](crate::connection::Outgoing) back into frames.
 
 mod auth;
 mod closing;
@@ -13,7 +13,8 @@ mod connect;
 mod housekeeping;
 pub mod pipeline;
 mod read;
-pub mod request;
+mod streams;
+pub use crate::request;
 mod watches;
 mod write;
 
@@ -35,11 +36,11 @@ pub use write::PendingWrite;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::connection::{ConnId, Outbox};
 use crate::replication::Replicator;
-use crate::session::{Owners, SessionTracker};
+use crate::session::SessionTracker;
 use crate::state::ServerState;
 use crate::tree::AuthId;
-use crate::watch::{ConnId, Outbox};
 use parking_lot::Mutex;
 use proto::ErrorCode;
 use std::collections::{HashMap, HashSet};
@@ -59,11 +60,9 @@ struct Inner {
     replicator: Replicator,
     clock: Arc<dyn Clock>,
     tracker: Mutex<SessionTracker>,
-    owners: Mutex<Owners>,
     next_conn: AtomicU64,
     next_stream: AtomicI64,
     server_id: u8,
-    live: Mutex<HashMap<ConnId, LiveConnection>>,
     received: AtomicU64,
     /// Whether this server led at the last session sync.
     leading: AtomicBool,
@@ -72,18 +71,7 @@ struct Inner {
     closing: Mutex<HashSet<i64>>,
 }
 
-/// A connection as the admin views list it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveConnection {
-    /// The connection id.
-    pub conn: ConnId,
-    /// Its session.
-    pub session_id: i64,
-    /// The client's address, if known.
-    pub peer: Option<std::net::IpAddr>,
-    /// The session's negotiated timeout.
-    pub timeout_ms: i32,
-}
+pub use crate::connection::LiveConnection;
 
 /// One established client connection and the session it carries.
 #[derive(Debug)]
@@ -150,11 +138,9 @@ impl Service {
                 replicator,
                 clock,
                 tracker: Mutex::new(tracker),
-                owners: Mutex::new(Owners::new()),
                 next_conn: AtomicU64::new(1),
                 next_stream: AtomicI64::new(1),
                 server_id,
-                live: Mutex::new(HashMap::new()),
                 received: AtomicU64::new(0),
                 leading: AtomicBool::new(replicator_leads),
                 closing: Mutex::new(HashSet::new()),
@@ -237,12 +223,12 @@ impl Service {
     /// Forgets a connection: its watches and streams go, the session stays
     /// (until it expires or the client reattaches).
     pub fn disconnect(&self, connection: &Connection) {
-        self.inner.live.lock().remove(&connection.conn);
         self.inner.state.watches().lock().detach(connection.conn);
         self.inner
-            .owners
+            .state
+            .connections()
             .lock()
-            .release(connection.session_id, connection.conn);
+            .remove(connection.conn);
         for (_, cancel) in connection.streams.lock().drain() {
             cancel.cancel();
         }
@@ -252,18 +238,12 @@ impl Service {
 impl Service {
     /// Connections open on this server, by id.
     pub fn live_connections(&self) -> Vec<LiveConnection> {
-        let mut list: Vec<LiveConnection> = self.inner.live.lock().values().cloned().collect();
-        list.sort_by_key(|c| c.conn);
-        list
+        self.inner.state.connections().lock().live()
     }
 
     /// Requests received since start.
     pub fn requests_received(&self) -> u64 {
         self.inner.received.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn register_live(&self, live: LiveConnection) {
-        self.inner.live.lock().insert(live.conn, live);
     }
 }
 

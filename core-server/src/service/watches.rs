@@ -2,9 +2,10 @@
 //! events after a reconnect, and resumable watch streams.
 
 use super::{Connection, Reply, Request, Service, SetWatches, WatcherType};
+use crate::connection::{Outgoing, WatchedEvent};
 use crate::tree::EventKind;
-use crate::watch::stream::{self, StreamSpec};
-use crate::watch::{Outgoing, WatchKind, WatchedEvent};
+use crate::watch::stream::StreamSpec;
+use crate::watch::WatchKind;
 use proto::ErrorCode;
 use std::sync::atomic::Ordering;
 
@@ -194,7 +195,7 @@ impl Service {
             recursive,
             from_zxid,
         };
-        tokio::spawn(stream::run(
+        tokio::spawn(super::streams::run(
             self.inner.state.clone(),
             spec,
             connection.outbox.clone(),

@@ -1,15 +1,13 @@
 //! Session liveness on this server: who pinged when, and who is due to expire.
 //!
 //! Owns the non-replicated half of sessions: deadlines refreshed by every frame a
-//! client sends ([`SessionTracker`]) and which connection currently owns each
-//! session ([`Owners`]). The replicated half (ids, passwords, timeouts,
+//! client sends ([`SessionTracker`]). Which connection carries each session is
+//! the connection table's (`connection::ConnectionTable`). The replicated half (ids, passwords, timeouts,
 //! ephemerals) lives in the state machine; expiry is *proposed* as a replicated
 //! close-session entry, never done here. Time comes from the caller.
 
-mod owners;
 mod tracker;
 
-pub use owners::{Owners, SessionOwner};
 pub use tracker::SessionTracker;
 
 use rand::RngCore;

@@ -7,18 +7,13 @@
 //! created / deleted / data-changed on the path and every descendant. A
 //! connection gets one notification per event however many of its watches match.
 //!
-//! Delivery never blocks apply: events are `try_send` into the connection's
-//! bounded queue; a full queue closes that connection (overflow policy: the slow
-//! reader is cut off and must reconnect, its session survives).
+//! [`WatchRegistry::trigger`] only says who gets which event; delivery is
+//! the connection table's (`connection::ConnectionTable::deliver`), which
+//! never blocks apply.
 
-use super::{Outgoing, WatchedEvent};
-use crate::connection::{CloseReason, OutboundSender};
+use crate::connection::{ConnId, WatchedEvent};
 use crate::tree::{EventKind, TreeEvent};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use tokio_util::sync::CancellationToken;
-
-/// Identifies one client connection on this server.
-pub type ConnId = u64;
 
 /// The kinds of registration a connection can hold on a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,21 +38,11 @@ const KINDS: [WatchKind; 5] = [
     WatchKind::Recursive,
 ];
 
-/// A connection's outbound queue and its close switch.
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    /// The queue of outgoing items, in order, bounded in frames and bytes.
-    pub tx: OutboundSender,
-    /// Cancelled to close the connection (overflow, session moved, expiry).
-    pub close: CancellationToken,
-}
-
 /// All watches on this server.
 #[derive(Debug, Default)]
 pub struct WatchRegistry {
     tables: HashMap<WatchKind, HashMap<String, HashSet<ConnId>>>,
     by_conn: HashMap<ConnId, HashSet<(WatchKind, String)>>,
-    outboxes: HashMap<ConnId, Outbox>,
 }
 
 impl WatchRegistry {
@@ -66,36 +51,8 @@ impl WatchRegistry {
         Self::default()
     }
 
-    /// Makes a connection known so events can reach it.
-    pub fn attach(&mut self, conn: ConnId, outbox: Outbox) {
-        self.outboxes.insert(conn, outbox);
-    }
-
-    /// Asks every attached connection to close (their clients reconnect);
-    /// logs once and counts each close. Returns how many were open.
-    pub fn close_all(&mut self, reason: CloseReason) -> usize {
-        let mut closed = 0;
-        for outbox in self.outboxes.values() {
-            if !outbox.close.is_cancelled() {
-                outbox.close.cancel();
-                closed += 1;
-            }
-        }
-        if closed > 0 {
-            metrics::counter!("corral_connections_closed_total", "reason" => reason.name(), "protocol" => "any")
-                .increment(closed as u64);
-            tracing::info!(
-                reason = reason.name(),
-                connections = closed,
-                "server closed client connections"
-            );
-        }
-        closed
-    }
-
     /// Forgets a connection and every watch it held.
     pub fn detach(&mut self, conn: ConnId) {
-        self.outboxes.remove(&conn);
         if let Some(held) = self.by_conn.remove(&conn) {
             for (kind, path) in held {
                 self.remove_one(kind, &path, conn);
@@ -196,11 +153,14 @@ impl WatchRegistry {
         }
     }
 
-    /// Delivers the events of one applied entry, in order. Called under the
-    /// state lock so no reader can see the change before its event is queued.
-    pub fn trigger(&mut self, zxid: i64, events: &[TreeEvent]) {
+    /// Who gets which event of one applied entry, in order (one-shot watches
+    /// that fired are gone). Called under the state lock, and delivered
+    /// before it is released, so no reader can see the change before its
+    /// event is queued.
+    pub fn trigger(&mut self, zxid: i64, events: &[TreeEvent]) -> Vec<(ConnId, WatchedEvent)> {
+        let mut deliveries = Vec::new();
         if self.by_conn.is_empty() {
-            return;
+            return deliveries;
         }
         for event in events {
             let mut targets = BTreeSet::new();
@@ -228,7 +188,7 @@ impl WatchRegistry {
                 }
             }
             for conn in targets {
-                self.send(
+                deliveries.push((
                     conn,
                     WatchedEvent {
                         kind: event.kind,
@@ -237,22 +197,10 @@ impl WatchRegistry {
                         stream_id: 0,
                         err: proto::ErrorCode::Ok,
                     },
-                );
+                ));
             }
         }
-    }
-
-    fn send(&mut self, conn: ConnId, event: WatchedEvent) {
-        let Some(outbox) = self.outboxes.get(&conn) else {
-            return;
-        };
-        if let Err(error) = outbox.tx.try_send(Outgoing::Event(event)) {
-            if error == crate::connection::SendError::Overflow {
-                CloseReason::WatchQueueOverflow.record("any", None, 0);
-            }
-            outbox.close.cancel();
-            self.detach(conn);
-        }
+        deliveries
     }
 
     /// Every kind, for "remove any".
@@ -264,19 +212,6 @@ impl WatchRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::OutboundReceiver;
-
-    fn conn(reg: &mut WatchRegistry, id: ConnId) -> OutboundReceiver {
-        let (tx, rx) = crate::connection::outbound::channel(16, 1 << 20);
-        reg.attach(
-            id,
-            Outbox {
-                tx,
-                close: CancellationToken::new(),
-            },
-        );
-        rx
-    }
 
     fn ev(kind: EventKind, path: &str) -> TreeEvent {
         TreeEvent {
@@ -285,56 +220,55 @@ mod tests {
         }
     }
 
-    fn drain(rx: &mut OutboundReceiver) -> Vec<(EventKind, String)> {
-        let mut out = Vec::new();
-        while let Some(Outgoing::Event(e)) = rx.try_recv() {
-            out.push((e.kind, e.path));
-        }
-        out
+    /// What connection 1 is to be sent.
+    fn to_one(deliveries: Vec<(ConnId, WatchedEvent)>) -> Vec<(EventKind, String)> {
+        deliveries
+            .into_iter()
+            .filter(|(conn, _)| *conn == 1)
+            .map(|(_, e)| (e.kind, e.path))
+            .collect()
     }
 
     #[test]
     fn one_shot_watch_fires_once() {
         let mut reg = WatchRegistry::new();
-        let mut rx = conn(&mut reg, 1);
         reg.add(1, WatchKind::Data, "/a");
-        reg.trigger(5, &[ev(EventKind::NodeDataChanged, "/a")]);
-        reg.trigger(6, &[ev(EventKind::NodeDataChanged, "/a")]);
+        let first = reg.trigger(5, &[ev(EventKind::NodeDataChanged, "/a")]);
+        let second = reg.trigger(6, &[ev(EventKind::NodeDataChanged, "/a")]);
         assert_eq!(
-            drain(&mut rx),
+            to_one(first),
             vec![(EventKind::NodeDataChanged, "/a".into())]
         );
+        assert!(second.is_empty());
         assert!(reg.is_empty());
     }
 
     #[test]
     fn delete_fires_one_notification_for_data_and_child_watches() {
         let mut reg = WatchRegistry::new();
-        let mut rx = conn(&mut reg, 1);
         reg.add(1, WatchKind::Data, "/a");
         reg.add(1, WatchKind::Child, "/a");
-        reg.trigger(5, &[ev(EventKind::NodeDeleted, "/a")]);
-        assert_eq!(drain(&mut rx), vec![(EventKind::NodeDeleted, "/a".into())]);
+        let sent = reg.trigger(5, &[ev(EventKind::NodeDeleted, "/a")]);
+        assert_eq!(to_one(sent), vec![(EventKind::NodeDeleted, "/a".into())]);
         assert!(reg.is_empty());
     }
 
     #[test]
     fn child_watch_ignores_data_changes() {
         let mut reg = WatchRegistry::new();
-        let mut rx = conn(&mut reg, 1);
         reg.add(1, WatchKind::Child, "/a");
-        reg.trigger(5, &[ev(EventKind::NodeDataChanged, "/a")]);
-        assert!(drain(&mut rx).is_empty());
-        reg.trigger(6, &[ev(EventKind::NodeChildrenChanged, "/a")]);
-        assert_eq!(drain(&mut rx).len(), 1);
+        assert!(reg
+            .trigger(5, &[ev(EventKind::NodeDataChanged, "/a")])
+            .is_empty());
+        let sent = reg.trigger(6, &[ev(EventKind::NodeChildrenChanged, "/a")]);
+        assert_eq!(sent.len(), 1);
     }
 
     #[test]
     fn persistent_watch_stays_and_sees_all_four_kinds() {
         let mut reg = WatchRegistry::new();
-        let mut rx = conn(&mut reg, 1);
         reg.add(1, WatchKind::Persistent, "/a");
-        reg.trigger(
+        let sent = reg.trigger(
             5,
             &[
                 ev(EventKind::NodeCreated, "/a"),
@@ -344,16 +278,15 @@ mod tests {
                 ev(EventKind::NodeCreated, "/a/b"),
             ],
         );
-        assert_eq!(drain(&mut rx).len(), 4);
+        assert_eq!(sent.len(), 4);
         assert!(reg.has(1, WatchKind::Persistent, "/a"));
     }
 
     #[test]
     fn recursive_watch_sees_descendants_but_never_child_changes() {
         let mut reg = WatchRegistry::new();
-        let mut rx = conn(&mut reg, 1);
         reg.add(1, WatchKind::Recursive, "/a");
-        reg.trigger(
+        let sent = reg.trigger(
             5,
             &[
                 ev(EventKind::NodeCreated, "/a/b/c"),
@@ -362,7 +295,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            drain(&mut rx),
+            to_one(sent),
             vec![(EventKind::NodeCreated, "/a/b/c".into())]
         );
     }
@@ -370,37 +303,29 @@ mod tests {
     #[test]
     fn recursive_watch_on_root_sees_everything() {
         let mut reg = WatchRegistry::new();
-        let mut rx = conn(&mut reg, 1);
         reg.add(1, WatchKind::Recursive, "/");
-        reg.trigger(5, &[ev(EventKind::NodeDeleted, "/x/y")]);
-        assert_eq!(drain(&mut rx).len(), 1);
+        assert_eq!(
+            reg.trigger(5, &[ev(EventKind::NodeDeleted, "/x/y")]).len(),
+            1
+        );
     }
 
     #[test]
-    fn full_queue_closes_the_connection_and_drops_its_watches() {
+    fn a_connection_gets_one_notification_per_event_however_many_watches_match() {
         let mut reg = WatchRegistry::new();
-        let (tx, _rx) = crate::connection::outbound::channel(1, 1 << 20);
-        let close = CancellationToken::new();
-        reg.attach(
-            1,
-            Outbox {
-                tx,
-                close: close.clone(),
-            },
-        );
+        reg.add(1, WatchKind::Data, "/a");
         reg.add(1, WatchKind::Persistent, "/a");
-        reg.trigger(5, &[ev(EventKind::NodeDataChanged, "/a")]);
-        assert!(!close.is_cancelled());
-        reg.trigger(6, &[ev(EventKind::NodeDataChanged, "/a")]);
-        assert!(close.is_cancelled());
-        assert!(reg.is_empty());
+        reg.add(1, WatchKind::Recursive, "/");
+        reg.add(2, WatchKind::Data, "/a");
+        let sent = reg.trigger(5, &[ev(EventKind::NodeDataChanged, "/a")]);
+        let mut conns: Vec<ConnId> = sent.iter().map(|(c, _)| *c).collect();
+        conns.sort();
+        assert_eq!(conns, vec![1, 2]);
     }
 
     #[test]
     fn detach_removes_every_watch_of_the_connection() {
         let mut reg = WatchRegistry::new();
-        let _rx = conn(&mut reg, 1);
-        let _rx2 = conn(&mut reg, 2);
         reg.add(1, WatchKind::Data, "/a");
         reg.add(2, WatchKind::Data, "/a");
         reg.detach(1);

@@ -1,12 +1,12 @@
 //! Translation between the gRPC messages and the service's vocabulary.
 
+use crate::connection::{Outgoing, WatchedEvent};
 use crate::service::{
     ConnectArgs, Connected, CreateArgs, MultiOp, ReadOp, Reply, Request, Response, SetWatches,
     WatcherType,
 };
 use crate::tree::{Acl, Stat};
 use crate::txn::OpResult;
-use crate::watch::{Outgoing, WatchedEvent};
 use proto::v1::{self, request::Op, response::Result as R};
 use proto::{CreateMode, ErrorCode};
 

@@ -10,9 +10,9 @@
 pub mod convert;
 
 use crate::connection::{outbound, CloseReason, IpLimiter, OutboundSender, SendError};
+use crate::connection::{Outbox, Outgoing};
 use crate::service::pipeline::Pipeline;
 use crate::service::{Request, Service};
-use crate::watch::{Outbox, Outgoing};
 use futures::{Stream, StreamExt};
 use proto::v1::corral_server::{Corral, CorralServer};
 use proto::v1::{client_frame::Frame, ClientFrame, ServerFrame};

@@ -16,9 +16,9 @@ pub mod records;
 use crate::connection::{
     outbound, ByteBudget, CloseReason, IpLimiter, OutboundReceiver, OutboundSender, SendError,
 };
+use crate::connection::{Outbox, Outgoing};
 use crate::service::pipeline::Pipeline;
 use crate::service::{ConnectArgs, Connection, Request, Service};
-use crate::watch::{Outbox, Outgoing};
 use framing::{FrameError, FrameReader};
 use jute::{Reader, Writer};
 use proto::ErrorCode;

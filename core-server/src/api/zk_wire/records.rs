@@ -6,9 +6,9 @@
 //! for its reply header.
 
 use super::jute::{JuteError, Reader, Writer};
+use crate::connection::WatchedEvent;
 use crate::service::{CreateArgs, MultiOp, ReadOp, Reply, Request, SetWatches, WatcherType};
 use crate::txn::OpResult;
-use crate::watch::WatchedEvent;
 use proto::{CreateMode, ErrorCode};
 
 /// ZooKeeper opcodes.
