@@ -276,3 +276,34 @@ async fn one_set_watches_goes_out_before_requests_queued_while_suspended() -> an
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_handshake_the_server_closes_or_refuses_is_tried_again_until_one_is_accepted(
+) -> anyhow::Result<()> {
+    // Stream 0 ends without a frame, stream 1 is refused with ConnectionLoss
+    // (a server not in touch with a quorum), stream 2 accepts.
+    let fake = FakeServer::start(script(|mut conn| async move {
+        if conn.connect().await.is_none() {
+            return;
+        }
+        match conn.n {
+            0 => {}
+            1 => conn.reject(ErrorCode::ConnectionLoss).await,
+            _ => {
+                conn.accept(7, 10_000, 1).await;
+                conn.serve(ok).await;
+            }
+        }
+    }))
+    .await?;
+    let c = within(
+        "a session",
+        Client::builder(fake.addr())
+            .connect_timeout(Duration::from_secs(20))
+            .build(),
+    )
+    .await??;
+    assert_eq!(c.session_id(), 7);
+    c.sync("/").await?;
+    Ok(())
+}
