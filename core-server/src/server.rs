@@ -1,15 +1,13 @@
-//! Wiring: recover state, start the committer, the service, housekeeping and the
-//! gRPC listener, and fan out shutdown.
+//! Wiring: start replication (which recovers the state), the service,
+//! housekeeping and the listeners, and fan out shutdown. Which kind of
+//! replication runs is `replication::start`'s business.
 
 use crate::api::grpc::GrpcApi;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::connection::watched::{OnClose, WatchedStream};
-use crate::replication::raft::peer_service::PeerApi;
-use crate::replication::raft::{
-    self, AdminReply, AdminRequest, ClusterStatus, PeerNode, RaftNode, RaftOptions,
-};
-use crate::replication::{self, CommitterOptions, ReplicationError, Replicator};
+use crate::replication::raft::{AdminReply, AdminRequest, ClusterStatus};
+use crate::replication::{self, ReplicationError, Replicator};
 use crate::service::Service;
 use std::fs::File;
 use std::net::SocketAddr;
@@ -60,7 +58,7 @@ pub struct ServerHandle {
     zk_addr: Option<SocketAddr>,
     stop: CancellationToken,
     service: Service,
-    raft: Option<Arc<RaftNode>>,
+    replicator: Replicator,
     task: JoinHandle<Result<(), ServerError>>,
 }
 
@@ -82,15 +80,12 @@ impl ServerHandle {
 
     /// What this server knows of its cluster (`None` when standalone).
     pub fn cluster_status(&self) -> Option<ClusterStatus> {
-        self.raft.as_ref().map(|n| n.status())
+        self.replicator.cluster_status()
     }
 
     /// Runs an operator command on this cluster member (`None` when standalone).
     pub async fn admin(&self, request: AdminRequest) -> Option<AdminReply> {
-        match &self.raft {
-            Some(node) => Some(node.admin(request).await),
-            None => None,
-        }
+        self.replicator.admin(request).await
     }
 
     /// Completes when the server is stopping (asked to, or after a fatal error).
@@ -158,34 +153,8 @@ pub async fn start_with_clock(
     };
     let stop = CancellationToken::new();
     let fatal = CancellationToken::new();
-    let (state, replicator, committer, raft_node) = match config.node_id {
-        Some(node_id) => {
-            let (node, state) =
-                raft::start(&config.data_dir, raft_options(&config, node_id)).await?;
-            (state, Replicator::raft(node.clone()), None, Some(node))
-        }
-        None => {
-            let recovered = replication::recover(
-                &config.data_dir,
-                config.history_entries,
-                config.history_bytes,
-            )?;
-            let state = Arc::new(recovered.state);
-            let (replicator, committer) = replication::spawn_committer(
-                state.clone(),
-                recovered.wal,
-                CommitterOptions {
-                    snapshot_dir: config.data_dir.join("snapshots"),
-                    snapshot_every: config.snapshot_every,
-                    max_batch: 1024,
-                    queue: 8192,
-                },
-                stop.clone(),
-                fatal.clone(),
-            );
-            (state, replicator, Some(committer), None)
-        }
-    };
+    let started = replication::start(&config, stop.clone(), fatal.clone()).await?;
+    let (state, replicator) = (started.state.clone(), started.replicator.clone());
     let server_id = config.node_id.map_or(1, |id| (id % 255) as u8 + 1);
     let service = Service::new(config.clone(), state, replicator, clock, server_id);
     let check = Duration::from_millis((config.tick_ms as u64 / 10).clamp(10, 100));
@@ -208,15 +177,11 @@ pub async fn start_with_clock(
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(api.into_server())
-        .add_optional_service(
-            raft_node
-                .clone()
-                .map(|n| PeerApi::new(n, stop.clone()).into_server()),
-        )
-        .serve_with_incoming_shutdown(watched(listener, on_peer_close(&raft_node)), shutdown);
+        .add_optional_service(started.peer_service(stop.clone()))
+        .serve_with_incoming_shutdown(watched(listener, started.on_peer_close()), shutdown);
     tracing::info!(%addr, zk_addr = ?zk_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();
-    let task_node = raft_node.clone();
+    let handle_replicator = started.replicator.clone();
 
     let task = tokio::spawn(async move {
         let served = grpc.await;
@@ -225,12 +190,7 @@ pub async fn start_with_clock(
         if let Some(zk) = zk {
             let _ = zk.await;
         }
-        if let Some(committer) = committer {
-            let _ = committer.await;
-        }
-        if let Some(node) = task_node {
-            node.shutdown().await;
-        }
+        started.stopped().await;
         drop(lock);
         served?;
         if fatal.is_cancelled() {
@@ -243,7 +203,7 @@ pub async fn start_with_clock(
         zk_addr,
         stop,
         service,
-        raft: raft_node,
+        replicator: handle_replicator,
         task,
     })
 }
@@ -279,51 +239,6 @@ fn watched(
             WatchedStream::new(stream, on_close.clone())
         })
     })
-}
-
-/// In a cluster, closed gRPC connections go to the pre-vote (a closed
-/// leader connection is a lost leader).
-fn on_peer_close(node: &Option<Arc<RaftNode>>) -> Option<OnClose> {
-    let node = Arc::downgrade(node.as_ref()?);
-    Some(Arc::new(move |peer| {
-        if let Some(node) = node.upgrade() {
-            node.peer_connection_closed(peer);
-        }
-    }))
-}
-
-/// The consensus settings of cluster member `node_id`.
-fn raft_options(config: &Config, node_id: u64) -> RaftOptions {
-    let members = config
-        .members
-        .iter()
-        .map(|m| {
-            // Exactly as configured: every bootstrapping member must propose
-            // the same membership.
-            let node = PeerNode {
-                addr: m.addr.clone(),
-                zk_addr: m.zk_addr.clone(),
-            };
-            (m.id, node)
-        })
-        .collect();
-    RaftOptions {
-        node_id,
-        members,
-        heartbeat: Duration::from_millis(config.heartbeat_ms),
-        election_timeout: Duration::from_millis(config.election_timeout_ms),
-        snapshot_every: config.snapshot_every,
-        write_timeout: Duration::from_millis(config.write_timeout_ms),
-        history: (config.history_entries, config.history_bytes),
-        proposal_queue: (config.proposal_queue, config.proposal_queue_bytes),
-        log_retained_bytes: config.log_retained_bytes,
-        log_write_queue_bytes: config.log_write_queue_bytes,
-        peer_routes: config
-            .peer_routes
-            .iter()
-            .map(|m| (m.id, m.addr.clone()))
-            .collect(),
-    }
 }
 
 /// Creates the data directory and takes an exclusive lock on it, so two

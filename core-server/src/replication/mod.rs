@@ -16,10 +16,12 @@ mod committer;
 mod error;
 pub mod raft;
 mod recovery;
+mod start;
 
 pub use committer::{spawn_committer, CommitterOptions};
 pub use error::{CommitFailure, NoLeader, NoQuorum, ReplicationError, StartFailure, Unknown};
 pub use recovery::{recover, Recovered};
+pub use start::{start, Started};
 
 use crate::txn::{Applied, Entry};
 use std::sync::Arc;
@@ -86,11 +88,40 @@ impl Replicator {
         }
     }
 
-    /// The cluster member behind this replicator (`None` when standalone).
-    pub fn raft_node(&self) -> Option<&Arc<raft::RaftNode>> {
+    /// What this cluster member knows of its cluster (`None` standalone).
+    pub fn cluster_status(&self) -> Option<raft::ClusterStatus> {
         match &self.backend {
             Backend::Local(_) => None,
-            Backend::Raft(node) => Some(node),
+            Backend::Raft(node) => Some(node.status()),
+        }
+    }
+
+    /// Runs an operator command on this cluster member (`None` standalone).
+    pub async fn admin(&self, request: raft::AdminRequest) -> Option<raft::AdminReply> {
+        match &self.backend {
+            Backend::Local(_) => None,
+            Backend::Raft(node) => Some(node.admin(request).await),
+        }
+    }
+
+    /// Sessions that other servers reported alive since the last call (on
+    /// a cluster's leader; none standalone, where every client is local).
+    pub fn take_reported_sessions(&self) -> Vec<i64> {
+        match &self.backend {
+            Backend::Local(_) => Vec::new(),
+            Backend::Raft(node) => node.take_reported(),
+        }
+    }
+
+    /// Tells whoever expires sessions that these sessions' clients are alive
+    /// here: the leader, from a follower; nothing to do on the leader or
+    /// standalone.
+    pub async fn report_live_sessions(&self, sessions: Vec<i64>) -> Result<(), ReplicationError> {
+        match &self.backend {
+            Backend::Raft(node) if !node.is_leader() && !sessions.is_empty() => {
+                node.report_sessions(sessions).await
+            }
+            _ => Ok(()),
         }
     }
 

@@ -48,10 +48,8 @@ impl Service {
                 tracker.add(id, duration_ms(info.timeout_ms), now);
             }
         }
-        if let Some(node) = inner.replicator.raft_node() {
-            for id in node.take_reported() {
-                tracker.touch(id, now);
-            }
+        for id in inner.replicator.take_reported_sessions() {
+            tracker.touch(id, now);
         }
     }
 
@@ -70,17 +68,11 @@ impl Service {
     /// On a follower, reports the sessions its clients kept alive to the leader.
     pub async fn report_sessions(&self) {
         let inner = &self.inner;
-        let Some(node) = inner.replicator.raft_node() else {
-            return;
-        };
         if inner.replicator.is_leader() {
             return;
         }
         let live = inner.tracker.lock().live(inner.clock.now());
-        if live.is_empty() {
-            return;
-        }
-        if let Err(error) = node.report_sessions(live).await {
+        if let Err(error) = inner.replicator.report_live_sessions(live).await {
             tracing::debug!(%error, "could not report sessions to the leader");
         }
     }

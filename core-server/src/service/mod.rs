@@ -125,7 +125,9 @@ impl Service {
         clock: Arc<dyn Clock>,
         server_id: u8,
     ) -> Self {
-        let replicator_leads = replicator.raft_node().is_none();
+        // Standalone, this server leads from the start (no fresh timeouts
+        // at the first session sync); a cluster member learns it later.
+        let replicator_leads = replicator.is_leader();
         let mut tracker = SessionTracker::new();
         let now = clock.now();
         for (id, info) in state.read().sessions() {
