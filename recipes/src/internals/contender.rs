@@ -49,14 +49,11 @@ pub enum Turn<'a> {
     /// line itself: every join or leave wakes every such waiter, which is
     /// why the semaphore lets only one waiter at a time do this.
     FirstOf(usize),
-    /// No node labelled `label` ahead of it, other than the one named
-    /// `except` (a reader: no writer ahead but its own write lock when it
-    /// downgrades). It watches the nearest such node.
+    /// No node labelled `label` ahead of it (a reader: no writer ahead). It
+    /// watches the nearest such node.
     NoneAhead {
         /// The label of the nodes that block.
         label: &'a str,
-        /// A node name that does not block.
-        except: Option<&'a str>,
     },
 }
 
@@ -87,10 +84,10 @@ fn standing<'l>(line: &'l [String], me: &str, turn: Turn<'_>) -> Option<Standing
         Turn::FirstOf(_) => ahead
             .last()
             .map_or(Standing::Holds, |n| Standing::Behind(n)),
-        Turn::NoneAhead { label, except } => ahead
+        Turn::NoneAhead { label } => ahead
             .iter()
             .rev()
-            .find(|n| has_label(n, label) && Some(n.as_str()) != except)
+            .find(|n| has_label(n, label))
             .map_or(Standing::Holds, |n| Standing::Behind(n)),
     })
 }
@@ -450,10 +447,7 @@ mod tests {
             standing(&left, "_c_c-write-0000000006", Turn::FirstOf(1)),
             Some(Standing::Behind("_c_f-read-0000000005"))
         );
-        let reader = Turn::NoneAhead {
-            label: "write",
-            except: None,
-        };
+        let reader = Turn::NoneAhead { label: "write" };
         assert_eq!(
             standing(&left, "_c_f-read-0000000005", reader),
             Some(Standing::Holds)
@@ -496,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reader_waits_for_the_nearest_writer_ahead_but_its_own() {
+    fn a_reader_waits_for_the_nearest_writer_ahead() {
         let l = line(&[
             "_c_a-write-01",
             "_c_b-read-02",
@@ -504,23 +498,9 @@ mod tests {
             "_c_d-read-04",
             "_c_e-read-05",
         ]);
-        let reader = |except| Turn::NoneAhead {
-            label: "write",
-            except,
-        };
-        let at = |me, except| standing(&l, me, reader(except));
-        assert_eq!(
-            at("_c_b-read-02", None),
-            Some(Standing::Behind("_c_a-write-01"))
-        );
-        assert_eq!(
-            at("_c_e-read-05", None),
-            Some(Standing::Behind("_c_c-write-03"))
-        );
-        assert_eq!(
-            at("_c_b-read-02", Some("_c_a-write-01")),
-            Some(Standing::Holds)
-        );
-        assert_eq!(at("_c_a-write-01", None), Some(Standing::Holds));
+        let at = |me| standing(&l, me, Turn::NoneAhead { label: "write" });
+        assert_eq!(at("_c_b-read-02"), Some(Standing::Behind("_c_a-write-01")));
+        assert_eq!(at("_c_e-read-05"), Some(Standing::Behind("_c_c-write-03")));
+        assert_eq!(at("_c_a-write-01"), Some(Standing::Holds));
     }
 }

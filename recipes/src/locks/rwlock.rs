@@ -63,7 +63,7 @@ impl ReadWriteLock {
 
     /// Waits for a read lock: no writer ahead.
     pub async fn read(&self) -> Result<RwGuard> {
-        let ticket = self.join(READ, reader(None)).await?;
+        let ticket = self.join(READ, READER).await?;
         Ok(self.guard(ticket, false))
     }
 
@@ -83,13 +83,8 @@ impl ReadWriteLock {
     }
 }
 
-/// A reader's turn: no writer ahead (but `except`).
-fn reader(except: Option<&str>) -> Turn<'_> {
-    Turn::NoneAhead {
-        label: WRITE,
-        except,
-    }
-}
+/// A reader's turn: no writer ahead.
+const READER: Turn<'static> = Turn::NoneAhead { label: WRITE };
 
 impl RwGuard {
     /// True for a write lock.
