@@ -1,6 +1,7 @@
 //! Locks and semaphores against a real server: mutual exclusion under
 //! contention, no herd, expiry of the holder, a connection drop shorter than
-//! the session timeout, and a stale holder's guarded write refused.
+//! the session timeout, a stale holder's guarded write refused, and a
+//! read-write lock's downgrade with a writer waiting.
 
 use client::Client;
 use recipes::{Hold, Mutex, RecipeError, Semaphore};
@@ -225,6 +226,53 @@ async fn readers_share_writers_exclude_and_a_waiting_writer_blocks_new_readers(
     let late = tokio::time::timeout(WAIT, late_reader).await???;
     r.release().await?;
     late.release().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_downgrade_with_a_writer_waiting_completes_and_the_writer_waits_for_the_read(
+) -> anyhow::Result<()> {
+    use recipes::ReadWriteLock;
+    const PATH: &str = "/locks/rw-downgrade";
+    let server = TestServer::start().await?;
+    let handle = server
+        .handle()
+        .ok_or_else(|| anyhow::anyhow!("server down"))?;
+    let lock = |c: Client| ReadWriteLock::new(c, PATH);
+    let first = lock(client(&server).await?).write().await?;
+    let second_lock = lock(client(&server).await?);
+    let second = tokio::spawn(async move { second_lock.write().await });
+    let observer = client(&server).await?;
+    let line = || async { observer.get_children(PATH).await.unwrap_or_default() };
+    eventually(WAIT, "the second writer in line", || async {
+        line().await.len() == 2
+    })
+    .await?;
+
+    // The holder of the write lock takes the read lock at once: the downgrade
+    // neither waits for the writer behind it nor lets it in.
+    let read = tokio::time::timeout(WAIT, first.downgrade())
+        .await
+        .map_err(|_| anyhow::anyhow!("the downgrade hung behind the waiting writer"))??;
+    assert!(!read.is_write());
+    assert_eq!(read.hold(), Hold::Held);
+    let names = line().await;
+    assert_eq!(names.len(), 2, "the write node is gone: {names:?}");
+    assert!(names.iter().any(|n| read.path().ends_with(n.as_str())));
+
+    // The second writer now waits for the read node (it watches it), not
+    // for a lock it could already take.
+    eventually(WAIT, "the second writer to watch the read node", || async {
+        let watches = handle.service().state().watches().lock().all();
+        watches.iter().any(|(_, path)| path == read.path())
+    })
+    .await?;
+    assert!(!second.is_finished(), "a writer got in beside the reader");
+    read.release().await?;
+    let w = tokio::time::timeout(WAIT, second).await???;
+    assert!(w.is_write());
+    assert_eq!(line().await.len(), 1, "only the second writer is left");
+    w.release().await?;
     Ok(())
 }
 

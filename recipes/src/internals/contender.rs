@@ -11,11 +11,17 @@
 //! connection drops before the answer arrives, the contender finds the node it
 //! may have created (same prefix, owned by its session) and adopts it instead
 //! of leaving a ghost that would block everyone until the session ends.
+//!
+//! Newcomers join at the back, with one exception: the holder at the front
+//! of the line may let a node in beside it ([`Contender::enter_beside`]: a
+//! write lock taking the read lock to downgrade). That node carries the
+//! holder's sequence number, so it keeps the holder's place once the holder
+//! leaves, ahead of everyone who was waiting behind it.
 
 use super::paths::{ensure_path, sequence_of};
-use super::wait::{Step, Waiter, Wake};
+use super::wait::{lost, Step, Waiter, Wake};
 use crate::{RecipeError, Result};
-use client::{Client, CreateMode, CreateOptions, Error, OneshotWatch};
+use client::{Client, CreateMode, CreateOptions, Error, ErrorCode, OneshotWatch, Op, OpResult};
 use rand::RngCore;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -43,14 +49,11 @@ pub enum Turn<'a> {
     /// line itself: every join or leave wakes every such waiter, which is
     /// why the semaphore lets only one waiter at a time do this.
     FirstOf(usize),
-    /// No node labelled `label` ahead of it, other than the one named
-    /// `except` (a reader: no writer ahead but its own write lock when it
-    /// downgrades). It watches the nearest such node.
+    /// No node labelled `label` ahead of it (a reader: no writer ahead). It
+    /// watches the nearest such node.
     NoneAhead {
         /// The label of the nodes that block.
         label: &'a str,
-        /// A node name that does not block.
-        except: Option<&'a str>,
     },
 }
 
@@ -81,10 +84,10 @@ fn standing<'l>(line: &'l [String], me: &str, turn: Turn<'_>) -> Option<Standing
         Turn::FirstOf(_) => ahead
             .last()
             .map_or(Standing::Holds, |n| Standing::Behind(n)),
-        Turn::NoneAhead { label, except } => ahead
+        Turn::NoneAhead { label } => ahead
             .iter()
             .rev()
-            .find(|n| has_label(n, label) && Some(n.as_str()) != except)
+            .find(|n| has_label(n, label))
             .map_or(Standing::Holds, |n| Standing::Behind(n)),
     })
 }
@@ -94,11 +97,20 @@ fn has_label(name: &str, label: &str) -> bool {
     name.contains(&format!("-{label}-"))
 }
 
-/// The contender nodes among `children`, in sequence order.
+/// The contender nodes among `children`, in sequence order; nodes that share
+/// a sequence number (a holder and the node it let in beside it) by name, so
+/// every look sees the same order.
 fn in_order(mut children: Vec<String>) -> Vec<String> {
     children.retain(|n| n.starts_with("_c_") && sequence_of(n).is_some());
-    children.sort_by_key(|n| sequence_of(n).unwrap_or(i64::MAX));
+    children.sort_by(|a, b| sequence_of(a).cmp(&sequence_of(b)).then_with(|| a.cmp(b)));
     children
+}
+
+/// A fresh random protection prefix for a contender node's name.
+fn protection() -> String {
+    let mut id = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut id);
+    id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Contenders for one base path.
@@ -139,10 +151,7 @@ impl Contender {
 
     /// Joins the line with `data`; protected against a lost create.
     pub async fn enter(&self, data: &[u8]) -> Result<Ticket> {
-        let mut id = [0u8; 8];
-        rand::thread_rng().fill_bytes(&mut id);
-        let protection: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        let prefix = format!("_c_{protection}-{}-", self.label);
+        let prefix = format!("_c_{}-{}-", protection(), self.label);
         loop {
             ensure_path(&self.client, &self.base, true).await?;
             let path = format!("{}/{prefix}", self.base);
@@ -170,6 +179,70 @@ impl Contender {
                     }
                 },
                 Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Joins the line beside `holder`, a node of this base path that is
+    /// first in line and holds (a write lock letting its own read lock in,
+    /// to downgrade): the new node is an ephemeral named with the holder's
+    /// sequence number, so it stands at the holder's place, ahead of everyone
+    /// who joined after the holder, and stays there once the holder leaves.
+    /// Nobody's turn moves: only the holder's own was at the front. (Not for
+    /// a holder among the first `n > 1`: the node would push the last of
+    /// them out of their turn.)
+    ///
+    /// The node is only created while the holder's node exists (one multi
+    /// checks it): `NotHolder` if it is gone, `SessionLost` if the session
+    /// ended. The name is fixed before the first try, so a retry after a lost
+    /// answer finds the node it may have created instead of making another.
+    pub async fn enter_beside(&self, holder: &Ticket, data: &[u8]) -> Result<Ticket> {
+        let name = format!("_c_{}-{}-{:010}", protection(), self.label, holder.sequence);
+        let path = format!("{}/{name}", self.base);
+        loop {
+            let ops = vec![
+                Op::Check {
+                    path: holder.path.clone(),
+                    version: None,
+                },
+                Op::Create {
+                    path: path.clone(),
+                    data: data.to_vec(),
+                    options: CreateOptions::mode(CreateMode::Ephemeral),
+                },
+            ];
+            match self.client.multi(ops).await {
+                Ok(results) => {
+                    let czxid = results.iter().find_map(|r| match r {
+                        OpResult::Created { stat, .. } => Some(stat.czxid),
+                        _ => None,
+                    });
+                    let czxid = czxid.ok_or_else(|| {
+                        Error::Protocol(format!("a multi creating {path} created nothing"))
+                    })?;
+                    return self.ticket(path, czxid);
+                }
+                Err(Error::Multi { results, .. })
+                    if results.first() == Some(&ErrorCode::NoNode) =>
+                {
+                    return Err(RecipeError::NotHolder)
+                }
+                // An earlier try whose answer was lost created it.
+                Err(Error::Multi { results, .. })
+                    if results.get(1) == Some(&ErrorCode::NodeExists) =>
+                {
+                    match self.client.exists(&path).await {
+                        Ok(Some(stat)) if stat.ephemeral_owner == self.client.session_id() => {
+                            return self.ticket(path, stat.czxid)
+                        }
+                        Ok(Some(_)) => return Err(Error::NodeExists { path }.into()),
+                        Ok(None) | Err(Error::ConnectionLoss) => continue,
+                        Err(e) => return Err(lost(e.into())),
+                    }
+                }
+                // It may have been applied: the next try tells.
+                Err(Error::ConnectionLoss) => continue,
+                Err(e) => return Err(lost(e.into())),
             }
         }
     }
@@ -346,6 +419,46 @@ mod tests {
     }
 
     #[test]
+    fn a_node_let_in_beside_the_holder_keeps_its_place_ahead_of_later_nodes() {
+        let children = line(&[
+            "_c_c-write-0000000006",
+            "_c_f-read-0000000005",
+            "_c_d-read-0000000007",
+            "_c_a-write-0000000005",
+        ]);
+        let ordered = line(&[
+            "_c_a-write-0000000005",
+            "_c_f-read-0000000005",
+            "_c_c-write-0000000006",
+            "_c_d-read-0000000007",
+        ]);
+        assert_eq!(in_order(children.clone()), ordered);
+        let mut reversed = children;
+        reversed.reverse();
+        assert_eq!(in_order(reversed), ordered, "the same order on every look");
+        // Once the holder has left, the waiting writer waits for the node
+        // that took its place.
+        let left = line(&[
+            "_c_f-read-0000000005",
+            "_c_c-write-0000000006",
+            "_c_d-read-0000000007",
+        ]);
+        assert_eq!(
+            standing(&left, "_c_c-write-0000000006", Turn::FirstOf(1)),
+            Some(Standing::Behind("_c_f-read-0000000005"))
+        );
+        let reader = Turn::NoneAhead { label: "write" };
+        assert_eq!(
+            standing(&left, "_c_f-read-0000000005", reader),
+            Some(Standing::Holds)
+        );
+        assert_eq!(
+            standing(&left, "_c_d-read-0000000007", reader),
+            Some(Standing::Behind("_c_c-write-0000000006"))
+        );
+    }
+
+    #[test]
     fn a_first_of_one_turn_waits_for_the_node_just_ahead() {
         let l = line(&["_c_a-lock-01", "_c_b-lock-02", "_c_c-lock-03"]);
         assert_eq!(
@@ -377,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reader_waits_for_the_nearest_writer_ahead_but_its_own() {
+    fn a_reader_waits_for_the_nearest_writer_ahead() {
         let l = line(&[
             "_c_a-write-01",
             "_c_b-read-02",
@@ -385,23 +498,9 @@ mod tests {
             "_c_d-read-04",
             "_c_e-read-05",
         ]);
-        let reader = |except| Turn::NoneAhead {
-            label: "write",
-            except,
-        };
-        let at = |me, except| standing(&l, me, reader(except));
-        assert_eq!(
-            at("_c_b-read-02", None),
-            Some(Standing::Behind("_c_a-write-01"))
-        );
-        assert_eq!(
-            at("_c_e-read-05", None),
-            Some(Standing::Behind("_c_c-write-03"))
-        );
-        assert_eq!(
-            at("_c_b-read-02", Some("_c_a-write-01")),
-            Some(Standing::Holds)
-        );
-        assert_eq!(at("_c_a-write-01", None), Some(Standing::Holds));
+        let at = |me| standing(&l, me, Turn::NoneAhead { label: "write" });
+        assert_eq!(at("_c_b-read-02"), Some(Standing::Behind("_c_a-write-01")));
+        assert_eq!(at("_c_e-read-05"), Some(Standing::Behind("_c_c-write-03")));
+        assert_eq!(at("_c_a-write-01"), Some(Standing::Holds));
     }
 }

@@ -11,8 +11,10 @@
 //! leader latch and selector leadership) offers `guarded_multi` and
 //! `guarded_set_data` through [`holder_multi`]. Checking that the node exists
 //! is enough: once a contender's turn has come it lasts as long as its node,
-//! since nodes only leave the line and newcomers join behind. (A latch
-//! participant that has not led yet is refused before anything is sent.)
+//! since nodes only leave the line and newcomers join behind (or, for a
+//! read-write lock's downgrade, beside the holder at the front, which moves
+//! no one's turn). (A latch participant that has not led yet is refused
+//! before anything is sent.)
 
 use super::Hold;
 use crate::{RecipeError, Result};

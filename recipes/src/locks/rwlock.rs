@@ -3,7 +3,9 @@
 //! in line; a reader holds when no writer is ahead of it. A reader arriving
 //! after a waiting writer queues behind it (writer preference), so writers
 //! are not starved. A write guard can be downgraded to a read guard without
-//! letting another writer in between.
+//! letting another writer in between (as in Curator, the holder of the write
+//! lock takes the read lock at once; its read node keeps the write node's
+//! place in line, so a writer that was waiting waits for the read lock too).
 //!
 //! The order and the turns are the contender's ([`Turn`]): each waiter
 //! watches one node, a writer the node just ahead of it, a reader the
@@ -43,9 +45,7 @@ impl ReadWriteLock {
     /// Joins the line as a `kind` node and waits for its `turn`; leaves the
     /// line again on error.
     async fn join(&self, kind: &str, turn: Turn<'_>) -> Result<Ticket> {
-        // The kind is the node's data-free label, part of its name.
-        let labelled = Contender::new(self.contender.client().clone(), self.contender.base(), kind);
-        let ticket = labelled.enter(b"").await?;
+        let ticket = self.labelled(kind).enter(b"").await?;
         match self.contender.wait_turn(&ticket, turn, None).await {
             Ok(_) => Ok(ticket),
             Err(e) => {
@@ -63,8 +63,14 @@ impl ReadWriteLock {
 
     /// Waits for a read lock: no writer ahead.
     pub async fn read(&self) -> Result<RwGuard> {
-        let ticket = self.join(READ, reader(None)).await?;
+        let ticket = self.join(READ, READER).await?;
         Ok(self.guard(ticket, false))
+    }
+
+    /// The contender for `kind` nodes: the kind is the node's data-free
+    /// label, part of its name.
+    fn labelled(&self, kind: &str) -> Contender {
+        Contender::new(self.contender.client().clone(), self.contender.base(), kind)
     }
 
     fn guard(&self, ticket: Ticket, write: bool) -> RwGuard {
@@ -77,13 +83,8 @@ impl ReadWriteLock {
     }
 }
 
-/// A reader's turn: no writer ahead (but `except`).
-fn reader(except: Option<&str>) -> Turn<'_> {
-    Turn::NoneAhead {
-        label: WRITE,
-        except,
-    }
-}
+/// A reader's turn: no writer ahead.
+const READER: Turn<'static> = Turn::NoneAhead { label: WRITE };
 
 impl RwGuard {
     /// True for a write lock.
@@ -122,9 +123,18 @@ impl RwGuard {
         self.node.guarded_set_data(path, data, version).await
     }
 
-    /// Turns a write lock into a read lock with no writer in between: the
-    /// read node is created while the write lock is held, then the write node
-    /// is removed.
+    /// Turns a write lock into a read lock with no writer in between (a read
+    /// guard is returned as it is). The holder of the write lock takes the
+    /// read lock at once, without waiting for a turn (Curator: "a thread
+    /// holding the write lock may take the read lock"): its read node joins
+    /// the line beside the write node, while that node still exists
+    /// ([`Contender::enter_beside`]), then the write node is released.
+    /// Readers that waited behind the write lock now share it; a writer that
+    /// waited behind it waits for the read lock as well.
+    ///
+    /// `NotHolder` if the write node is already gone (the write lock was
+    /// lost), `SessionLost` if the session ended; no read node is left behind
+    /// either way.
     pub async fn downgrade(self) -> Result<RwGuard> {
         if !self.write {
             return Ok(self);
@@ -132,10 +142,13 @@ impl RwGuard {
         let lock = ReadWriteLock {
             contender: self.contender.clone(),
         };
-        let write = self.node.ticket().name.clone();
-        let read = lock.join(READ, reader(Some(&write))).await?;
+        let read = lock
+            .labelled(READ)
+            .enter_beside(self.node.ticket(), b"")
+            .await?;
+        let read = lock.guard(read, false);
         self.node.release().await?;
-        Ok(lock.guard(read, false))
+        Ok(read)
     }
 
     /// Releases the lock.
