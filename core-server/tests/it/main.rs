@@ -8,6 +8,7 @@ mod t11_data_model;
 mod t12_sessions_watches;
 mod t13_manual_clock;
 mod t20_durability;
+mod t21_backend_conformance;
 mod t40_zk_wire;
 mod t41_differential;
 mod t42_zk_hostile;
