@@ -19,16 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-points() {
-  local label=$1 protocol=$2 addr=$3
-  for workload in write read; do
-    for clients in 1 16 64; do
-      printf '%-28s ' "$label"
-      "$bin/loadgen" --server "$addr" --protocol "$protocol" --workload "$workload" \
-        --clients "$clients" --seconds "$seconds"
-    done
-  done
-}
 
 # run LABEL DIR EXTRA-FLAGS...: one server, both protocols, then stop it.
 run() {
@@ -40,8 +30,8 @@ run() {
   local native zk
   native=$(wait_for_line "$dir.out" "listening: " 60)
   zk=$(wait_for_line "$dir.out" "zookeeper: " 60)
-  points "$label (zk protocol)" zk "$zk"
-  points "$label (native grpc)" native "$native"
+  bench_points "$label (zk protocol)" zk "$zk" "$seconds"
+  bench_points "$label (native grpc)" native "$native" "$seconds"
   kill "$corral_pid"; wait "$corral_pid" 2>/dev/null || true; corral_pid=
 }
 

@@ -20,19 +20,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-points() {
-  local label=$1 protocol=$2 addr=$3
-  for workload in write read; do
-    for clients in 1 16 64; do
-      printf '%-22s ' "$label"
-      "$bin/loadgen" --server "$addr" --protocol "$protocol" --workload "$workload" \
-        --clients "$clients" --seconds "$seconds"
-    done
-  done
-}
 
 start_reference_zookeeper "$work/zk"
-points "zookeeper-3.8" zk "127.0.0.1:$ZK_REF_PORT"
+bench_points "zookeeper-3.8" zk "127.0.0.1:$ZK_REF_PORT" "$seconds"
 kill "$ZK_REF_PID"; wait "$ZK_REF_PID" 2>/dev/null || true; ZK_REF_PID=
 
 "$bin/corral" serve --max-client-cnxns 0 --data-dir "$work/corral" --listen 127.0.0.1:0 --zk-listen 127.0.0.1:0 \
@@ -40,5 +30,5 @@ kill "$ZK_REF_PID"; wait "$ZK_REF_PID" 2>/dev/null || true; ZK_REF_PID=
 corral_pid=$!
 native=$(wait_for_line "$work/corral.out" "listening: " 60)
 zk=$(wait_for_line "$work/corral.out" "zookeeper: " 60)
-points "corral (zk protocol)" zk "$zk"
-points "corral (native grpc)" native "$native"
+bench_points "corral (zk protocol)" zk "$zk" "$seconds"
+bench_points "corral (native grpc)" native "$native" "$seconds"

@@ -31,6 +31,20 @@ wait_for_line() {
   grep -m1 "^$prefix" "$file" | sed "s/^$prefix//"
 }
 
+# bench_points LABEL PROTOCOL ADDR SECONDS: the load generator's write and
+# read workloads at 1, 16 and 64 clients against ADDR, a line per point
+# (needs $bin, the release binaries' folder).
+bench_points() {
+  local label=$1 protocol=$2 addr=$3 seconds=$4
+  for workload in write read; do
+    for clients in 1 16 64; do
+      printf '%-28s ' "$label"
+      "$bin/loadgen" --server "$addr" --protocol "$protocol" --workload "$workload" \
+        --clients "$clients" --seconds "$seconds"
+    done
+  done
+}
+
 ZKCLI=/usr/share/zookeeper/bin/zkCli.sh
 ZKSERVER=/usr/share/zookeeper/bin/zkServer.sh
 
