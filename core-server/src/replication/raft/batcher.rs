@@ -97,9 +97,20 @@ async fn run(raft: Raft, mut rx: mpsc::Receiver<Held<Queued>>) {
         // The queue's byte budget is held until the batch is in Raft's hands.
         let mut permits = Vec::with_capacity(queued.len());
         for Held { item: q, permit } in queued {
+            // A proposer of this server that stopped waiting was told the
+            // outcome is unknown: its proposal must not reach the log now.
+            if let Reply::Local(waiters) = &q.reply {
+                if !waiters.is_awaited(q.proposal.token) {
+                    metrics::counter!("corral_proposals_abandoned_total").increment(1);
+                    continue;
+                }
+            }
             replies.push((q.proposal.token, q.reply));
             proposals.push(q.proposal);
             permits.push(permit);
+        }
+        if proposals.is_empty() {
+            continue;
         }
         metrics::histogram!("corral_batch_proposals").record(proposals.len() as f64);
         let written = raft.client_write_ff(Batch { proposals }).await;

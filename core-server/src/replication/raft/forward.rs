@@ -143,6 +143,13 @@ async fn forward_one(
             }
         };
     }
+    // A proposer that stopped waiting (its write timed out while no leader
+    // could be reached, or its connection closed) was told the outcome is
+    // unknown: a proposal it never saw sent must not be sent now.
+    if !node.waiters().is_awaited(token) {
+        metrics::counter!("corral_proposals_abandoned_total").increment(1);
+        return None;
+    }
     let current = link.as_ref()?;
     let payload = match postcard::to_allocvec(&proposal) {
         Ok(p) => p,

@@ -77,6 +77,21 @@ impl Waiters {
         }
     }
 
+    /// Whether the proposer of `token` still waits for its outcome. One
+    /// that gave up (its write timed out, or its connection closed) has been
+    /// told the outcome is unknown, and a proposal not yet in the log must
+    /// then never get there: the client may already have looked for it and
+    /// decided it did not happen (a protected create would be made twice).
+    /// A wait found abandoned is forgotten.
+    pub fn is_awaited(&self, token: u64) -> bool {
+        let mut waiting = self.waiting.lock();
+        let awaited = waiting.get(&token).is_some_and(|tx| !tx.is_closed());
+        if !awaited {
+            waiting.remove(&token);
+        }
+        awaited
+    }
+
     /// Ends every wait with an error built by `error`.
     pub fn fail_all(&self, error: impl Fn() -> ReplicationError) {
         for (_, tx) in self.waiting.lock().drain() {
