@@ -1,5 +1,5 @@
-//! Recipes on a 3-server cluster of real `corral` processes while the
-//! cluster's leader is killed: a mutex still never has two holders and every
+//! Recipes on a 3-server cluster (of real `corral` processes, and of
+//! in-process servers) while the cluster's leader is crashed: a mutex still never has two holders and every
 //! acquisition completes; a leader latch keeps at most one leader and
 //! converges on exactly one.
 
@@ -8,14 +8,10 @@ use recipes::{LeaderLatch, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use testkit::cluster::{ClusterOptions, ProcessCluster};
+use testkit::cluster::{Cluster, ClusterOptions};
 use testkit::eventually;
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-async fn cluster() -> anyhow::Result<ProcessCluster> {
-    ProcessCluster::start(testkit::corral_binary(), ClusterOptions::default()).await
-}
 
 async fn client(connect: &str) -> anyhow::Result<Client> {
     Ok(Client::builder(connect)
@@ -24,9 +20,14 @@ async fn client(connect: &str) -> anyhow::Result<Client> {
         .await?)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_mutex_stays_exclusive_while_the_cluster_leader_dies() -> anyhow::Result<()> {
-    let mut c = cluster().await?;
+testkit::on_every_cluster!(
+    a_mutex_stays_exclusive_while_the_cluster_leader_dies,
+    ClusterOptions::default()
+);
+
+async fn a_mutex_stays_exclusive_while_the_cluster_leader_dies<C: Cluster>(
+    mut c: C,
+) -> anyhow::Result<()> {
     let all = c.connect_string(&[1, 2, 3]);
     let inside = Arc::new(AtomicUsize::new(0));
     let acquired = Arc::new(AtomicUsize::new(0));
@@ -58,7 +59,7 @@ async fn a_mutex_stays_exclusive_while_the_cluster_leader_dies() -> anyhow::Resu
     })
     .await?;
     let leader = c.leader(LIMIT).await?;
-    c.kill9(leader)?;
+    c.crash(leader).await?;
     for t in tasks {
         tokio::time::timeout(Duration::from_secs(60), t)
             .await
@@ -68,9 +69,14 @@ async fn a_mutex_stays_exclusive_while_the_cluster_leader_dies() -> anyhow::Resu
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_leader_latch_keeps_one_leader_through_a_cluster_failover() -> anyhow::Result<()> {
-    let mut c = cluster().await?;
+testkit::on_every_cluster!(
+    a_leader_latch_keeps_one_leader_through_a_cluster_failover,
+    ClusterOptions::default()
+);
+
+async fn a_leader_latch_keeps_one_leader_through_a_cluster_failover<C: Cluster>(
+    mut c: C,
+) -> anyhow::Result<()> {
     let all = c.connect_string(&[1, 2, 3]);
     let mut latches = Vec::new();
     for i in 0..3 {
@@ -95,7 +101,7 @@ async fn a_leader_latch_keeps_one_leader_through_a_cluster_failover() -> anyhow:
         })
     };
     let leader = c.leader(LIMIT).await?;
-    c.kill9(leader)?;
+    c.crash(leader).await?;
     c.leader(LIMIT).await?;
     eventually(LIMIT, "exactly one latch leader after failover", || async {
         leaders(&latches) == 1
@@ -106,10 +112,15 @@ async fn a_leader_latch_keeps_one_leader_through_a_cluster_failover() -> anyhow:
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn semaphores_counters_and_groups_hold_through_a_cluster_failover() -> anyhow::Result<()> {
+testkit::on_every_cluster!(
+    semaphores_counters_and_groups_hold_through_a_cluster_failover,
+    ClusterOptions::default()
+);
+
+async fn semaphores_counters_and_groups_hold_through_a_cluster_failover<C: Cluster>(
+    mut c: C,
+) -> anyhow::Result<()> {
     use recipes::{DistributedAtomicLong, GroupMember, Semaphore};
-    let mut c = cluster().await?;
     let all = c.connect_string(&[1, 2, 3]);
     let mut members = Vec::new();
     for i in 0..3 {
@@ -122,7 +133,9 @@ async fn semaphores_counters_and_groups_hold_through_a_cluster_failover() -> any
     let acked = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..4 {
-        let sem = Semaphore::new(client(&all).await?, "/sem/cluster", 2);
+        let sem_client = client(&all).await?;
+        println!("semaphore user session {:#x}", sem_client.session_id());
+        let sem = Semaphore::new(sem_client, "/sem/cluster", 2);
         let counter =
             DistributedAtomicLong::new(client(&all).await?, "/count/cluster", 1000).await?;
         let (holders, most, acked) = (holders.clone(), most.clone(), acked.clone());
@@ -149,11 +162,23 @@ async fn semaphores_counters_and_groups_hold_through_a_cluster_failover() -> any
     })
     .await?;
     let leader = c.leader(LIMIT).await?;
-    c.kill9(leader)?;
+    c.crash(leader).await?;
     for t in tasks {
-        tokio::time::timeout(Duration::from_secs(60), t)
-            .await
-            .map_err(|_| anyhow::anyhow!("semaphore users stuck after failover"))???;
+        if let Ok(done) = tokio::time::timeout(Duration::from_secs(60), t).await {
+            done??;
+            continue;
+        }
+        let look = client(&all).await?;
+        for base in ["/sem/cluster/locks", "/sem/cluster/leases"] {
+            for name in look.get_children(base).await.unwrap_or_default() {
+                let stat = look.exists(&format!("{base}/{name}")).await?;
+                println!(
+                    "{base}/{name}: owner {:x?}",
+                    stat.map(|s| s.ephemeral_owner)
+                );
+            }
+        }
+        anyhow::bail!("semaphore users stuck after failover");
     }
     assert!(
         most.load(Ordering::SeqCst) <= 2,
@@ -185,13 +210,17 @@ struct Settings {
     bid_cents: u32,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn caches_config_queues_barriers_and_rwlocks_hold_through_a_cluster_failover(
+testkit::on_every_cluster!(
+    caches_config_queues_barriers_and_rwlocks_hold_through_a_cluster_failover,
+    ClusterOptions::default()
+);
+
+async fn caches_config_queues_barriers_and_rwlocks_hold_through_a_cluster_failover<C: Cluster>(
+    mut c: C,
 ) -> anyhow::Result<()> {
     use recipes::{
         Cache, CacheMode, ConfigWatcher, DistributedQueue, DoubleBarrier, ReadWriteLock,
     };
-    let mut c = cluster().await?;
     let all = c.connect_string(&[1, 2, 3]);
     let writer = client(&all).await?;
     writer.create("/cfg", b"root", Default::default()).await?;
@@ -207,7 +236,7 @@ async fn caches_config_queues_barriers_and_rwlocks_hold_through_a_cluster_failov
     let read_guard = rw.read().await?;
 
     let leader = c.leader(LIMIT).await?;
-    c.kill9(leader)?;
+    c.crash(leader).await?;
     // A request in flight at the kill ends as ConnectionLoss; once a new
     // leader is up, the clients' sessions carry on.
     c.leader(LIMIT).await?;

@@ -4,25 +4,28 @@
 //!   which can be stopped and restarted on the same port and data.
 //! - [`ProcessServer`]: the real `corral` binary as a child process, for
 //!   `kill -9` durability tests.
-//! - [`eventually`]: wait for a condition with a deadline (never a fixed sleep).
-//! - [`linearizability`]: a WGL-style checker for recorded register histories.
+//! - [`eventually`] and [`eventually_ok`]: wait for a condition with a
+//!   deadline (never a fixed sleep); every poll goes through them.
+//! - [`linearizability`]: a WGL-style checker for recorded register
+//!   histories, and the register workload that records them.
 //! - [`proxy`]: a fault-injecting TCP proxy (pass, drop, hold traffic).
-//! - [`cluster`]: a cluster of `corral` processes with a proxy on every link
-//!   between two servers (kill, restart, pause, partition).
+//! - [`cluster`]: one cluster interface with an in-process and a
+//!   real-process implementation, a proxy on every link between two servers
+//!   (crash, restart, stall, partition).
 
 pub mod cluster;
 pub mod linearizability;
 mod process;
 pub mod proxy;
+mod wait;
 
 pub use process::{cargo_bin, corral_binary, ProcessServer};
+pub use wait::{eventually, eventually_blocking, eventually_ok};
 
 use core_server::clock::{Clock, SystemClock};
 use core_server::{Config, ServerHandle};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A server running inside the test process.
 #[derive(Debug)]
@@ -123,27 +126,14 @@ impl TestServer {
     }
 }
 
-/// Polls `condition` until it returns true or `deadline` passes; the error
-/// names `what` was awaited.
-pub async fn eventually<F, Fut>(
-    deadline: Duration,
-    what: &str,
-    mut condition: F,
-) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let until = tokio::time::Instant::now() + deadline;
-    let mut pause = Duration::from_millis(5);
-    loop {
-        if condition().await {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= until {
-            anyhow::bail!("timed out after {deadline:?} waiting for {what}");
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(100));
+/// When `RUST_LOG` is set, sends the log of servers running in this process
+/// to the test's captured output (shown when the test fails); otherwise the
+/// servers log nothing. Calling it again does nothing.
+pub fn log_to_test_output() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
     }
 }

@@ -141,14 +141,13 @@ impl ProcessServer {
     /// returns its exit status.
     pub fn terminate(&mut self, limit: Duration) -> anyhow::Result<std::process::ExitStatus> {
         self.signal("TERM")?;
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
+        crate::eventually_blocking(limit, "the server to exit", || {
+            match self.child.try_wait() {
+                Ok(Some(status)) => Ok(status),
+                Ok(None) => Err("still running".to_string()),
+                Err(e) => Err(e.to_string()),
             }
-            anyhow::ensure!(Instant::now() < deadline, "did not exit within {limit:?}");
-            std::thread::park_timeout(Duration::from_millis(20));
-        }
+        })
     }
 
     /// The process id.

@@ -85,6 +85,11 @@ impl Proxy {
         self.addr
     }
 
+    /// The fault mode in force.
+    pub fn fault(&self) -> Fault {
+        *self.mode.borrow()
+    }
+
     /// Switches the fault mode (applies to open connections at once).
     pub fn set(&self, fault: Fault) {
         self.mode.send_replace(fault);

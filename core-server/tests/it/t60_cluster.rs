@@ -1,28 +1,20 @@
-//! Guarantee: a 3-server cluster of real `corral` processes keeps every
-//! acknowledged write through leader loss, partitions, catch-up by snapshot
-//! and membership changes, and all servers converge to the same tree.
+//! Guarantee: a 3-server cluster keeps every acknowledged write through
+//! leader loss, partitions, catch-up by snapshot and membership changes, and
+//! all servers converge to the same tree. Each guarantee runs on a cluster
+//! of real `corral` processes and on one of in-process servers.
 
 use anyhow::Context;
 use client::{Client, CreateMode, CreateOptions, Error};
 use core_server::replication::raft::AdminRequest;
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
-use testkit::cluster::{ClusterOptions, ProcessCluster};
+use testkit::cluster::{Cluster, ClusterOptions};
 use testkit::eventually;
 use testkit::proxy::{Fault, Proxy};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn binary() -> &'static Path {
-    testkit::corral_binary()
-}
-
-async fn cluster(options: ClusterOptions) -> anyhow::Result<ProcessCluster> {
-    ProcessCluster::start(binary(), options).await
-}
 
 async fn client_on(connect: &str) -> anyhow::Result<Client> {
     Ok(Client::builder(connect)
@@ -89,7 +81,7 @@ async fn join_writers(
 }
 
 /// Checks that every path is present, reading from server `id` only.
-async fn assert_present(c: &ProcessCluster, id: u64, paths: &[String]) -> anyhow::Result<()> {
+async fn assert_present<C: Cluster>(c: &C, id: u64, paths: &[String]) -> anyhow::Result<()> {
     let reader = client_on(&c.addr(id).to_string())
         .await
         .with_context(|| format!("connect to server {id}"))?;
@@ -114,9 +106,14 @@ async fn assert_present(c: &ProcessCluster, id: u64, paths: &[String]) -> anyhow
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn killing_the_leader_under_load_loses_no_acknowledged_write() -> anyhow::Result<()> {
-    let mut c = cluster(ClusterOptions::default()).await?;
+testkit::on_every_cluster!(
+    killing_the_leader_under_load_loses_no_acknowledged_write,
+    ClusterOptions::default()
+);
+
+async fn killing_the_leader_under_load_loses_no_acknowledged_write<C: Cluster>(
+    mut c: C,
+) -> anyhow::Result<()> {
     let all = c.connect_string(&[1, 2, 3]);
     client_on(&all)
         .await?
@@ -144,7 +141,7 @@ async fn killing_the_leader_under_load_loses_no_acknowledged_write() -> anyhow::
     })
     .await?;
     let leader = c.leader(LIMIT).await?;
-    c.kill9(leader)?;
+    c.crash(leader).await?;
     let before = *progress.lock().expect("lock");
     let new_leader = c.leader(LIMIT).await?;
     assert_ne!(new_leader, leader);
@@ -159,7 +156,7 @@ async fn killing_the_leader_under_load_loses_no_acknowledged_write() -> anyhow::
     .await?;
     stop.store(true, Ordering::Relaxed);
     let acked = join_writers(writers).await?;
-    c.restart(leader)?;
+    c.restart(leader).await?;
     c.converged(&[1, 2, 3], LIMIT).await?;
     for id in [1, 2, 3] {
         assert_present(&c, id, &acked).await?;
@@ -167,17 +164,21 @@ async fn killing_the_leader_under_load_loses_no_acknowledged_write() -> anyhow::
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_follower_that_was_down_catches_up_by_snapshot() -> anyhow::Result<()> {
-    let mut c = cluster(ClusterOptions {
+testkit::on_every_cluster!(
+    a_follower_that_was_down_catches_up_by_snapshot,
+    ClusterOptions {
         snapshot_every: 100,
         ..ClusterOptions::default()
-    })
-    .await?;
+    }
+);
+
+async fn a_follower_that_was_down_catches_up_by_snapshot<C: Cluster>(
+    mut c: C,
+) -> anyhow::Result<()> {
     let leader = c.leader(LIMIT).await?;
     let follower = [1, 2, 3].into_iter().find(|id| *id != leader).expect("3");
     let behind = c.status(follower).await?.last_log_index;
-    c.kill9(follower)?;
+    c.crash(follower).await?;
     let live: Vec<u64> = [1, 2, 3].into_iter().filter(|id| *id != follower).collect();
     let w = client_on(&c.connect_string(&live)).await?;
     w.create("/load", b"", CreateOptions::mode(CreateMode::Persistent))
@@ -194,7 +195,7 @@ async fn a_follower_that_was_down_catches_up_by_snapshot() -> anyhow::Result<()>
         purged_past.snapshot_index > behind + 100,
         "the leader compacted past the follower: {purged_past:?}"
     );
-    c.restart(follower)?;
+    c.restart(follower).await?;
     c.converged(&[1, 2, 3], LIMIT).await?;
     let caught_up = c.status(follower).await?;
     assert!(
@@ -205,9 +206,14 @@ async fn a_follower_that_was_down_catches_up_by_snapshot() -> anyhow::Result<()>
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_cut_off_minority_cannot_commit_and_all_converge_after_healing() -> anyhow::Result<()> {
-    let c = cluster(ClusterOptions::default()).await?;
+testkit::on_every_cluster!(
+    a_cut_off_minority_cannot_commit_and_all_converge_after_healing,
+    ClusterOptions::default()
+);
+
+async fn a_cut_off_minority_cannot_commit_and_all_converge_after_healing<C: Cluster>(
+    c: C,
+) -> anyhow::Result<()> {
     let old_leader = c.leader(LIMIT).await?;
     let majority: Vec<u64> = [1, 2, 3]
         .into_iter()
@@ -264,9 +270,12 @@ async fn a_cut_off_minority_cannot_commit_and_all_converge_after_healing() -> an
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_session_survives_the_loss_of_its_server() -> anyhow::Result<()> {
-    let mut c = cluster(ClusterOptions::default()).await?;
+testkit::on_every_cluster!(
+    a_session_survives_the_loss_of_its_server,
+    ClusterOptions::default()
+);
+
+async fn a_session_survives_the_loss_of_its_server<C: Cluster>(mut c: C) -> anyhow::Result<()> {
     // The client reaches server 1 first: the others sit behind proxies that
     // refuse connections until server 1 is gone.
     let p2 = Proxy::start(c.addr(2)).await?;
@@ -283,7 +292,7 @@ async fn a_session_survives_the_loss_of_its_server() -> anyhow::Result<()> {
     let (_, _, watch) = held.get_data_watch("/w").await?;
     p2.set(Fault::Pass);
     p3.set(Fault::Pass);
-    c.kill9(1)?;
+    c.crash(1).await?;
     let other = client_on(&c.connect_string(&[2, 3])).await?;
     eventually(LIMIT, "the client to reconnect elsewhere", || async {
         held.exists("/eph").await.is_ok()
@@ -312,7 +321,7 @@ async fn a_session_survives_the_loss_of_its_server() -> anyhow::Result<()> {
         )
         .await?;
     silent_link.set(Fault::Hold);
-    c.restart(1)?;
+    c.restart(1).await?;
     for id in [1, 2, 3] {
         let r = client_on(&c.addr(id).to_string()).await?;
         eventually(LIMIT, "the silent session's ephemeral to go", || async {
@@ -324,13 +333,17 @@ async fn a_session_survives_the_loss_of_its_server() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn adding_and_removing_servers_under_load_loses_nothing() -> anyhow::Result<()> {
-    let c = cluster(ClusterOptions {
+testkit::on_every_cluster!(
+    adding_and_removing_servers_under_load_loses_nothing,
+    ClusterOptions {
         spares: 1,
         ..ClusterOptions::default()
-    })
-    .await?;
+    }
+);
+
+async fn adding_and_removing_servers_under_load_loses_nothing<C: Cluster>(
+    c: C,
+) -> anyhow::Result<()> {
     let all = c.connect_string(&[1, 2, 3]);
     client_on(&all)
         .await?
@@ -392,13 +405,17 @@ async fn adding_and_removing_servers_under_load_loses_nothing() -> anyhow::Resul
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_observer_serves_reads_and_forwards_writes_without_voting() -> anyhow::Result<()> {
-    let mut c = cluster(ClusterOptions {
+testkit::on_every_cluster!(
+    an_observer_serves_reads_and_forwards_writes_without_voting,
+    ClusterOptions {
         spares: 1,
         ..ClusterOptions::default()
-    })
-    .await?;
+    }
+);
+
+async fn an_observer_serves_reads_and_forwards_writes_without_voting<C: Cluster>(
+    mut c: C,
+) -> anyhow::Result<()> {
     let status = c
         .admin(
             2,
@@ -428,12 +445,71 @@ async fn an_observer_serves_reads_and_forwards_writes_without_voting() -> anyhow
         )
         .await?;
     // Losing the observer does not cost the voters their quorum.
-    c.kill9(4)?;
+    c.crash(4).await?;
     let w = client_on(&voters).await?;
     w.sync("/").await?;
     assert!(w.exists("/via-observer").await?.is_some());
     w.create("/after", b"3", CreateOptions::mode(CreateMode::Persistent))
         .await?;
     c.converged(&[1, 2, 3], LIMIT).await?;
+    Ok(())
+}
+
+testkit::on_every_cluster!(
+    a_write_answered_as_unknown_before_it_was_sent_never_happens,
+    ClusterOptions::default()
+);
+
+/// A follower that cannot reach its leader holds writes until the write
+/// timeout and then answers ConnectionLoss. A write it had not sent by then
+/// must be dropped, not sent once the leader is reachable again: the client
+/// may already have looked for it and gone on without it (a protected create
+/// that finds nothing creates again, and the late one blocks a lock's line
+/// for good).
+async fn a_write_answered_as_unknown_before_it_was_sent_never_happens<C: Cluster>(
+    c: C,
+) -> anyhow::Result<()> {
+    let leader = c.leader(LIMIT).await?;
+    let follower = [1, 2, 3].into_iter().find(|id| *id != leader).expect("3");
+    let on_follower = Client::builder(&c.addr(follower).to_string())
+        .session_timeout(Duration::from_secs(30))
+        .build()
+        .await?;
+    let persistent = || CreateOptions::mode(CreateMode::Persistent);
+    on_follower.create("/before", b"", persistent()).await?;
+    // The follower still hears the leader (it keeps serving) but cannot
+    // open a link to forward writes.
+    c.links().set(follower, leader, Fault::Drop);
+    let (first, second) = tokio::join!(
+        on_follower.create("/unsent-1", b"", persistent()),
+        on_follower.create("/unsent-2", b"", persistent()),
+    );
+    assert!(
+        matches!(first, Err(Error::ConnectionLoss)),
+        "first: {first:?}"
+    );
+    assert!(
+        matches!(second, Err(Error::ConnectionLoss)),
+        "second: {second:?}"
+    );
+    c.links().set(follower, leader, Fault::Pass);
+    // Writes through the follower are forwarded in order: once this one is
+    // through, whatever was queued before it was sent or dropped.
+    eventually(LIMIT, "a write through the follower", || async {
+        on_follower
+            .create("/after", b"", persistent())
+            .await
+            .is_ok()
+            || matches!(on_follower.exists("/after").await, Ok(Some(_)))
+    })
+    .await?;
+    let reader = client_on(&c.connect_string(&[leader])).await?;
+    reader.sync("/").await?;
+    for path in ["/unsent-1", "/unsent-2"] {
+        assert!(
+            reader.exists(path).await?.is_none(),
+            "{path} was answered ConnectionLoss before it was sent, and applied later"
+        );
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use client::{Client, CreateMode, CreateOptions, Error};
 use std::time::Duration;
-use testkit::cluster::{ClusterOptions, ProcessCluster};
+use testkit::cluster::{Cluster, ClusterOptions, ProcessCluster};
 use testkit::eventually;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -30,7 +30,7 @@ async fn write_for(client: &Client, path: &str, period: Duration) -> anyhow::Res
 /// A 3-server cluster, its leader and its two followers, once every server
 /// follows that leader (a server that knows no leader refuses new sessions).
 async fn started(options: ClusterOptions) -> anyhow::Result<(ProcessCluster, u64, [u64; 2])> {
-    let cluster = ProcessCluster::start(testkit::corral_binary(), options).await?;
+    let cluster = ProcessCluster::start(options).await?;
     let leader = cluster.leader(LIMIT).await?;
     eventually(LIMIT, "every server to follow the leader", || async {
         for id in cluster.ids() {
@@ -148,28 +148,23 @@ async fn a_close_asked_for_without_a_leader_is_carried_out_once_there_is_one() -
     // goes long before the session's 60 s timeout could expire it.
     // `other` serves only once the two have elected a leader; until then a
     // connection to it is refused or closed.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut pace = tokio::time::interval(Duration::from_millis(50));
-    let mut watcher: Option<Client> = None;
-    loop {
-        pace.tick().await;
-        if watcher.is_none() {
-            watcher = Client::builder(&cluster.connect_string(&[other]))
-                .session_timeout(Duration::from_secs(30))
-                .build()
-                .await
-                .ok();
-        }
-        if let Some(w) = &watcher {
-            if w.sync("/").await.is_ok() && matches!(w.exists("/eph").await, Ok(None)) {
-                break;
-            }
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the closed session's ephemeral is still there"
-        );
-    }
+    let watcher = tokio::sync::OnceCell::new();
+    let connect = || {
+        Client::builder(&cluster.connect_string(&[other]))
+            .session_timeout(Duration::from_secs(30))
+            .build()
+    };
+    eventually(
+        Duration::from_secs(20),
+        "the closed session's ephemeral to go",
+        || async {
+            let Ok(w) = watcher.get_or_try_init(connect).await else {
+                return false;
+            };
+            w.sync("/").await.is_ok() && matches!(w.exists("/eph").await, Ok(None))
+        },
+    )
+    .await?;
     cluster.resume(leader)?;
     Ok(())
 }

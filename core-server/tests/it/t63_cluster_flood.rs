@@ -8,7 +8,7 @@ use client::{Client, CreateMode, CreateOptions};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use testkit::cluster::{ClusterOptions, ProcessCluster};
+use testkit::cluster::{Cluster, ClusterOptions, ProcessCluster};
 
 /// Each write's value.
 const VALUE: usize = 256 << 10;
@@ -28,14 +28,13 @@ const RSS_LIMIT: u64 = 512 << 20;
 #[ignore = "a campaign: scripts/flood.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flooded_cluster_pushes_back_and_its_memory_stays_bounded() -> anyhow::Result<()> {
-    let cluster = ProcessCluster::start(
-        testkit::corral_binary(),
-        ClusterOptions {
-            write_timeout: Duration::from_secs(30),
-            extra: vec!["--log-retained-bytes".into(), (16u64 << 20).to_string()],
-            ..ClusterOptions::default()
-        },
-    )
+    let mut settings = core_server::config::settings::Settings::new();
+    settings.insert("log_retained_bytes".into(), toml::Value::Integer(16 << 20));
+    let cluster = ProcessCluster::start(ClusterOptions {
+        write_timeout: Duration::from_secs(30),
+        settings,
+        ..ClusterOptions::default()
+    })
     .await?;
     let ids = cluster.ids();
     let setup = Client::connect(&cluster.connect_string(&ids)).await?;

@@ -7,6 +7,10 @@
 //! only when the version matches. An operation whose outcome is unknown (it
 //! timed out, or the connection dropped) may have taken effect or not: it is
 //! never counted as failed.
+//!
+//! [`workload`] is the client load both linearizability tests record.
+
+pub mod workload;
 
 use std::collections::{BTreeMap, HashSet};
 
