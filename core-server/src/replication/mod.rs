@@ -134,6 +134,15 @@ impl Replicator {
         }
     }
 
+    /// This server's part: standalone, or its role in the cluster (what
+    /// ZooKeeper's `srvr` calls the mode).
+    pub fn mode(&self) -> ServerMode {
+        match &self.backend {
+            Backend::Local(_) => ServerMode::Standalone,
+            Backend::Raft(node) => node.mode(),
+        }
+    }
+
     /// False while a cluster member is out of touch with a quorum (it must
     /// not serve clients then); always true standalone.
     pub fn is_serving(&self) -> bool {
@@ -153,6 +162,34 @@ impl Replicator {
                 let index = node.read_index().await?;
                 node.wait_applied(index, node.write_timeout()).await
             }
+        }
+    }
+}
+
+/// A server's part, as ZooKeeper's status words name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerMode {
+    /// Not a cluster member.
+    Standalone,
+    /// The cluster's leader.
+    Leader,
+    /// A voter following a known leader.
+    Follower,
+    /// A non-voting member (Raft learner) following a known leader.
+    Observer,
+    /// A member that knows no leader (an election, or cut off).
+    Looking,
+}
+
+impl ServerMode {
+    /// ZooKeeper's name for it (`Mode:` in `srvr`, `zk_server_state`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerMode::Standalone => "standalone",
+            ServerMode::Leader => "leader",
+            ServerMode::Follower => "follower",
+            ServerMode::Observer => "observer",
+            ServerMode::Looking => "looking",
         }
     }
 }

@@ -13,6 +13,7 @@ mod connect;
 mod housekeeping;
 pub mod pipeline;
 mod read;
+pub mod stats;
 mod streams;
 pub use crate::request;
 mod watches;
@@ -63,7 +64,7 @@ struct Inner {
     next_conn: AtomicU64,
     next_stream: AtomicI64,
     server_id: u8,
-    received: AtomicU64,
+    stats: stats::RequestStats,
     /// Whether this server led at the last session sync.
     leading: AtomicBool,
     /// Sessions whose client asked to close while the close could not
@@ -143,7 +144,7 @@ impl Service {
                 next_conn: AtomicU64::new(1),
                 next_stream: AtomicI64::new(1),
                 server_id,
-                received: AtomicU64::new(0),
+                stats: stats::RequestStats::default(),
                 leading: AtomicBool::new(replicator_leads),
                 closing: Mutex::new(HashSet::new()),
             }),
@@ -175,7 +176,8 @@ impl Service {
     /// connection must be handled one after another, in arrival order.
     pub async fn handle(&self, connection: &Connection, xid: i32, request: Request) -> Response {
         self.touch(connection);
-        self.inner.received.fetch_add(1, Ordering::Relaxed);
+        let arrived = self.inner.clock.now();
+        self.inner.stats.received();
         let (zxid, result) = match request {
             Request::Create(_)
             | Request::Delete { .. }
@@ -197,6 +199,7 @@ impl Service {
             Request::WhoAmI => (self.inner.state.last_zxid(), Ok(self.who_am_i(connection))),
             read => self.read(connection, read),
         };
+        self.answered(arrived);
         Response { xid, zxid, result }
     }
 
@@ -243,9 +246,36 @@ impl Service {
         self.inner.state.connections().lock().live()
     }
 
-    /// Requests received since start.
-    pub fn requests_received(&self) -> u64 {
-        self.inner.received.load(Ordering::Relaxed)
+    /// Now, on the service's clock (when a request arrived).
+    pub(crate) fn now(&self) -> std::time::Instant {
+        self.inner.clock.now()
+    }
+
+    /// Counts a request answered, which arrived at `arrived`.
+    pub(crate) fn answered(&self, arrived: std::time::Instant) {
+        let took = self.inner.clock.now().saturating_duration_since(arrived);
+        self.inner.stats.answered(took);
+    }
+
+    /// Requests received and answered since start, and their latency.
+    pub fn request_stats(&self) -> stats::StatsView {
+        self.inner.stats.view()
+    }
+
+    /// This server's part (standalone, leader, follower, observer, looking).
+    pub fn mode(&self) -> crate::replication::ServerMode {
+        self.inner.replicator.mode()
+    }
+
+    /// Whether this server may serve clients now (a cluster member in touch
+    /// with a quorum, or standalone).
+    pub fn is_serving(&self) -> bool {
+        self.inner.replicator.is_serving()
+    }
+
+    /// ZooKeeper's server id: the cluster member id, 0 standalone.
+    pub fn zk_server_id(&self) -> u64 {
+        self.inner.config.node_id.unwrap_or(0)
     }
 }
 

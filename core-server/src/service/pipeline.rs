@@ -66,12 +66,14 @@ impl<'a, C: Send + 'a> Pipeline<'a, C> {
     /// and returns their answers followed by its own, in order.
     pub async fn submit(&mut self, xid: i32, request: Request, ctx: C) -> Vec<(Response, C)> {
         if is_pipelined_write(&request) {
-            let pending = self
-                .service
-                .submit_write(self.connection, xid, request)
-                .await;
-            self.in_flight
-                .push_back(Box::pin(async move { (pending.finish().await, ctx) }));
+            let service = self.service;
+            let arrived = service.now();
+            let pending = service.submit_write(self.connection, xid, request).await;
+            self.in_flight.push_back(Box::pin(async move {
+                let response = pending.finish().await;
+                service.answered(arrived);
+                (response, ctx)
+            }));
             return Vec::new();
         }
         let mut ready = Vec::with_capacity(self.in_flight.len() + 1);

@@ -161,9 +161,7 @@ impl Service {
     ) -> PendingWrite {
         self.touch(connection);
         let inner = &self.inner;
-        inner
-            .received
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        inner.stats.received();
         let zxid = inner.state.last_zxid();
         let txn = match self.to_txn(request) {
             Ok(txn) => txn,

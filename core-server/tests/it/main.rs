@@ -20,3 +20,4 @@ mod t61_cluster_linearizability;
 mod t62_cluster_availability;
 mod t63_cluster_flood;
 mod t64_peer_format;
+mod t65_status_words;

@@ -70,7 +70,8 @@ impl ClusterOptions {
     }
 
     /// Server `id`'s settings (by `Config` key): test timings (ticks of
-    /// 100 ms, heartbeats every 50 ms, elections after 300 ms), its id, and
+    /// 100 ms, heartbeats every 50 ms, elections after 300 ms), every
+    /// four-letter word allowed, its id, and
     /// its routes to the other servers (`routes`: id and the address to dial
     /// it at). The data directory and listeners are the implementation's.
     pub fn server_settings(&self, id: u64, routes: &[(u64, SocketAddr)]) -> Settings {
@@ -84,6 +85,8 @@ impl ClusterOptions {
         s.insert("election_timeout_ms".into(), int(300));
         s.insert("snapshot_every".into(), int(self.snapshot_every));
         s.insert("container_check_ms".into(), int(100));
+        let every_word = vec![toml::Value::String("*".into())];
+        s.insert("four_letter_words".into(), toml::Value::Array(every_word));
         let write_timeout = u64::try_from(self.write_timeout.as_millis()).unwrap_or(u64::MAX);
         s.insert("write_timeout_ms".into(), int(write_timeout));
         let routes = routes

@@ -44,17 +44,32 @@ pub fn answer(service: &Service, command: &str) -> String {
             sm.last_zxid(),
         )
     };
+    if NEED_SERVING.contains(&command) && !service.is_serving() {
+        // ZooKeeper's answer from a server that is not serving.
+        return "This ZooKeeper instance is not currently serving requests\n".to_string();
+    }
     let connections = service.live_connections();
     let watches = state.watches().lock().all();
+    let stats = service.request_stats();
+    let mode = service.mode().name();
+    // ZooKeeper reports latency in ms: whole for min and max, the mean
+    // with decimals.
+    let ms = |micros: u64| micros / 1000;
+    let avg_ms = stats.avg_micros as f64 / 1000.0;
     let server_summary = |out: &mut String| {
         let _ = writeln!(out, "Zookeeper version: {VERSION}");
-        let _ = writeln!(out, "Latency min/avg/max: 0/0.0/0");
-        let _ = writeln!(out, "Received: {}", service.requests_received());
-        let _ = writeln!(out, "Sent: {}", service.requests_received());
+        let _ = writeln!(
+            out,
+            "Latency min/avg/max: {}/{avg_ms:.4}/{}",
+            ms(stats.min_micros),
+            ms(stats.max_micros)
+        );
+        let _ = writeln!(out, "Received: {}", stats.received);
+        let _ = writeln!(out, "Sent: {}", stats.answered);
         let _ = writeln!(out, "Connections: {}", connections.len());
-        let _ = writeln!(out, "Outstanding: 0");
+        let _ = writeln!(out, "Outstanding: {}", stats.outstanding);
         let _ = writeln!(out, "Zxid: {zxid:#x}");
-        let _ = writeln!(out, "Mode: standalone");
+        let _ = writeln!(out, "Mode: {mode}");
         let _ = writeln!(out, "Node count: {nodes}");
     };
     match command {
@@ -78,17 +93,19 @@ pub fn answer(service: &Service, command: &str) -> String {
             out.push_str(rest.split_once('\n').map_or("", |(_, r)| r));
         }
         "mntr" => {
+            let (open_fds, max_fds) = file_descriptors();
             let lines = [
                 ("zk_version", VERSION.to_string()),
-                ("zk_server_state", "standalone".to_string()),
-                ("zk_avg_latency", "0".to_string()),
-                (
-                    "zk_packets_received",
-                    service.requests_received().to_string(),
-                ),
-                ("zk_packets_sent", service.requests_received().to_string()),
+                ("zk_server_state", mode.to_string()),
+                ("zk_avg_latency", format!("{avg_ms:.4}")),
+                ("zk_max_latency", ms(stats.max_micros).to_string()),
+                ("zk_min_latency", ms(stats.min_micros).to_string()),
+                ("zk_packets_received", stats.received.to_string()),
+                ("zk_packets_sent", stats.answered.to_string()),
                 ("zk_num_alive_connections", connections.len().to_string()),
-                ("zk_outstanding_requests", "0".to_string()),
+                ("zk_outstanding_requests", stats.outstanding.to_string()),
+                ("zk_open_file_descriptor_count", open_fds.to_string()),
+                ("zk_max_file_descriptor_count", max_fds.to_string()),
                 ("zk_znode_count", nodes.to_string()),
                 ("zk_watch_count", watches.len().to_string()),
                 ("zk_ephemerals_count", ephemerals.to_string()),
@@ -108,7 +125,7 @@ pub fn answer(service: &Service, command: &str) -> String {
             let _ = writeln!(out, "maxSessionTimeout={}", c.max_session_timeout_ms);
             let _ = writeln!(out, "maxClientCnxns={}", c.max_connections);
             let _ = writeln!(out, "jute.maxbuffer={}", c.max_request_bytes);
-            let _ = writeln!(out, "serverId=0");
+            let _ = writeln!(out, "serverId={}", service.zk_server_id());
         }
         "cons" => {
             for c in &connections {
@@ -201,6 +218,27 @@ pub fn answer(service: &Service, command: &str) -> String {
         _ => {}
     }
     out
+}
+
+/// The commands ZooKeeper answers only while it serves.
+const NEED_SERVING: [&str; 8] = [
+    "srvr", "stat", "mntr", "cons", "wchs", "wchc", "wchp", "dump",
+];
+
+/// This process's open file descriptors and their limit (0 where unknown).
+fn file_descriptors() -> (u64, u64) {
+    let open = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|soft| soft.parse().ok())
+        })
+        .unwrap_or(0);
+    (open, limit)
 }
 
 #[cfg(test)]

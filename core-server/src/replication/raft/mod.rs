@@ -263,6 +263,21 @@ impl RaftNode {
         m.current_leader == Some(self.id) && m.state == openraft::ServerState::Leader
     }
 
+    /// This server's part in the cluster, for status words and probes.
+    pub fn mode(&self) -> super::ServerMode {
+        use super::ServerMode;
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        match m.state {
+            openraft::ServerState::Leader if m.current_leader == Some(self.id) => {
+                ServerMode::Leader
+            }
+            openraft::ServerState::Follower if m.current_leader.is_some() => ServerMode::Follower,
+            openraft::ServerState::Learner if m.current_leader.is_some() => ServerMode::Observer,
+            _ => ServerMode::Looking,
+        }
+    }
+
     /// True while this server is in touch with a quorum: it follows a known
     /// leader, or it leads and a majority acknowledged it within an
     /// election timeout. A server that is not serving closes its client
