@@ -3,7 +3,6 @@
 //! and paused with SIGSTOP.
 
 use super::{bootstrap, Cluster, ClusterOptions, Links};
-use crate::proxy::Fault;
 use crate::ProcessServer;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -51,11 +50,6 @@ impl ProcessCluster {
     /// Server `id`'s resident set size, bytes.
     pub fn rss_bytes(&self, id: u64) -> anyhow::Result<u64> {
         self.process(id)?.rss_bytes()
-    }
-
-    /// Sets the fault on the link `from → to` (traffic `from` starts).
-    pub fn set_link(&self, from: u64, to: u64, fault: Fault) {
-        self.links.set(from, to, fault);
     }
 
     fn process(&self, id: u64) -> anyhow::Result<&ProcessServer> {

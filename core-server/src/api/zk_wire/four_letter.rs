@@ -29,6 +29,10 @@ pub fn answer(service: &Service, command: &str) -> String {
     if !allowed(service, command) {
         return format!("{command} is not executed because it is not in the whitelist.\n");
     }
+    if NEED_SERVING.contains(&command) && !service.is_serving() {
+        // ZooKeeper's answer from a server that is not serving.
+        return "This ZooKeeper instance is not currently serving requests\n".to_string();
+    }
     let state = service.state();
     let mut out = String::new();
     let (nodes, sessions, ephemerals, zxid) = {
@@ -44,10 +48,6 @@ pub fn answer(service: &Service, command: &str) -> String {
             sm.last_zxid(),
         )
     };
-    if NEED_SERVING.contains(&command) && !service.is_serving() {
-        // ZooKeeper's answer from a server that is not serving.
-        return "This ZooKeeper instance is not currently serving requests\n".to_string();
-    }
     let connections = service.live_connections();
     let watches = state.watches().lock().all();
     let stats = service.request_stats();
