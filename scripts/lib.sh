@@ -1,5 +1,8 @@
 # Helpers shared by the scripts: free ports, waiting, a reference ZooKeeper.
-# Source it; it changes nothing by itself.
+# Source it; it changes nothing by itself, except that every corral server
+# the script starts puts its admin listener on a free port (the default
+# 127.0.0.1:8181 would collide between servers).
+export CORRAL_ADMIN_LISTEN=127.0.0.1:0
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

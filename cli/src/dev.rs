@@ -13,9 +13,21 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Native and admin ports of server 1 by default; the others add their index.
+const DEFAULT_PORT: u16 = 4181;
+const DEFAULT_ADMIN_PORT: u16 = 8181;
+
 fn config(dir: &Path, index: u16, servers: u16, port: u16, zk_port: u16) -> Config {
     let local = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+    // The admin listener takes the default ports alongside the default
+    // native ports, and free ports otherwise.
+    let admin_port = if port == DEFAULT_PORT + index {
+        DEFAULT_ADMIN_PORT + index
+    } else {
+        0
+    };
     Config {
+        admin_listen: Some(local(admin_port)),
         data_dir: dir.join(format!("server-{}", index + 1)),
         listen: local(port),
         zk_listen: Some(local(zk_port)),

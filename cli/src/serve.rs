@@ -26,6 +26,17 @@ pub struct ServeArgs {
     /// Turn the ZooKeeper-protocol listener off.
     #[arg(long)]
     no_zk: bool,
+    /// Admin HTTP listener (`/livez`, `/readyz`, `/status`, `/metrics`,
+    /// `/commands/NAME`; default 127.0.0.1:8181).
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
+    /// Turn the admin HTTP listener off.
+    #[arg(long)]
+    no_admin: bool,
+    /// A member is ready (`/readyz`) while it has applied to within this
+    /// many entries of its log's end.
+    #[arg(long)]
+    ready_lag_entries: Option<u64>,
     /// Super user digest id, `super:base64(sha1(super:password))`.
     #[arg(long)]
     super_digest: Option<String>,
@@ -104,6 +115,15 @@ impl ServeArgs {
         if self.no_zk {
             put(&mut t, "zk_listen", &Some("off"))?;
         }
+        put(
+            &mut t,
+            "admin_listen",
+            &self.admin_listen.map(|a| a.to_string()),
+        )?;
+        if self.no_admin {
+            put(&mut t, "admin_listen", &Some("off"))?;
+        }
+        put(&mut t, "ready_lag_entries", &self.ready_lag_entries)?;
         put(&mut t, "super_digest", &self.super_digest)?;
         put(&mut t, "four_letter_words", &self.four_letter_words)?;
         put(&mut t, "tick_ms", &self.tick_ms)?;
@@ -148,15 +168,25 @@ impl ServeArgs {
         Ok(t)
     }
 
-    /// The file's settings overridden by the flags, through the one path
-    /// every configuration takes (`core_server::config::settings`).
+    /// The file's settings overridden by `CORRAL_<KEY>` environment
+    /// variables, overridden by the flags, through the one path every
+    /// configuration takes (`core_server::config::settings`).
     fn into_config(self) -> anyhow::Result<Config> {
+        self.into_config_with_env(std::env::vars())
+    }
+
+    /// [`Self::into_config`] with the given environment.
+    fn into_config_with_env(
+        self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
         let file = match &self.config {
             Some(path) => settings::read_file(path)?,
             None => Settings::new(),
         };
+        let env = settings::from_env(env);
         let flags = self.settings()?;
-        Ok(settings::resolve(settings::merge([file, flags]))?)
+        Ok(settings::resolve(settings::merge([file, env, flags]))?)
     }
 }
 
@@ -202,11 +232,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = core_server::start(config)
         .await
         .context("cannot start the server")?;
-    // One machine-readable line so scripts and test harnesses learn the port.
-    say!("listening: {}", server.addr());
+    // Machine-readable lines so scripts and test harnesses learn the ports;
+    // `listening:` comes last.
     if let Some(zk) = server.zk_addr() {
         say!("zookeeper: {zk}");
     }
+    if let Some(admin) = server.admin_addr() {
+        say!("admin: http://{admin}");
+    }
+    say!("listening: {}", server.addr());
     tokio::select! {
         signal = signals.recv() => tracing::info!(signal, "stopping"),
         _ = server.stopped() => {}
@@ -240,6 +274,16 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         zk.join(","),
         zk.join(",")
     );
+    let admin: Vec<String> = servers
+        .iter()
+        .filter_map(|s| s.admin_addr().map(|a| format!("http://{a}")))
+        .collect();
+    if !admin.is_empty() {
+        say!(
+            "admin:   {}   (/status, /readyz, /metrics, /commands)",
+            admin.join(" ")
+        );
+    }
     say!("try:     corral --server {} ls /", native.join(","));
     say!("         corral --server {} admin status", native[0]);
     say!("stop with Ctrl-C (or SIGTERM)");

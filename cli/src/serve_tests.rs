@@ -17,6 +17,9 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
     (&["--listen", "127.0.0.1:5000"], "listen = \"127.0.0.1:5000\""),
     (&["--zk-listen", "127.0.0.1:5001"], "zk_listen = \"127.0.0.1:5001\""),
     (&["--no-zk"], "zk_listen = \"off\""),
+    (&["--admin-listen", "127.0.0.1:5002"], "admin_listen = \"127.0.0.1:5002\""),
+    (&["--no-admin"], "admin_listen = \"off\""),
+    (&["--ready-lag-entries", "5"], "ready_lag_entries = 5"),
     (&["--super-digest", "super:abc="], "super_digest = \"super:abc=\""),
     (
         &["--four-letter-words", "srvr,ruok"],
@@ -54,7 +57,7 @@ fn from_flags(flags: &[&str]) -> Config {
     Serve::try_parse_from(argv)
         .expect("flags parse")
         .args
-        .into_config()
+        .into_config_with_env([])
         .expect("flags give a valid config")
 }
 
@@ -95,6 +98,29 @@ fn every_serve_flag_is_checked_against_the_file() {
             "{flag} has no file twin in SAME_SETTING"
         );
     }
+}
+
+#[test]
+fn the_environment_overrides_the_file_and_flags_override_the_environment() {
+    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let parse = |flags: &[&str]| {
+        Serve::try_parse_from(std::iter::once("serve").chain(flags.iter().copied()))
+            .expect("flags parse")
+            .args
+    };
+    let c = parse(&[])
+        .into_config_with_env(env(&[("CORRAL_TICK_MS", "300"), ("CORRAL_NO_SUCH", "1")]))
+        .expect("valid");
+    assert_eq!(c.tick_ms, 300);
+    let c = parse(&["--tick-ms", "100"])
+        .into_config_with_env(env(&[("CORRAL_TICK_MS", "300")]))
+        .expect("valid");
+    assert_eq!(c.tick_ms, 100);
 }
 
 #[test]

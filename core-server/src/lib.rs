@@ -35,6 +35,7 @@
 //! dispatch both front ends ([`api`]) call; [`watch`] and [`session`] hold the
 //! connection-local state.
 
+pub mod admin;
 pub mod api;
 pub mod clock;
 pub mod config;

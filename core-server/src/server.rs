@@ -56,6 +56,7 @@ pub enum ServerError {
 pub struct ServerHandle {
     addr: SocketAddr,
     zk_addr: Option<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
     stop: CancellationToken,
     service: Service,
     replicator: Replicator,
@@ -71,6 +72,11 @@ impl ServerHandle {
     /// The address of the ZooKeeper-protocol listener, if enabled.
     pub fn zk_addr(&self) -> Option<SocketAddr> {
         self.zk_addr
+    }
+
+    /// The address of the admin HTTP listener, if enabled.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The service (for admin views and tests).
@@ -151,6 +157,27 @@ pub async fn start_with_clock(
         ),
         None => None,
     };
+    let admin_listener = match config.admin_listen {
+        Some(admin) => {
+            Some(
+                TcpListener::bind(admin)
+                    .await
+                    .map_err(|source| ServerError::Bind {
+                        addr: admin,
+                        source,
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let admin_addr = match &admin_listener {
+        Some(l) => Some(
+            l.local_addr()
+                .map_err(|source| ServerError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
+    crate::admin::metrics::install();
     let stop = CancellationToken::new();
     let fatal = CancellationToken::new();
     let started = replication::start(&config, stop.clone(), fatal.clone()).await?;
@@ -161,6 +188,9 @@ pub async fn start_with_clock(
     let housekeeping = tokio::spawn(service.clone().run_housekeeping(check, stop.clone()));
     let zk = zk_listener
         .map(|l| tokio::spawn(crate::api::zk_wire::serve(l, service.clone(), stop.clone())));
+    let admin_state = crate::admin::AdminState::new(service.clone(), service.now());
+    let admin =
+        admin_listener.map(|l| tokio::spawn(crate::admin::serve(l, admin_state, stop.clone())));
     let api = GrpcApi::new(service.clone(), stop.clone());
     let shutdown = {
         let stop = stop.clone();
@@ -179,7 +209,7 @@ pub async fn start_with_clock(
         .add_service(api.into_server())
         .add_optional_service(started.peer_service(stop.clone()))
         .serve_with_incoming_shutdown(watched(listener, started.on_peer_close()), shutdown);
-    tracing::info!(%addr, zk_addr = ?zk_addr, data_dir = %config.data_dir.display(), "corral serving");
+    tracing::info!(%addr, zk_addr = ?zk_addr, admin_addr = ?admin_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();
     let handle_replicator = started.replicator.clone();
 
@@ -189,6 +219,9 @@ pub async fn start_with_clock(
         let _ = housekeeping.await;
         if let Some(zk) = zk {
             let _ = zk.await;
+        }
+        if let Some(admin) = admin {
+            let _ = admin.await;
         }
         started.stopped().await;
         drop(lock);
@@ -201,6 +234,7 @@ pub async fn start_with_clock(
     Ok(ServerHandle {
         addr,
         zk_addr,
+        admin_addr,
         stop,
         service,
         replicator: handle_replicator,

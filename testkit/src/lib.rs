@@ -46,6 +46,7 @@ pub fn test_config() -> Config {
         max_session_timeout_ms: 60_000,
         container_check_ms: 100,
         zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         four_letter_words: vec!["*".to_string()],
         ..Config::default()
     }
@@ -75,6 +76,7 @@ impl TestServer {
         let addr = handle.addr();
         config.listen = addr;
         config.zk_listen = handle.zk_addr();
+        config.admin_listen = handle.admin_addr();
         Ok(TestServer {
             config,
             clock,
@@ -92,6 +94,11 @@ impl TestServer {
     /// The ZooKeeper-protocol address.
     pub fn zk_addr(&self) -> Option<SocketAddr> {
         self.config.zk_listen
+    }
+
+    /// The admin HTTP address.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.config.admin_listen
     }
 
     /// The connect string for the client.

@@ -15,6 +15,7 @@ pub struct ProcessServer {
     data_dir: PathBuf,
     extra: Vec<String>,
     zk_addr: Option<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
 }
 
 impl ProcessServer {
@@ -34,6 +35,8 @@ impl ProcessServer {
             .arg(listen.to_string())
             .arg("--zk-listen")
             .arg("127.0.0.1:0")
+            .arg("--admin-listen")
+            .arg("127.0.0.1:0")
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -47,25 +50,25 @@ impl ProcessServer {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { return };
-                if let Some(addr) = line.strip_prefix("listening: ") {
-                    let _ = tx.send(("native", addr.trim().to_string()));
-                } else if let Some(addr) = line.strip_prefix("zookeeper: ") {
-                    let _ = tx.send(("zookeeper", addr.trim().to_string()));
+                for (prefix, kind) in [
+                    ("listening: ", "native"),
+                    ("zookeeper: ", "zookeeper"),
+                    ("admin: http://", "admin"),
+                ] {
+                    if let Some(addr) = line.strip_prefix(prefix) {
+                        let _ = tx.send((kind, addr.trim().to_string()));
+                    }
                 }
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        let mut zk_addr = None;
+        let (mut zk_addr, mut admin_addr) = (None, None);
+        // The other addresses come before the `listening:` line.
         let addr = loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(("native", addr)) => {
-                    // The zookeeper line, when there is one, comes right after.
-                    if let Ok((_, zk)) = rx.recv_timeout(Duration::from_secs(5)) {
-                        zk_addr = zk.parse().ok();
-                    }
-                    break addr.parse()?;
-                }
-                Ok(_) => continue,
+                Ok(("native", addr)) => break addr.parse()?,
+                Ok(("zookeeper", addr)) => zk_addr = addr.parse().ok(),
+                Ok((_, addr)) => admin_addr = addr.parse().ok(),
                 Err(_) => {
                     if let Some(status) = child.try_wait()? {
                         anyhow::bail!("corral exited before listening: {status}");
@@ -81,6 +84,7 @@ impl ProcessServer {
             child,
             addr,
             zk_addr,
+            admin_addr,
             binary: binary.to_path_buf(),
             data_dir: data_dir.to_path_buf(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -124,6 +128,11 @@ impl ProcessServer {
     /// The ZooKeeper-protocol address, if the server printed one.
     pub fn zk_addr(&self) -> Option<SocketAddr> {
         self.zk_addr
+    }
+
+    /// The admin HTTP address, if the server printed one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The process's resident memory in bytes (from /proc).

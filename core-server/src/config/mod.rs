@@ -58,6 +58,13 @@ pub struct Config {
     /// ZooKeeper wire protocol listener (`None`: off; `"off"` in a file).
     #[serde(with = "listener")]
     pub zk_listen: Option<SocketAddr>,
+    /// Admin HTTP listener: `/livez`, `/readyz`, `/status`, `/metrics`,
+    /// `/commands/NAME` (`None`: off; `"off"` in a file). Loopback by default.
+    #[serde(with = "listener")]
+    pub admin_listen: Option<SocketAddr>,
+    /// A cluster member is ready (`/readyz`) only while it has applied to
+    /// within this many entries of its log's end.
+    pub ready_lag_entries: u64,
     /// Digest id (`super:base64(sha1(super:password))`) of the super user.
     pub super_digest: Option<String>,
     /// Four-letter words answered on the ZooKeeper port (`*` = all), as
@@ -151,6 +158,8 @@ impl Default for Config {
             frame_timeout_ms: 10_000,
             partial_frame_bytes: 64 << 20,
             zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 2181))),
+            admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8181))),
+            ready_lag_entries: 1000,
             super_digest: None,
             four_letter_words: vec!["srvr".to_string()],
             node_id: None,

@@ -37,6 +37,35 @@ pub fn parse(text: &str) -> Result<Settings, toml::de::Error> {
     toml::from_str(text)
 }
 
+/// Settings from the environment: `CORRAL_<KEY>` for each `Config` key
+/// (upper case), for containers. A value is read as TOML (`8`, `true`,
+/// `["a", "b"]`) and, when it is not TOML, as a string. Variables that name
+/// no setting (such as `CORRAL_LOG`) are left alone.
+pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Settings {
+    let keys: Vec<String> = match toml::Value::try_from(Config::default()) {
+        Ok(toml::Value::Table(table)) => table.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let mut settings = Settings::new();
+    for (name, value) in vars {
+        let Some(key) = name.strip_prefix("CORRAL_").map(str::to_ascii_lowercase) else {
+            continue;
+        };
+        if !keys.contains(&key) && !OPTIONAL_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let parsed = toml::from_str::<Settings>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(value));
+        settings.insert(key, parsed);
+    }
+    settings
+}
+
+/// `Config` keys with no default value (absent from a serialized default).
+const OPTIONAL_KEYS: [&str; 2] = ["super_digest", "node_id"];
+
 /// Merges layers of settings; a key in a later layer replaces the same key
 /// in an earlier one.
 pub fn merge(layers: impl IntoIterator<Item = Settings>) -> Settings {
@@ -120,6 +149,22 @@ mod tests {
         let c = config("max_data_bytes = 134217728");
         assert_eq!(c.partial_frame_bytes, c.max_request_bytes);
         assert_eq!(c.proposal_queue_bytes, c.max_request_bytes);
+    }
+
+    #[test]
+    fn the_environment_names_settings_by_upper_case_key() {
+        let vars = [
+            ("CORRAL_NODE_ID", "3"),
+            ("CORRAL_ADMIN_LISTEN", "0.0.0.0:8181"),
+            ("CORRAL_FOUR_LETTER_WORDS", r#"["ruok", "mntr"]"#),
+            ("CORRAL_LOG", "debug"),
+            ("PATH", "/bin"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let c = resolve(from_env(vars)).expect("valid");
+        assert_eq!(c.node_id, Some(3));
+        assert_eq!(c.admin_listen, "0.0.0.0:8181".parse().ok());
+        assert_eq!(c.four_letter_words, ["ruok", "mntr"]);
     }
 
     #[test]

@@ -96,6 +96,23 @@ impl Replicator {
         }
     }
 
+    /// A cheap reading of this member's part in its cluster (`None`
+    /// standalone).
+    pub fn view(&self) -> Option<raft::RaftView> {
+        match &self.backend {
+            Backend::Local(_) => None,
+            Backend::Raft(node) => Some(node.view()),
+        }
+    }
+
+    /// The cluster member, if this is one.
+    pub fn raft_node(&self) -> Option<&Arc<raft::RaftNode>> {
+        match &self.backend {
+            Backend::Local(_) => None,
+            Backend::Raft(node) => Some(node),
+        }
+    }
+
     /// Runs an operator command on this cluster member (`None` standalone).
     pub async fn admin(&self, request: raft::AdminRequest) -> Option<raft::AdminReply> {
         match &self.backend {

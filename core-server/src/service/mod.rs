@@ -257,6 +257,11 @@ impl Service {
         self.inner.stats.answered(took);
     }
 
+    /// The replication handle (role, cluster view).
+    pub fn replicator(&self) -> &Replicator {
+        &self.inner.replicator
+    }
+
     /// Requests received and answered since start, and their latency.
     pub fn request_stats(&self) -> stats::StatsView {
         self.inner.stats.view()

@@ -21,6 +21,7 @@ pub struct SessionInfo {
 
 /// The replicated state: znodes, sessions, and the last applied zxid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Stored")]
 pub struct StateMachine {
     pub(crate) nodes: HashMap<String, Node>,
     pub(crate) sessions: BTreeMap<i64, SessionInfo>,
@@ -31,6 +32,44 @@ pub struct StateMachine {
     pub(crate) acl_lists: Vec<Vec<Acl>>,
     pub(crate) acl_index: BTreeMap<Vec<Acl>, u32>,
     pub(crate) last_zxid: i64,
+    /// Sum of path and data lengths over all nodes (ZooKeeper's
+    /// `approximate_data_size`); kept up to date, not stored.
+    #[serde(skip)]
+    pub(crate) data_bytes: u64,
+}
+
+/// A [`StateMachine`] as stored (its fields in order, without what is
+/// derived from them).
+#[derive(Deserialize)]
+struct Stored {
+    nodes: HashMap<String, Node>,
+    sessions: BTreeMap<i64, SessionInfo>,
+    ephemerals: BTreeMap<i64, BTreeSet<String>>,
+    reapable: BTreeSet<String>,
+    acl_lists: Vec<Vec<Acl>>,
+    acl_index: BTreeMap<Vec<Acl>, u32>,
+    last_zxid: i64,
+}
+
+impl From<Stored> for StateMachine {
+    fn from(s: Stored) -> Self {
+        let data_bytes = s.nodes.iter().map(|(p, n)| node_bytes(p, n)).sum();
+        StateMachine {
+            nodes: s.nodes,
+            sessions: s.sessions,
+            ephemerals: s.ephemerals,
+            reapable: s.reapable,
+            acl_lists: s.acl_lists,
+            acl_index: s.acl_index,
+            last_zxid: s.last_zxid,
+            data_bytes,
+        }
+    }
+}
+
+/// What one node adds to [`StateMachine::approximate_data_size`].
+pub(crate) fn node_bytes(path: &str, node: &Node) -> u64 {
+    (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64
 }
 
 /// Paths that can never be deleted (ZooKeeper's `isSpecialPath`).
@@ -61,8 +100,10 @@ impl StateMachine {
         nodes.insert("/zookeeper".to_string(), zk);
         nodes.insert("/zookeeper/quota".to_string(), quota);
         nodes.insert("/zookeeper/config".to_string(), config);
+        let data_bytes = nodes.iter().map(|(p, n)| node_bytes(p, n)).sum();
         StateMachine {
             nodes,
+            data_bytes,
             sessions: BTreeMap::new(),
             ephemerals: BTreeMap::new(),
             reapable: BTreeSet::new(),
@@ -70,6 +111,12 @@ impl StateMachine {
             acl_index: BTreeMap::from([(Acl::open(), 0), (Acl::read_only(), 1)]),
             last_zxid: 0,
         }
+    }
+
+    /// Sum of path and data lengths over all nodes, bytes (ZooKeeper's
+    /// `approximate_data_size`).
+    pub fn approximate_data_size(&self) -> u64 {
+        self.data_bytes
     }
 
     /// The ACL list of a node.
@@ -155,6 +202,11 @@ impl StateMachine {
             .filter(|p| all || p.starts_with(prefix))
             .cloned()
             .collect()
+    }
+
+    /// How many ephemeral nodes exist.
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
     }
 
     /// A session's replicated record.
@@ -248,12 +300,14 @@ impl StateMachine {
             }
             NodeKind::Persistent => {}
         }
+        self.data_bytes += node_bytes(path, &node);
         self.nodes.insert(path.to_string(), node);
     }
 
     /// Removes the node at `path` from its parent and the indexes; returns it.
     pub(crate) fn unlink(&mut self, path: &str) -> Option<Node> {
         let node = self.nodes.remove(path)?;
+        self.data_bytes = self.data_bytes.saturating_sub(node_bytes(path, &node));
         if let Some(parent) = proto::path::parent(path).and_then(|p| self.nodes.get_mut(p)) {
             parent.children.remove(proto::path::name(path));
         }

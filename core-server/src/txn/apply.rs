@@ -111,6 +111,7 @@ pub(super) fn apply_op(
             permit(sm, node, acl::perms::WRITE, entry)?;
             let node = sm.nodes.get_mut(path.as_str()).ok_or(ErrorCode::NoNode)?;
             check_version(*version, node.version)?;
+            let old_len = node.data.as_ref().map_or(0, |d| d.len()) as u64;
             undo.push(Undo::DataSet {
                 path: path.clone(),
                 data: node.data.take(),
@@ -119,6 +120,8 @@ pub(super) fn apply_op(
                 mtime: node.mtime,
             });
             node.data = data.clone().map(Vec::into_boxed_slice);
+            let new_len = node.data.as_ref().map_or(0, |d| d.len()) as u64;
+            sm.data_bytes = (sm.data_bytes + new_len).saturating_sub(old_len);
             node.version = node.version.wrapping_add(1);
             node.mzxid = zxid;
             node.mtime = entry.time_ms;

@@ -70,6 +70,8 @@ fn rollback(sm: &mut StateMachine, undo: Vec<Undo>) {
                 mtime,
             } => {
                 if let Some(n) = sm.nodes.get_mut(&path) {
+                    let len = |d: &Option<Box<[u8]>>| d.as_ref().map_or(0, |d| d.len()) as u64;
+                    sm.data_bytes = (sm.data_bytes + len(&data)).saturating_sub(len(&n.data));
                     n.data = data;
                     n.version = version;
                     n.mzxid = mzxid;

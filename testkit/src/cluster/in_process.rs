@@ -70,6 +70,7 @@ impl Cluster for InProcessCluster {
             settings.insert("data_dir".into(), text(data_dir.display().to_string()));
             settings.insert("listen".into(), text("127.0.0.1:0".into()));
             settings.insert("zk_listen".into(), text("127.0.0.1:0".into()));
+            settings.insert("admin_listen".into(), text("127.0.0.1:0".into()));
             let config = settings::resolve(settings)?;
             members.insert(
                 *id,
@@ -102,6 +103,10 @@ impl Cluster for InProcessCluster {
 
     fn zk_addr(&self, id: u64) -> Option<SocketAddr> {
         self.handle(id)?.zk_addr()
+    }
+
+    fn admin_addr(&self, id: u64) -> Option<SocketAddr> {
+        self.handle(id)?.admin_addr()
     }
 
     fn is_running(&self, id: u64) -> bool {

@@ -122,6 +122,9 @@ pub trait Cluster: Send + Sync + Sized {
     /// Server `id`'s ZooKeeper-protocol address, while it runs.
     fn zk_addr(&self, id: u64) -> Option<SocketAddr>;
 
+    /// Server `id`'s admin HTTP address, while it runs.
+    fn admin_addr(&self, id: u64) -> Option<SocketAddr>;
+
     /// Whether server `id` runs.
     fn is_running(&self, id: u64) -> bool;
 

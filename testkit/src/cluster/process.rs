@@ -128,6 +128,10 @@ impl Cluster for ProcessCluster {
         self.members.get(&id)?.process.as_ref()?.zk_addr()
     }
 
+    fn admin_addr(&self, id: u64) -> Option<SocketAddr> {
+        self.members.get(&id)?.process.as_ref()?.admin_addr()
+    }
+
     fn is_running(&self, id: u64) -> bool {
         self.members.get(&id).is_some_and(|m| m.process.is_some())
     }

@@ -12,7 +12,7 @@ pub const COMMANDS: [&str; 13] = [
 ];
 
 /// The version string reported to tools.
-pub const VERSION: &str = concat!("3.8.4-corral-", env!("CARGO_PKG_VERSION"));
+pub use crate::admin::VERSION;
 
 /// The command these four bytes spell, if any.
 pub fn recognise(first: [u8; 4]) -> Option<&'static str> {
@@ -35,23 +35,12 @@ pub fn answer(service: &Service, command: &str) -> String {
     }
     let state = service.state();
     let mut out = String::new();
-    let (nodes, sessions, ephemerals, zxid) = {
-        let sm = state.read();
-        let ephemerals: usize = sm
-            .sessions()
-            .map(|(id, _)| sm.ephemerals(id, "").len())
-            .sum();
-        (
-            sm.node_count(),
-            sm.session_count(),
-            ephemerals,
-            sm.last_zxid(),
-        )
-    };
+    let facts = crate::admin::facts::Facts::gather(service);
+    let (nodes, sessions, zxid) = (facts.nodes, facts.sessions, facts.zxid);
     let connections = service.live_connections();
     let watches = state.watches().lock().all();
-    let stats = service.request_stats();
-    let mode = service.mode().name();
+    let stats = facts.stats;
+    let mode = facts.mode.name();
     // ZooKeeper reports latency in ms: whole for min and max, the mean
     // with decimals.
     let ms = |micros: u64| micros / 1000;
@@ -93,26 +82,7 @@ pub fn answer(service: &Service, command: &str) -> String {
             out.push_str(rest.split_once('\n').map_or("", |(_, r)| r));
         }
         "mntr" => {
-            let (open_fds, max_fds) = file_descriptors();
-            let lines = [
-                ("zk_version", VERSION.to_string()),
-                ("zk_server_state", mode.to_string()),
-                ("zk_avg_latency", format!("{avg_ms:.4}")),
-                ("zk_max_latency", ms(stats.max_micros).to_string()),
-                ("zk_min_latency", ms(stats.min_micros).to_string()),
-                ("zk_packets_received", stats.received.to_string()),
-                ("zk_packets_sent", stats.answered.to_string()),
-                ("zk_num_alive_connections", connections.len().to_string()),
-                ("zk_outstanding_requests", stats.outstanding.to_string()),
-                ("zk_open_file_descriptor_count", open_fds.to_string()),
-                ("zk_max_file_descriptor_count", max_fds.to_string()),
-                ("zk_znode_count", nodes.to_string()),
-                ("zk_watch_count", watches.len().to_string()),
-                ("zk_ephemerals_count", ephemerals.to_string()),
-                ("zk_global_sessions", sessions.to_string()),
-                ("zk_last_zxid", zxid.to_string()),
-            ];
-            for (k, v) in lines {
+            for (k, v) in facts.mntr() {
                 let _ = writeln!(out, "{k}\t{v}");
             }
         }
@@ -224,22 +194,6 @@ pub fn answer(service: &Service, command: &str) -> String {
 const NEED_SERVING: [&str; 8] = [
     "srvr", "stat", "mntr", "cons", "wchs", "wchc", "wchp", "dump",
 ];
-
-/// This process's open file descriptors and their limit (0 where unknown).
-fn file_descriptors() -> (u64, u64) {
-    let open = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64);
-    let limit = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|limits| {
-            limits
-                .lines()
-                .find(|l| l.starts_with("Max open files"))
-                .and_then(|l| l.split_whitespace().nth(3))
-                .and_then(|soft| soft.parse().ok())
-        })
-        .unwrap_or(0);
-    (open, limit)
-}
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod batcher;
 pub mod forward;
+mod leadership;
 pub mod log_budget;
 pub mod log_store;
 pub mod network;
@@ -24,9 +25,11 @@ pub mod read_index;
 pub mod runtime;
 pub mod state_machine;
 pub mod types;
+pub mod view;
 
 pub use admin::{AdminReply, AdminRequest, ClusterStatus, MemberStatus};
 pub use types::{NodeId, PeerNode};
+pub use view::{MemberView, RaftView};
 
 use super::{Pending, ReplicationError, StartFailure};
 use crate::state::ServerState;
@@ -97,6 +100,8 @@ pub struct RaftNode {
     log: log_store::LogStore,
     /// Stops the election timer.
     stop: tokio_util::sync::CancellationToken,
+    /// Times this member saw its leader change or be lost.
+    leader_changes: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for RaftNode {
@@ -197,8 +202,10 @@ pub async fn start(
         heartbeat: options.heartbeat,
         log: log_reader.clone(),
         stop: tokio_util::sync::CancellationToken::new(),
+        leader_changes: std::sync::atomic::AtomicU64::new(0),
     });
     tokio::spawn(prevote::run(Arc::downgrade(&node), node.stop.clone()));
+    tokio::spawn(leadership::run(Arc::downgrade(&node), node.stop.clone()));
     tokio::spawn(log_budget::run(
         node.raft.clone(),
         log_reader,

@@ -105,6 +105,11 @@ impl LeaderContact {
         }
     }
 
+    /// Time since the last message (zero while one is being handled).
+    pub fn since(&self) -> Duration {
+        self.state().0
+    }
+
     /// Time since the last message (none while one is being handled), and
     /// whether its connection closed since.
     fn state(&self) -> (Duration, bool) {

@@ -62,6 +62,16 @@ impl Waiters {
         self.incarnation
     }
 
+    /// How many proposals are still awaited.
+    pub fn len(&self) -> usize {
+        self.waiting.lock().len()
+    }
+
+    /// True if no proposal is awaited.
+    pub fn is_empty(&self) -> bool {
+        self.waiting.lock().is_empty()
+    }
+
     /// Registers a waiter; returns its token and the receiver of its outcome.
     pub fn register(&self) -> (u64, oneshot::Receiver<Result<Committed, ReplicationError>>) {
         let token = self.next.fetch_add(1, Ordering::Relaxed) + 1;
