@@ -16,6 +16,15 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(flatten)]
     shell: shell::ShellOptions,
+    /// Log lines as text or as JSON objects (one per line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "CORRAL_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,15 +43,43 @@ enum Command {
     Shell(shell::ShellCommand),
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What is logged unless `RUST_LOG` (or `CORRAL_LOG`) says otherwise: one
+/// line per meaningful event of Corral's own, dependencies only at warn.
+const DEFAULT_LOG_FILTER: &str = "warn,openraft=error,core_server=info,corral=info";
+
+/// `corral dev`'s: its terminal shows the connect lines, and warnings.
+const DEV_LOG_FILTER: &str = "warn,openraft=error";
+
+fn init_logs(format: LogFormat, default_filter: &str) {
+    let filter = ["RUST_LOG", "CORRAL_LOG"]
+        .iter()
+        .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default_filter));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CORRAL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let default_filter = match cli.command {
+        Command::Dev(_) => DEV_LOG_FILTER,
+        _ => DEFAULT_LOG_FILTER,
+    };
+    init_logs(cli.log_format, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -64,6 +64,7 @@ impl ServerState {
             applied
         };
         self.applied.send_replace(zxid);
+        metrics::counter!("corral_proposals_applied_total").increment(1);
         applied
     }
 

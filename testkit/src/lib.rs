@@ -14,6 +14,7 @@
 //!   (crash, restart, stall, partition).
 
 pub mod cluster;
+pub mod http;
 pub mod linearizability;
 mod process;
 pub mod proxy;

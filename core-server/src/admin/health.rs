@@ -45,6 +45,15 @@ pub enum NotReady {
     NotServing,
 }
 
+/// Whether this server knows a leader it is in touch with (always
+/// standalone): what `corral_has_leader` reports.
+pub fn leader_known(service: &Service) -> bool {
+    !matches!(
+        readiness(service),
+        Err(NotReady::NoLeader | NotReady::NoQuorum { .. } | NotReady::LeaderSilent { .. })
+    )
+}
+
 /// Whether `service` is ready, or why not.
 pub fn readiness(service: &Service) -> Result<(), NotReady> {
     let Some(view) = service.replicator().view() else {

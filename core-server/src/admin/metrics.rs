@@ -218,11 +218,11 @@ fn server_series(state: &AdminState, out: &mut String) {
         flag(facts.serving),
     );
     let raft = facts.raft.as_ref();
-    let has_leader = raft.is_none_or(|v| v.leader.is_some() && facts.mode != ServerMode::Looking);
+    let has_leader = super::health::leader_known(service);
     gauge(
         out,
         "corral_has_leader",
-        "1 while this server knows a leader",
+        "1 while this server knows a leader it is in touch with",
         flag(has_leader),
     );
     gauge(

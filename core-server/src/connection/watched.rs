@@ -20,6 +20,10 @@ pub struct WatchedStream {
     inner: TcpStream,
     peer: Option<SocketAddr>,
     on_close: Option<OnClose>,
+    /// Bytes read and written (`corral_{received,sent}_bytes_total`,
+    /// `protocol="grpc"`: the native API and peer messages share the port).
+    received: metrics::Counter,
+    sent: metrics::Counter,
 }
 
 impl WatchedStream {
@@ -29,6 +33,8 @@ impl WatchedStream {
         WatchedStream {
             inner,
             peer,
+            received: metrics::counter!("corral_received_bytes_total", "protocol" => "grpc"),
+            sent: metrics::counter!("corral_sent_bytes_total", "protocol" => "grpc"),
             on_close,
         }
     }
@@ -56,7 +62,13 @@ impl AsyncRead for WatchedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len().saturating_sub(before);
+        if read > 0 {
+            self.received.increment(read as u64);
+        }
+        polled
     }
 }
 
@@ -66,7 +78,11 @@ impl AsyncWrite for WatchedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.sent.increment(*n as u64);
+        }
+        polled
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -82,7 +98,11 @@ impl AsyncWrite for WatchedStream {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.sent.increment(*n as u64);
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -124,6 +124,18 @@ pub enum CommitFailure {
     Stopped,
 }
 
+impl CommitFailure {
+    /// A short name for it (a metrics label).
+    pub fn name(&self) -> &'static str {
+        match self {
+            CommitFailure::NotLeader => "not_leader",
+            CommitFailure::LeaderChanged { .. } => "leader_changed",
+            CommitFailure::Refused => "refused",
+            CommitFailure::Stopped => "stopped",
+        }
+    }
+}
+
 /// Why a read index could not be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum NoQuorum {

@@ -22,6 +22,8 @@ pub struct ConnectArgs {
     pub last_zxid_seen: i64,
     /// The client's IP address (its `ip` scheme id).
     pub peer_ip: Option<std::net::IpAddr>,
+    /// The front end it came through.
+    pub protocol: super::latency::Protocol,
 }
 
 /// What the server grants.
@@ -130,6 +132,7 @@ impl Service {
         };
         let connection = Connection {
             conn,
+            protocol: args.protocol,
             session_id,
             outbox,
             streams: Mutex::new(HashMap::new()),

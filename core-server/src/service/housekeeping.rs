@@ -40,7 +40,7 @@ impl Service {
             return;
         }
         if !was_leading {
-            tracing::info!("leading: every session gets a fresh timeout");
+            tracing::debug!("leading: every session gets a fresh timeout");
             tracker.clear();
         }
         for (id, info) in state.sessions() {

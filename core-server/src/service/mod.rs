@@ -11,6 +11,7 @@ mod auth;
 mod closing;
 mod connect;
 mod housekeeping;
+pub mod latency;
 pub mod pipeline;
 mod read;
 pub mod stats;
@@ -65,6 +66,7 @@ struct Inner {
     next_stream: AtomicI64,
     server_id: u8,
     stats: stats::RequestStats,
+    latency: latency::Latency,
     /// Whether this server led at the last session sync.
     leading: AtomicBool,
     /// Sessions whose client asked to close while the close could not
@@ -78,6 +80,7 @@ pub use crate::connection::LiveConnection;
 #[derive(Debug)]
 pub struct Connection {
     conn: ConnId,
+    protocol: latency::Protocol,
     session_id: i64,
     outbox: Outbox,
     streams: Mutex<HashMap<i64, CancellationToken>>,
@@ -145,6 +148,7 @@ impl Service {
                 next_stream: AtomicI64::new(1),
                 server_id,
                 stats: stats::RequestStats::default(),
+                latency: latency::Latency::default(),
                 leading: AtomicBool::new(replicator_leads),
                 closing: Mutex::new(HashSet::new()),
             }),
@@ -178,6 +182,7 @@ impl Service {
         self.touch(connection);
         let arrived = self.inner.clock.now();
         self.inner.stats.received();
+        let op = latency::op_index(&request);
         let (zxid, result) = match request {
             Request::Create(_)
             | Request::Delete { .. }
@@ -199,7 +204,7 @@ impl Service {
             Request::WhoAmI => (self.inner.state.last_zxid(), Ok(self.who_am_i(connection))),
             read => self.read(connection, read),
         };
-        self.answered(arrived);
+        self.answered(connection, op, arrived);
         Response { xid, zxid, result }
     }
 
@@ -251,10 +256,12 @@ impl Service {
         self.inner.clock.now()
     }
 
-    /// Counts a request answered, which arrived at `arrived`.
-    pub(crate) fn answered(&self, arrived: std::time::Instant) {
+    /// Counts a request answered (operation `op`, see [`latency::OPS`]),
+    /// which arrived at `arrived` on `connection`.
+    pub(crate) fn answered(&self, connection: &Connection, op: usize, arrived: std::time::Instant) {
         let took = self.inner.clock.now().saturating_duration_since(arrived);
         self.inner.stats.answered(took);
+        self.inner.latency.record(connection.protocol, op, took);
     }
 
     /// The replication handle (role, cluster view).

@@ -68,10 +68,12 @@ impl<'a, C: Send + 'a> Pipeline<'a, C> {
         if is_pipelined_write(&request) {
             let service = self.service;
             let arrived = service.now();
-            let pending = service.submit_write(self.connection, xid, request).await;
+            let op = super::latency::op_index(&request);
+            let connection = self.connection;
+            let pending = service.submit_write(connection, xid, request).await;
             self.in_flight.push_back(Box::pin(async move {
                 let response = pending.finish().await;
-                service.answered(arrived);
+                service.answered(connection, op, arrived);
                 (response, ctx)
             }));
             return Vec::new();

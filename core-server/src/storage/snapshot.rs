@@ -68,6 +68,8 @@ pub fn write_snapshot(
     last_index: u64,
     payload: &[u8],
 ) -> Result<PathBuf, StorageError> {
+    use crate::clock::Clock as _;
+    let started = crate::clock::SystemClock.now();
     create_dir_durable(dir)?;
     let path = dir.join(file_name(last_index));
     let tmp = dir.join(format!("{}{TMP_SUFFIX}", file_name(last_index)));
@@ -85,6 +87,11 @@ pub fn write_snapshot(
     fs::rename(&tmp, &path).map_err(io_err("rename snapshot", &tmp))?;
     sync_dir(dir)?;
     prune(dir, last_index);
+    let took = crate::clock::SystemClock
+        .now()
+        .saturating_duration_since(started);
+    metrics::histogram!("corral_snapshot_duration_seconds").record(took.as_secs_f64());
+    metrics::histogram!("corral_snapshot_size_bytes").record(payload.len() as f64);
     Ok(path)
 }
 

@@ -329,9 +329,13 @@ impl Wal {
         tail.file
             .write_all(&self.buf)
             .map_err(io_err("write segment", &tail.path))?;
+        let started = crate::clock::Clock::now(&crate::clock::SystemClock);
         tail.file
             .sync_data()
             .map_err(io_err("fdatasync segment", &tail.path))?;
+        let took =
+            crate::clock::Clock::now(&crate::clock::SystemClock).saturating_duration_since(started);
+        metrics::histogram!("corral_log_fsync_duration_seconds").record(took.as_secs_f64());
         self.data_syncs += 1;
         tail.len += self.buf.len() as u64;
         self.buf.clear();

@@ -21,3 +21,4 @@ mod t62_cluster_availability;
 mod t63_cluster_flood;
 mod t64_peer_format;
 mod t65_status_words;
+mod t67_admin_http;

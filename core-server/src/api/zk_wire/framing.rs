@@ -68,6 +68,8 @@ pub struct FrameReader<R> {
     frame_timeout: Duration,
     /// Armed while a frame is partly received.
     deadline: Option<Pin<Box<Sleep>>>,
+    /// Bytes read (`corral_received_bytes_total{protocol="zookeeper"}`).
+    received: metrics::Counter,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -81,6 +83,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             charge: Charge::new(budget),
             frame_timeout,
             deadline: None,
+            received: metrics::counter!("corral_received_bytes_total", "protocol" => "zookeeper"),
         }
     }
 
@@ -156,6 +159,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 }
             }
         };
+        self.received.increment(read as u64);
         if read == 0 {
             return Err(if self.buf.is_empty() {
                 FrameError::Closed

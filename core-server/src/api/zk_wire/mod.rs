@@ -119,6 +119,7 @@ async fn handshake(
             timeout_ms,
             last_zxid_seen,
             peer_ip: Some(peer.ip()),
+            protocol: crate::service::latency::Protocol::ZooKeeper,
         })
     })();
     // A handshake that does not parse is closed without a reply, as ZooKeeper does.
@@ -234,6 +235,7 @@ async fn write_loop(mut rx: OutboundReceiver, write: OwnedWriteHalf, close: Canc
 }
 
 async fn drain(rx: &mut OutboundReceiver, out: &mut BufWriter<OwnedWriteHalf>) {
+    let sent = metrics::counter!("corral_sent_bytes_total", "protocol" => "zookeeper");
     while let Some(item) = rx.recv().await {
         let mut item = Some(item);
         while let Some(o) = item.take() {
@@ -247,6 +249,7 @@ async fn drain(rx: &mut OutboundReceiver, out: &mut BufWriter<OwnedWriteHalf>) {
             if out.write_all(&bytes).await.is_err() {
                 return;
             }
+            sent.increment(bytes.len() as u64);
             item = rx.try_recv();
         }
         if out.flush().await.is_err() {

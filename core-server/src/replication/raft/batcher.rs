@@ -113,12 +113,22 @@ async fn run(raft: Raft, mut rx: mpsc::Receiver<Held<Queued>>) {
             continue;
         }
         metrics::histogram!("corral_batch_proposals").record(proposals.len() as f64);
+        let count = proposals.len() as u64;
+        let handed = crate::clock::Clock::now(&crate::clock::SystemClock);
         let written = raft.client_write_ff(Batch { proposals }).await;
         drop(permits);
         match written {
             Ok(responder) => {
                 tokio::spawn(async move {
-                    let outcome = match responder.await {
+                    let answer = responder.await;
+                    let took = crate::clock::Clock::now(&crate::clock::SystemClock)
+                        .saturating_duration_since(handed);
+                    metrics::histogram!("corral_log_append_to_commit_seconds")
+                        .record(took.as_secs_f64());
+                    if matches!(answer, Ok(Ok(_))) {
+                        metrics::counter!("corral_proposals_committed_total").increment(count);
+                    }
+                    let outcome = match answer {
                         Ok(Ok(written)) => Ok(written.log_id.index),
                         Ok(Err(ClientWriteError::ForwardToLeader(to))) => {
                             Err(CommitFailure::LeaderChanged {
@@ -143,6 +153,10 @@ async fn run(raft: Raft, mut rx: mpsc::Receiver<Held<Queued>>) {
 /// track what is in flight), local proposers only on failure (apply answers
 /// them on success).
 async fn report(replies: Vec<(u64, Reply)>, outcome: Result<u64, CommitFailure>) {
+    if let Err(failure) = &outcome {
+        metrics::counter!("corral_proposals_failed_total", "reason" => failure.name())
+            .increment(replies.len() as u64);
+    }
     for (token, reply) in replies {
         match reply {
             Reply::Local(waiters) => {

@@ -42,7 +42,8 @@ pub(super) async fn run(node: Weak<RaftNode>, stop: CancellationToken) {
             }
             leader = now_leader;
         }
-        if let Some(before) = &members {
+        // The first membership (at start or bootstrap) is not a change.
+        if let Some(before) = members.as_ref().filter(|b| !b.is_empty()) {
             for added in now_members.difference(before) {
                 tracing::info!(member = added, "member added");
             }

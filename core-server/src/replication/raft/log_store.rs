@@ -133,7 +133,7 @@ impl LogStore {
                 })?;
             entries.insert(index, entry);
         }
-        tracing::info!(
+        tracing::debug!(
             entries = entries.len(),
             last_purged = ?meta.last_purged,
             vote = ?meta.vote,

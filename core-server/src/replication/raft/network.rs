@@ -58,11 +58,14 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 
     async fn new_client(&mut self, target: NodeId, node: &PeerNode) -> PeerConnection {
         let addr = self.routes.get(&target).unwrap_or(&node.addr).clone();
+        let peer = target.to_string();
         PeerConnection {
             from: self.node_id,
             target,
             client: channel(&addr).ok().map(peer_client),
             addr,
+            round_trip: metrics::histogram!("corral_peer_round_trip_seconds", "peer" => peer.clone()),
+            failures: metrics::counter!("corral_peer_send_failures_total", "peer" => peer),
         }
     }
 }
@@ -74,6 +77,10 @@ pub struct PeerConnection {
     target: NodeId,
     addr: String,
     client: Option<PeerClient<Channel>>,
+    /// Round trips of messages answered (`corral_peer_round_trip_seconds`).
+    round_trip: metrics::Histogram,
+    /// Messages that failed (`corral_peer_send_failures_total`).
+    failures: metrics::Counter,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +98,34 @@ type Failed<E> = RPCError<NodeId, PeerNode, RaftError<NodeId, E>>;
 struct Message(String);
 
 impl PeerConnection {
+    /// [`Self::send`], timed and counted.
     async fn call<Req, Resp, E>(
+        &mut self,
+        rpc: Rpc,
+        request: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, Failed<E>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        use crate::clock::Clock as _;
+        let started = crate::clock::SystemClock.now();
+        let answered = self.send(rpc, request, option).await;
+        match &answered {
+            Ok(_) | Err(RPCError::RemoteError(_)) => {
+                let took = crate::clock::SystemClock
+                    .now()
+                    .saturating_duration_since(started);
+                self.round_trip.record(took.as_secs_f64());
+            }
+            Err(_) => self.failures.increment(1),
+        }
+        answered
+    }
+
+    async fn send<Req, Resp, E>(
         &mut self,
         rpc: Rpc,
         request: &Req,

@@ -156,7 +156,7 @@ pub fn open(
             (tree, applied)
         }
     };
-    tracing::info!(last_applied = ?applied.last, "state loaded from snapshot");
+    tracing::debug!(last_applied = ?applied.last, "state loaded from snapshot");
     let state = Arc::new(ServerState::new(tree, history.0, history.1));
     let index = applied.last.map_or(0, |id| id.index);
     let store = StateMachineStore {
