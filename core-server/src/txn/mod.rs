@@ -154,3 +154,6 @@ mod tests;
 
 #[cfg(test)]
 mod acl_tests;
+
+#[cfg(test)]
+mod size_tests;
