@@ -164,6 +164,14 @@ fn describe() {
         "corral_connections_closed_total",
         "Client connections closed, by reason and protocol"
     );
+    describe_counter!(
+        "corral_log_batches_total",
+        "Log writes (each one fsync) of this process's servers"
+    );
+    describe_counter!(
+        "corral_log_entries_total",
+        "Records written to the log by this process's servers"
+    );
     describe_histogram!(
         "corral_batch_proposals",
         "Proposals per Raft entry on the leader"
