@@ -33,10 +33,12 @@
 //! Layout: [`tree`] and [`txn`] are the pure state machine; [`replication`]
 //! orders and persists entries through [`storage`]; [`service`] is the one
 //! dispatch both front ends ([`api`]) call; [`watch`] and [`session`] hold the
-//! connection-local state.
+//! connection-local state; [`backup`] reads and writes backup files and
+//! restores them into new data directories.
 
 pub mod admin;
 pub mod api;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod connection;

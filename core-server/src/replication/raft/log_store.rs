@@ -483,6 +483,21 @@ fn append(wal: &mut Wal, records: &[(u64, Vec<u8>)]) -> Result<(), storage::Stor
     wal.append(&refs)
 }
 
+/// Writes the `raft-meta` of a restored member under `dir`: no vote yet,
+/// and everything through `snapshot` (the restored snapshot's log id)
+/// committed and purged, so the log continues after it (`raft::restore`).
+pub(crate) fn write_restored_meta(
+    dir: &Path,
+    snapshot: LogId,
+) -> Result<(), storage::StorageError> {
+    let meta = Meta {
+        vote: None,
+        committed: Some(snapshot),
+        last_purged: Some(snapshot),
+    };
+    save_meta(&dir.join("raft-meta"), &meta)
+}
+
 /// Writes the meta file durably: tmp file, fsync, rename, fsync the directory.
 fn save_meta(path: &Path, meta: &Meta) -> Result<(), storage::StorageError> {
     use std::io::Write;

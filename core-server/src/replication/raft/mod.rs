@@ -22,6 +22,7 @@ pub mod peer_service;
 pub mod prevote;
 pub mod queue;
 pub mod read_index;
+pub mod restore;
 pub mod runtime;
 pub mod state_machine;
 pub mod types;

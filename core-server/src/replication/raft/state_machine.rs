@@ -38,6 +38,25 @@ struct SnapshotFile {
     tree: Vec<u8>,
 }
 
+/// The encoded snapshot file of a restored member: `tree` (the postcard
+/// `StateMachine`) as applied through `last`, whose membership (taking
+/// effect at `last`) is `membership` (`raft::restore`).
+pub(crate) fn restored_snapshot(
+    last: LogId,
+    membership: openraft::Membership<NodeId, PeerNode>,
+    tree: Vec<u8>,
+) -> Result<Vec<u8>, postcard::Error> {
+    let file = SnapshotFile {
+        meta: Meta {
+            last_log_id: Some(last),
+            last_membership: Membership::new(Some(last), membership),
+            snapshot_id: format!("restored-{}-{}", last.leader_id.term, last.index),
+        },
+        tree,
+    };
+    postcard::to_allocvec(&file)
+}
+
 /// Proposers on this server waiting for their entry to be applied here.
 #[derive(Debug)]
 pub struct Waiters {
