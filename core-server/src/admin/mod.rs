@@ -9,6 +9,7 @@ pub mod commands;
 pub mod facts;
 pub mod health;
 pub mod metrics;
+pub mod snapshot;
 pub mod status;
 
 use crate::service::Service;
@@ -57,6 +58,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/commands", get(command_list))
         .route("/commands/{name}", get(command))
+        .route("/snapshot", get(snapshot::handler))
         .with_state(state)
 }
 
