@@ -31,6 +31,10 @@ pub enum AdminCommand {
         /// Its id.
         id: u64,
     },
+    /// Backups: `save` one from a live server's admin listener, or check a
+    /// file's `status`.
+    #[command(subcommand)]
+    Snapshot(crate::backup::SnapshotCommand),
 }
 
 fn peer(member: &Member) -> PeerNode {
@@ -45,6 +49,7 @@ pub async fn run(server: &str, json: bool, command: AdminCommand) -> anyhow::Res
     let server = server.split([',', '/']).next().unwrap_or(server);
     let admin = AdminClient::new(server);
     let status = match command {
+        AdminCommand::Snapshot(command) => return crate::backup::run(command, json).await,
         AdminCommand::Status => admin.status().await,
         AdminCommand::Init { members } => {
             admin

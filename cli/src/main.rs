@@ -1,8 +1,10 @@
 //! `corral`: run a server (`serve`), a local development setup (`dev`), or talk
 //! to one from the shell (`ls`, `get`, `set`, `create`, `delete`, `stat`, `watch`,
-//! and `admin` for cluster membership).
+//! `admin` for cluster membership and backups, `restore` to build a data
+//! directory from a backup).
 
 mod admin;
+mod backup;
 mod dev;
 mod serve;
 mod shell;
@@ -38,6 +40,8 @@ enum Command {
     /// Cluster status and membership changes.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Build a new server's data directory from a backup (`admin snapshot save`).
+    Restore(backup::RestoreArgs),
     /// Shell commands against a running server.
     #[command(flatten)]
     Shell(shell::ShellCommand),
@@ -97,6 +101,7 @@ fn main() -> std::process::ExitCode {
             Command::Admin(command) => {
                 admin::run(cli.shell.server(), cli.shell.json(), command).await
             }
+            Command::Restore(args) => backup::restore(args, cli.shell.json()).await,
             Command::Shell(command) => shell::run(cli.shell, command).await,
         }
     });
