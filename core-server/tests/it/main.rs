@@ -21,4 +21,5 @@ mod t62_cluster_availability;
 mod t63_cluster_flood;
 mod t64_peer_format;
 mod t65_status_words;
+mod t66_backup_restore;
 mod t67_admin_http;

@@ -22,7 +22,7 @@ mod process;
 
 pub use in_process::InProcessCluster;
 pub use links::Links;
-pub use process::ProcessCluster;
+pub use process::{PreparedServer, ProcessCluster};
 
 use crate::wait::eventually_ok;
 use client::admin::{AdminClient, AdminReply, AdminRequest, ClusterStatus, PeerNode};

@@ -28,7 +28,70 @@ pub struct ProcessCluster {
     _dir: tempfile::TempDir,
 }
 
+/// A server of a cluster about to start on prepared data: where it will
+/// listen and where its data directory must be.
+#[derive(Debug, Clone)]
+pub struct PreparedServer {
+    /// The server's id.
+    pub id: u64,
+    /// The native address it will listen on.
+    pub addr: SocketAddr,
+    /// Its data directory (not yet created).
+    pub data_dir: PathBuf,
+}
+
 impl ProcessCluster {
+    /// Starts a cluster whose data directories are made by `prepare` before
+    /// any server runs (for example by `corral restore` from a backup, which
+    /// must know every member's address): no bootstrap, the servers boot
+    /// from what `prepare` wrote; waits for a leader.
+    ///
+    /// Each server's port is picked by the OS (bind port 0) and released
+    /// just before `prepare`, so the member list can name it; the server
+    /// binds it again when it starts, as a restarted server does.
+    pub async fn start_prepared(
+        options: ClusterOptions,
+        prepare: impl FnOnce(&[PreparedServer]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<ProcessCluster> {
+        let dir = tempfile::tempdir()?;
+        let ids = options.ids();
+        let links = Links::start(&ids).await?;
+        let mut members = BTreeMap::new();
+        let mut prepared = Vec::new();
+        for id in &ids {
+            let settings = options.server_settings(*id, &links.routes_from(*id));
+            let config_file = dir.path().join(format!("server-{id}.toml"));
+            std::fs::write(&config_file, toml::to_string(&settings)?)?;
+            let listen = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?;
+            let data_dir = dir.path().join(format!("server-{id}"));
+            prepared.push(PreparedServer {
+                id: *id,
+                addr: listen,
+                data_dir: data_dir.clone(),
+            });
+            let member = Member {
+                listen,
+                data_dir,
+                config_file,
+                process: None,
+            };
+            members.insert(*id, member);
+        }
+        prepare(&prepared)?;
+        let mut cluster = ProcessCluster {
+            binary: crate::corral_binary().to_path_buf(),
+            members,
+            links,
+            _dir: dir,
+        };
+        for id in &ids {
+            cluster.start_member(*id)?;
+            cluster.links.target(*id, cluster.addr(*id));
+        }
+        cluster.leader(std::time::Duration::from_secs(20)).await?;
+        Ok(cluster)
+    }
+
     /// SIGKILLs server `id` (what [`Cluster::crash`] does, without awaiting).
     pub fn kill9(&mut self, id: u64) -> anyhow::Result<()> {
         if let Some(process) = self.members.get_mut(&id).and_then(|m| m.process.take()) {
