@@ -1,5 +1,5 @@
-//! Online backup and restore: owns the backup file format ([`format`]) and
-//! turning a backup into the data directory of a new server ([`restore`]).
+//! Online backup and restore: owns the backup file format ([`mod@format`]) and
+//! turning a backup into the data directory of a new server ([`mod@restore`]).
 //!
 //! A backup is the whole state machine (znodes, sessions, ACLs, last zxid)
 //! captured at one applied zxid, as the admin listener's `GET /snapshot`
