@@ -169,9 +169,11 @@ async fn a_cluster_backup_under_load_restores_into_a_new_cluster() -> anyhow::Re
     let setup = Client::connect(&all).await?;
     setup.create("/load", b"", CreateOptions::default()).await?;
     // A session that never reaches the new cluster: its ephemeral must go
-    // there once the session's timeout passes (it stays on the source).
+    // there once the session's timeout passes (it stays on the source). The
+    // timeout is long enough that the restored cluster's zxid and digest are
+    // checked before the expiry changes them, even on a loaded machine.
     let owner = Client::builder(source.addr(leader).to_string().as_str())
-        .session_timeout(Duration::from_secs(5))
+        .session_timeout(Duration::from_secs(15))
         .build()
         .await?;
     owner
