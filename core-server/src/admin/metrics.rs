@@ -140,11 +140,6 @@ fn describe() {
         "corral_peer_send_failures_total",
         "Raft messages to a peer that failed, by peer"
     );
-    describe_histogram!(
-        "corral_request_duration_seconds",
-        Unit::Seconds,
-        "From a request's arrival to its answer, by operation and protocol"
-    );
     describe_counter!(
         "corral_received_bytes_total",
         Unit::Bytes,
@@ -186,6 +181,7 @@ pub fn render(state: &AdminState) -> String {
         out.push_str(&recorder.handle.render());
     }
     server_series(state, &mut out);
+    state.service().latency().render(&mut out);
     out
 }
 

@@ -269,6 +269,11 @@ impl Service {
         &self.inner.replicator
     }
 
+    /// Request latency histograms by operation and protocol.
+    pub fn latency(&self) -> &latency::Latency {
+        &self.inner.latency
+    }
+
     /// Requests received and answered since start, and their latency.
     pub fn request_stats(&self) -> stats::StatsView {
         self.inner.stats.view()
