@@ -22,6 +22,9 @@ pub enum NotReady {
         /// Since the last quorum acknowledgement.
         millis: u128,
     },
+    /// A new leader that no quorum has acknowledged yet.
+    #[error("leader not yet acknowledged by a quorum")]
+    NotYetAcknowledged,
     /// A follower that has not heard its leader.
     #[error("no word from leader {leader} for {millis} ms")]
     LeaderSilent {
@@ -50,7 +53,10 @@ pub enum NotReady {
 pub fn leader_known(service: &Service) -> bool {
     !matches!(
         readiness(service),
-        Err(NotReady::NoLeader | NotReady::NoQuorum { .. } | NotReady::LeaderSilent { .. })
+        Err(NotReady::NoLeader
+            | NotReady::NoQuorum { .. }
+            | NotReady::NotYetAcknowledged
+            | NotReady::LeaderSilent { .. })
     )
 }
 
@@ -67,11 +73,12 @@ pub fn readiness(service: &Service) -> Result<(), NotReady> {
             let lease = node.map(|n| n.lease()).unwrap_or_default();
             match view.since_quorum_ack {
                 Some(since) if since <= lease => {}
-                since => {
+                Some(since) => {
                     return Err(NotReady::NoQuorum {
-                        millis: since.map_or(u128::MAX, |s| s.as_millis()),
+                        millis: since.as_millis(),
                     })
                 }
+                None => return Err(NotReady::NotYetAcknowledged),
             }
         }
         ServerMode::Follower | ServerMode::Observer | ServerMode::Standalone => {

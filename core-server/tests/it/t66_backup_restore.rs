@@ -257,6 +257,19 @@ async fn a_cluster_backup_under_load_restores_into_a_new_cluster() -> anyhow::Re
         tree.digest()
     );
     let new_leader = restored.leader(LIMIT).await?;
+    // A new leader is ready for a snapshot once a quorum acknowledged it.
+    let ready_at = restored
+        .admin_addr(new_leader)
+        .ok_or_else(|| anyhow::anyhow!("no admin address"))?;
+    eventually_ok(LIMIT, "the new leader's /readyz to answer 200", || async {
+        match testkit::http::get(ready_at, "/readyz").await {
+            Ok(answer) if answer.status == 200 => Ok(()),
+            Ok(answer) => Err(answer.body),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let again = work.path().join("again.crbk");
     let admin = restored
         .admin_addr(new_leader)
