@@ -280,32 +280,16 @@ impl RaftNode {
             openraft::ServerState::Leader if m.current_leader == Some(self.id) => {
                 ServerMode::Leader
             }
-            openraft::ServerState::Follower
-                if m.current_leader.is_some() && !self.leader_silent() =>
-            {
-                ServerMode::Follower
-            }
-            openraft::ServerState::Learner
-                if m.current_leader.is_some() && !self.leader_silent() =>
-            {
-                ServerMode::Observer
-            }
+            openraft::ServerState::Follower if m.current_leader.is_some() => ServerMode::Follower,
+            openraft::ServerState::Learner if m.current_leader.is_some() => ServerMode::Observer,
             _ => ServerMode::Looking,
         }
     }
 
-    /// True while a follower has not heard its leader for a whole lease:
-    /// it is cut off (a pre-vote it cannot win keeps it from an election,
-    /// so openraft still names the old leader). ZooKeeper's follower goes
-    /// looking after `syncLimit` ticks without its leader.
-    fn leader_silent(&self) -> bool {
-        self.contact.since() > self.lease
-    }
-
     /// True while this server is in touch with a quorum: it follows a known
-    /// leader it heard within a lease, or it leads and a majority
-    /// acknowledged it within the lease. A server that is not serving closes its client
-    /// connections and refuses new ones, so clients move to the majority
+    /// leader, or it leads and a majority acknowledged it within the lease.
+    /// A server that is not serving closes its client connections and
+    /// refuses new ones, so clients move to the majority
     /// (as a ZooKeeper server without quorum does).
     pub fn is_serving(&self) -> bool {
         let metrics = self.raft.metrics();
@@ -315,7 +299,7 @@ impl RaftNode {
             Some(leader) if leader == self.id => m
                 .millis_since_quorum_ack
                 .is_some_and(|ms| u128::from(ms) <= self.lease.as_millis()),
-            Some(_) => !self.leader_silent(),
+            Some(_) => true,
         }
     }
 
