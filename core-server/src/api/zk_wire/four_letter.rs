@@ -171,19 +171,14 @@ pub fn answer(service: &Service, command: &str) -> String {
             let _ = writeln!(out, "os.arch={}", std::env::consts::ARCH);
         }
         "dirs" => {
-            let size = |dir: std::path::PathBuf| -> u64 {
-                std::fs::read_dir(dir)
-                    .map(|it| {
-                        it.filter_map(Result::ok)
-                            .filter_map(|e| e.metadata().ok())
-                            .map(|m| m.len())
-                            .sum()
-                    })
-                    .unwrap_or(0)
-            };
+            use crate::admin::commands::dir_size;
             let c = service.config();
-            let _ = writeln!(out, "datadir_size: {}", size(c.data_dir.join("snapshots")));
-            let _ = writeln!(out, "logdir_size: {}", size(c.data_dir.join("wal")));
+            let _ = writeln!(
+                out,
+                "datadir_size: {}",
+                dir_size(&c.data_dir.join("snapshots"))
+            );
+            let _ = writeln!(out, "logdir_size: {}", dir_size(&c.data_dir.join("wal")));
         }
         _ => {}
     }
