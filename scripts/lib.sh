@@ -51,11 +51,17 @@ bench_points() {
 ZKCLI=/usr/share/zookeeper/bin/zkCli.sh
 ZKSERVER=/usr/share/zookeeper/bin/zkServer.sh
 
+# apt_install [APT-GET FLAGS] PACKAGE...: installs Debian packages, updating
+# the package lists first only if the plain install fails.
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null 2>&1 ||
+    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >/dev/null; }
+}
+
 ensure_zookeeper() {
   if [ ! -x "$ZKCLI" ]; then
     echo "installing Debian's zookeeper package" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y zookeeper >/dev/null 2>&1 ||
-      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y zookeeper >/dev/null; }
+    apt_install zookeeper
   fi
 }
 

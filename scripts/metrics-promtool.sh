@@ -21,17 +21,13 @@ doc=docs/monitoring.md
 # finding fails.
 known_lint=()
 
-apt_install() {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 ||
-    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null; }
-}
 if ! command -v promtool >/dev/null; then
   echo "installing Debian's prometheus package (for promtool)" >&2
-  apt_install prometheus
+  apt_install --no-install-recommends prometheus
 fi
 if ! python3 -c 'import yaml' 2>/dev/null; then
   echo "installing Debian's python3-yaml package" >&2
-  apt_install python3-yaml
+  apt_install --no-install-recommends python3-yaml
 fi
 
 cargo build --quiet --bin corral
