@@ -24,6 +24,9 @@ pub struct ServerState {
     connections: Mutex<ConnectionTable>,
     history: Mutex<EventHistory>,
     applied: watch::Sender<i64>,
+    /// `corral_proposals_applied_total`, registered once (not looked up by
+    /// name on every apply).
+    applied_total: metrics::Counter,
 }
 
 impl ServerState {
@@ -41,6 +44,7 @@ impl ServerState {
                 last,
             )),
             applied: watch::Sender::new(last),
+            applied_total: metrics::counter!("corral_proposals_applied_total"),
         }
     }
 
@@ -64,7 +68,7 @@ impl ServerState {
             applied
         };
         self.applied.send_replace(zxid);
-        metrics::counter!("corral_proposals_applied_total").increment(1);
+        self.applied_total.increment(1);
         applied
     }
 
