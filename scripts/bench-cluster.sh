@@ -21,13 +21,14 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-for id in 1 2 3; do port[$id]=$(free_port); done
+for id in 1 2 3; do port[$id]=$(free_port); peer[$id]=$(free_port); done
+write_cluster_secret "$work/secret"
 members=()
-for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${port[$id]}"); done
+for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${peer[$id]},client=127.0.0.1:${port[$id]}"); done
 start() {
   local id=$1
   "$bin/corral" serve --max-client-cnxns 0 --id "$id" --data-dir "$work/s$id" --listen "127.0.0.1:${port[$id]}" \
-    --no-zk "${members[@]}" >"$work/s$id.out" 2>"$work/s$id.err" &
+    --peer-listen "127.0.0.1:${peer[$id]}" --cluster-secret-file "$work/secret" --no-zk "${members[@]}" >"$work/s$id.out" 2>"$work/s$id.err" &
   pid[$id]=$!
   wait_for_line "$work/s$id.out" "listening: " 60 >/dev/null
 }

@@ -129,13 +129,14 @@ for id in 1 2 3; do stop "${zpid[$id]}"; unset "zpid[$id]"; done
 # every four-letter word): zk_failover checks with it which server each of
 # its writer sessions is connected to.
 declare -A cn cz
-for id in 1 2 3; do cn[$id]=$(free_port); cz[$id]=$(free_port); done
+for id in 1 2 3; do cn[$id]=$(free_port); cz[$id]=$(free_port); cp[$id]=$(free_port); done
+write_cluster_secret "$work/secret"
 members=()
-for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${cn[$id]}/127.0.0.1:${cz[$id]}"); done
+for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${cp[$id]},client=127.0.0.1:${cn[$id]},zk=127.0.0.1:${cz[$id]}"); done
 start_corral() {
   local id=$1
   "$bin/corral" serve --max-client-cnxns 0 --four-letter-words srvr,cons --id "$id" --data-dir "$work/c$id" \
-    --listen "127.0.0.1:${cn[$id]}" --zk-listen "127.0.0.1:${cz[$id]}" "${members[@]}" \
+    --listen "127.0.0.1:${cn[$id]}" --peer-listen "127.0.0.1:${cp[$id]}" --cluster-secret-file "$work/secret" --zk-listen "127.0.0.1:${cz[$id]}" "${members[@]}" \
     >"$work/c$id.out" 2>>"$work/c$id.err" &
   cpid[$id]=$!
   disown "$!"

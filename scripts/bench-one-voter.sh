@@ -37,4 +37,7 @@ run() {
 
 run "standalone" "$work/standalone" --listen 127.0.0.1:0
 port=$(free_port)
-run "one-voter raft" "$work/raft" --listen "127.0.0.1:$port" --id 1 --member "1=127.0.0.1:$port"
+peer=$(free_port)
+write_cluster_secret "$work/secret"
+run "one-voter raft" "$work/raft" --listen "127.0.0.1:$port" --id 1 --peer-listen "127.0.0.1:$peer" \
+  --cluster-secret-file "$work/secret" --member "1=127.0.0.1:$peer,client=127.0.0.1:$port"

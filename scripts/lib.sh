@@ -4,6 +4,12 @@
 # 127.0.0.1:8181 would collide between servers).
 export CORRAL_ADMIN_LISTEN=127.0.0.1:0
 
+# write_cluster_secret FILE: a fresh random cluster secret (what every member
+# of one cluster reads with --cluster-secret-file), readable by the owner only.
+write_cluster_secret() {
+  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1")
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

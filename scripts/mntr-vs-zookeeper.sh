@@ -74,11 +74,12 @@ for id in 1 2 3; do wait_for_port "${zc[$id]}" 60; done
 
 # Corral cluster, static bootstrap, every four-letter word answered.
 declare -A cn cz
-for id in 1 2 3; do cn[$id]=$(free_port); cz[$id]=$(free_port); done
+for id in 1 2 3; do cn[$id]=$(free_port); cz[$id]=$(free_port); cp[$id]=$(free_port); done
+write_cluster_secret "$work/secret"
 members=()
-for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${cn[$id]}/127.0.0.1:${cz[$id]}"); done
+for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${cp[$id]},client=127.0.0.1:${cn[$id]},zk=127.0.0.1:${cz[$id]}"); done
 for id in 1 2 3; do
-  "$CORRAL_BIN" serve --id "$id" --data-dir "$work/c$id" --listen "127.0.0.1:${cn[$id]}" \
+  "$CORRAL_BIN" serve --id "$id" --data-dir "$work/c$id" --listen "127.0.0.1:${cn[$id]}" --peer-listen "127.0.0.1:${cp[$id]}" --cluster-secret-file "$work/secret" \
     --zk-listen "127.0.0.1:${cz[$id]}" --four-letter-words '*' "${members[@]}" \
     >"$work/c$id.out" 2>"$work/c$id.err" &
   pids+=($!)

@@ -2,8 +2,21 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use client::admin::{AdminClient, ClusterStatus, PeerNode};
+use client::admin::{AdminClient, ClusterStatus};
 use core_server::config::Member;
+
+/// `corral admin`: the credentials, then the command.
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    /// An administrator's `USER:PASSWORD` (the super user, or a digest user
+    /// in the servers' `admin_identities`): needed by every command but
+    /// `status` and `snapshot status`.
+    #[arg(long, global = true, env = "CORRAL_ADMIN_AUTH", hide_env_values = true)]
+    auth: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    command: AdminCommand,
+}
 
 /// Operator commands, sent to the server given by `--server` (any member:
 /// membership changes are forwarded to the leader).
@@ -11,13 +24,13 @@ use core_server::config::Member;
 pub enum AdminCommand {
     /// Show the cluster as the server sees it: role, leader, term, members.
     Status,
-    /// Bootstrap a new cluster from pristine servers: `ID=HOST:PORT[/ZKHOST:ZKPORT]` each.
+    /// Bootstrap a new cluster from pristine servers: `ID=PEERHOST:PORT[,client=HOST:PORT][,zk=HOST:PORT]` each.
     Init {
         /// The voters.
         #[arg(required = true)]
         members: Vec<Member>,
     },
-    /// Add a server: `ID=HOST:PORT[/ZKHOST:ZKPORT]`. It catches up as a learner,
+    /// Add a server: `ID=PEERHOST:PORT[,client=HOST:PORT][,zk=HOST:PORT]`. It catches up as a learner,
     /// then becomes a voter (unless `--observer`).
     Add {
         /// The server to add.
@@ -37,29 +50,27 @@ pub enum AdminCommand {
     Snapshot(crate::backup::SnapshotCommand),
 }
 
-fn peer(member: &Member) -> PeerNode {
-    PeerNode {
-        addr: member.addr.clone(),
-        zk_addr: member.zk_addr.clone(),
-    }
-}
-
 /// Runs one admin command against `server` (`HOST:PORT`).
-pub async fn run(server: &str, json: bool, command: AdminCommand) -> anyhow::Result<()> {
+pub async fn run(server: &str, json: bool, args: AdminArgs) -> anyhow::Result<()> {
     let server = server.split([',', '/']).next().unwrap_or(server);
-    let admin = AdminClient::new(server);
-    let status = match command {
-        AdminCommand::Snapshot(command) => return crate::backup::run(command, json).await,
+    let mut admin = AdminClient::new(server);
+    if let Some(auth) = &args.auth {
+        admin = admin.with_digest(auth.clone());
+    }
+    let status = match args.command {
+        AdminCommand::Snapshot(command) => {
+            return crate::backup::run(command, args.auth.as_deref(), json).await
+        }
         AdminCommand::Status => admin.status().await,
         AdminCommand::Init { members } => {
             admin
-                .initialize(members.iter().map(|m| (m.id, peer(m))).collect())
+                .initialize(members.iter().map(|m| (m.id, m.peer_node())).collect())
                 .await
         }
         AdminCommand::Add { member, observer } if observer => {
-            admin.add_learner(member.id, peer(&member)).await
+            admin.add_learner(member.id, member.peer_node()).await
         }
-        AdminCommand::Add { member, .. } => admin.add_voter(member.id, peer(&member)).await,
+        AdminCommand::Add { member, .. } => admin.add_voter(member.id, member.peer_node()).await,
         AdminCommand::Remove { id } => admin.remove(id).await,
     }
     .with_context(|| format!("admin call to {server}"))?;

@@ -6,7 +6,6 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use core_server::backup::{self, Backup, Header, Target};
 use core_server::config::Member;
-use core_server::replication::raft::PeerNode;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -44,17 +43,19 @@ pub struct RestoreArgs {
     /// `--member` list; run once per member, same file and list).
     #[arg(long)]
     id: Option<u64>,
-    /// A voter of the new cluster, `ID=HOST:PORT[/ZKHOST:ZKPORT]` (repeat for
-    /// each; the same list on every member).
+    /// A voter of the new cluster, `ID=PEERHOST:PORT[,client=HOST:PORT][,zk=HOST:PORT]`
+    /// (repeat for each; the same list on every member).
     #[arg(long = "member")]
     members: Vec<Member>,
 }
 
 /// Runs one `corral admin snapshot` command.
-pub async fn run(command: SnapshotCommand, json: bool) -> anyhow::Result<()> {
+/// `auth` is `USER:PASSWORD` of an administrator (a snapshot holds every
+/// node, whatever its ACL).
+pub async fn run(command: SnapshotCommand, auth: Option<&str>, json: bool) -> anyhow::Result<()> {
     match command {
         SnapshotCommand::Save { file, admin } => {
-            let backup = fetch::save(&admin, &file).await?;
+            let backup = fetch::save(&admin, auth, &file).await?;
             report("saved", &file, &backup, json)
         }
         SnapshotCommand::Status { file } => {
@@ -192,12 +193,8 @@ fn target(args: &RestoreArgs) -> anyhow::Result<Target> {
     );
     let mut members = BTreeMap::new();
     for m in &args.members {
-        let node = PeerNode {
-            addr: m.addr.clone(),
-            zk_addr: m.zk_addr.clone(),
-        };
         anyhow::ensure!(
-            members.insert(m.id, node).is_none(),
+            members.insert(m.id, m.peer_node()).is_none(),
             "member {} is given twice",
             m.id
         );

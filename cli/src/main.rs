@@ -38,8 +38,7 @@ enum Command {
     /// Run Corral locally with embedded storage in one folder and print how to connect.
     Dev(serve::DevArgs),
     /// Cluster status and membership changes.
-    #[command(subcommand)]
-    Admin(admin::AdminCommand),
+    Admin(admin::AdminArgs),
     /// Build a new server's data directory from a backup (`admin snapshot save`).
     Restore(backup::RestoreArgs),
     /// Shell commands against a running server.

@@ -64,9 +64,10 @@ pub struct ServeArgs {
     /// Cluster mode: this server's id (without it, a standalone server).
     #[arg(long)]
     id: Option<u64>,
-    /// A bootstrap voter, `ID=HOST:PORT[/ZKHOST:ZKPORT]` (repeat for each;
-    /// every member gets the same list). Without any, a cluster member waits
-    /// for `corral admin init` or `corral admin add`.
+    /// A bootstrap voter, `ID=PEERHOST:PORT[,client=HOST:PORT][,zk=HOST:PORT]`
+    /// (repeat for each; every member gets the same list): the address its
+    /// peers dial, and the client addresses it advertises. Without any, a
+    /// cluster member waits for `corral admin init` or `corral admin add`.
     #[arg(long = "member")]
     members: Vec<core_server::config::Member>,
     /// Leader heartbeat interval, ms.
@@ -103,6 +104,18 @@ pub struct ServeArgs {
     /// `ID=HOST:PORT` (repeatable; for relays and fault-injection tests).
     #[arg(long = "peer-route")]
     peer_routes: Vec<core_server::config::Member>,
+    /// Peer listener of a cluster member (Raft and forwarded writes; never
+    /// served on the client ports). Required with `--id`.
+    #[arg(long)]
+    peer_listen: Option<SocketAddr>,
+    /// File holding the cluster secret (at least 16 bytes) that members
+    /// prove to each other. Required with `--id`; the same on every member.
+    #[arg(long)]
+    cluster_secret_file: Option<PathBuf>,
+    /// An identity allowed to run operator commands beside the super user
+    /// (`digest:USER:HASH`, `x509:CN=...`; repeatable).
+    #[arg(long = "admin-identity")]
+    admin_identities: Vec<String>,
 }
 
 impl ServeArgs {
@@ -164,6 +177,17 @@ impl ServeArgs {
             &mut t,
             "peer_routes",
             &Some(&self.peer_routes).filter(|m| !m.is_empty()),
+        )?;
+        put(
+            &mut t,
+            "peer_listen",
+            &self.peer_listen.map(|a| a.to_string()),
+        )?;
+        put(&mut t, "cluster_secret_file", &self.cluster_secret_file)?;
+        put(
+            &mut t,
+            "admin_identities",
+            &Some(&self.admin_identities).filter(|m| !m.is_empty()),
         )?;
         Ok(t)
     }
@@ -240,6 +264,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(admin) = server.admin_addr() {
         say!("admin: http://{admin}");
     }
+    if let Some(peer) = server.peer_addr() {
+        say!("peer: {peer}");
+    }
     say!("listening: {}", server.addr());
     tokio::select! {
         signal = signals.recv() => tracing::info!(signal, "stopping"),
@@ -255,9 +282,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// data under one folder, and prints how to connect.
 pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     let mut signals = StopSignals::install().context("cannot install signal handlers")?;
-    let servers = super::dev::start_cluster(&args.dir, args.port, args.zk_port, args.servers)
-        .await
-        .context("cannot start the dev cluster")?;
+    let (servers, credentials) =
+        super::dev::start_cluster(&args.dir, args.port, args.zk_port, args.servers)
+            .await
+            .context("cannot start the dev cluster")?;
     let native: Vec<String> = servers.iter().map(|s| s.addr().to_string()).collect();
     let zk: Vec<String> = servers
         .iter()
@@ -286,6 +314,11 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     }
     say!("try:     corral --server {} ls /", native.join(","));
     say!("         corral --server {} admin status", native[0]);
+    say!(
+        "admin auth: super:{}   (corral admin --auth super:..., zkCli addauth digest super:...; kept in {})",
+        credentials.password,
+        args.dir.join("admin-password").display()
+    );
     say!("stop with Ctrl-C (or SIGTERM)");
     let any_stopped = futures::future::select_all(servers.iter().map(|s| Box::pin(s.stopped())));
     tokio::select! {

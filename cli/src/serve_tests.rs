@@ -38,10 +38,21 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
     (&["--log-write-queue-bytes", "1000"], "log_write_queue_bytes = 1000"),
     (&["--snapshot-every", "50"], "snapshot_every = 50"),
     (&["--container-check-ms", "900"], "container_check_ms = 900"),
-    (&["--id", "2"], "node_id = 2"),
     (
-        &["--id", "2", "--member", "1=a:1", "--member", "2=b:2/c:3"],
-        "node_id = 2\nmembers = [{ id = 1, addr = \"a:1\" }, { id = 2, addr = \"b:2\", zk_addr = \"c:3\" }]",
+        &CLUSTER,
+        "node_id = 2\npeer_listen = \"127.0.0.1:7000\"\ncluster_secret_file = \"secret\"",
+    ),
+    (
+        &[
+            "--id", "2", "--peer-listen", "127.0.0.1:7000", "--cluster-secret-file", "secret",
+            "--member", "1=a:1", "--member", "2=b:2,client=d:4,zk=c:3",
+        ],
+        "node_id = 2\npeer_listen = \"127.0.0.1:7000\"\ncluster_secret_file = \"secret\"\n\
+         members = [{ id = 1, addr = \"a:1\" }, { id = 2, addr = \"b:2\", zk_addr = \"c:3\", client_addr = \"d:4\" }]",
+    ),
+    (
+        &["--admin-identity", "x509:CN=ops", "--admin-identity", "digest:ops:h"],
+        "admin_identities = [\"x509:CN=ops\", \"digest:ops:h\"]",
     ),
     (&["--heartbeat-ms", "40"], "heartbeat_ms = 40"),
     (&["--election-timeout-ms", "900"], "election_timeout_ms = 900"),
@@ -50,6 +61,16 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
         &["--peer-route", "2=127.0.0.1:9"],
         "peer_routes = [{ id = 2, addr = \"127.0.0.1:9\" }]",
     ),
+];
+
+/// The least a cluster member needs: an id, a peer listener and a secret.
+const CLUSTER: [&str; 6] = [
+    "--id",
+    "2",
+    "--peer-listen",
+    "127.0.0.1:7000",
+    "--cluster-secret-file",
+    "secret",
 ];
 
 fn from_flags(flags: &[&str]) -> Config {

@@ -1,11 +1,13 @@
 //! Cluster administration: a server's view of the cluster, bootstrap, and
 //! membership changes (what `corral admin` runs).
 //!
-//! Owns the client side of the peer service's `Admin` call. A membership
-//! change sent to a follower is carried out by the leader, and answered with
-//! the leader's view of the cluster after it.
+//! Owns the client side of the operator service (`ClusterAdmin`) on a
+//! server's native client listener. Status answers anyone; changes need an
+//! administrator ([`AdminClient::with_digest`]). A membership change sent to
+//! a follower is carried out by the leader, and answered with the leader's
+//! view of the cluster after it.
 
-use proto::peer::peer_client::PeerClient;
+use proto::peer::cluster_admin_client::ClusterAdminClient;
 use proto::peer::Blob;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -43,16 +45,38 @@ pub enum AdminError {
 }
 
 /// Administers a cluster through one of its servers.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AdminClient {
     addr: String,
+    /// `USER:PASSWORD`, sent as `authorization: digest USER:PASSWORD`.
+    digest: Option<String>,
+}
+
+impl std::fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminClient")
+            .field("addr", &self.addr)
+            .field("digest", &self.digest.as_ref().map(|_| ".."))
+            .finish()
+    }
 }
 
 impl AdminClient {
     /// A client for the server at `addr` (`host:port`, its native address);
     /// it connects on each call.
     pub fn new(addr: impl Into<String>) -> AdminClient {
-        AdminClient { addr: addr.into() }
+        AdminClient {
+            addr: addr.into(),
+            digest: None,
+        }
+    }
+
+    /// Proves an identity with each call: `user_password` is `USER:PASSWORD`
+    /// (the super user, or a digest user listed in the server's
+    /// `admin_identities`). Needed for every command but status.
+    pub fn with_digest(mut self, user_password: impl Into<String>) -> AdminClient {
+        self.digest = Some(user_password.into());
+        self
     }
 
     /// The server's address.
@@ -75,8 +99,15 @@ impl AdminClient {
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         let payload = postcard::to_allocvec(request).map_err(|e| unreachable(e.to_string()))?;
-        let reply = PeerClient::new(channel)
-            .admin(Blob::new(payload))
+        let mut call = tonic::Request::new(Blob::new(payload));
+        if let Some(digest) = &self.digest {
+            let value = format!("digest {digest}")
+                .parse()
+                .map_err(|_| unreachable("the credentials are not valid metadata".into()))?;
+            call.metadata_mut().insert("authorization", value);
+        }
+        let reply = ClusterAdminClient::new(channel)
+            .admin(call)
             .await
             .map_err(|s| unreachable(s.message().to_string()))?;
         let payload = reply.get_ref().payload()?;

@@ -2,6 +2,7 @@
 //! housekeeping and the listeners, and fan out shutdown. Which kind of
 //! replication runs is `replication::start`'s business.
 
+use crate::api::grpc::cluster_admin::ClusterAdminApi;
 use crate::api::grpc::GrpcApi;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
@@ -57,6 +58,7 @@ pub struct ServerHandle {
     addr: SocketAddr,
     zk_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
+    peer_addr: Option<SocketAddr>,
     stop: CancellationToken,
     service: Service,
     replicator: Replicator,
@@ -77,6 +79,11 @@ impl ServerHandle {
     /// The address of the admin HTTP listener, if enabled.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_addr
+    }
+
+    /// The address of the peer listener (cluster members only).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer_addr
     }
 
     /// The service (for admin views and tests).
@@ -177,6 +184,21 @@ pub async fn start_with_clock(
         ),
         None => None,
     };
+    let peer_listener = match config.peer_listen.filter(|_| config.node_id.is_some()) {
+        Some(peer) => Some(
+            TcpListener::bind(peer)
+                .await
+                .map_err(|source| ServerError::Bind { addr: peer, source })?,
+        ),
+        None => None,
+    };
+    let peer_addr = match &peer_listener {
+        Some(l) => Some(
+            l.local_addr()
+                .map_err(|source| ServerError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
     crate::admin::metrics::install();
     let stop = CancellationToken::new();
     let fatal = CancellationToken::new();
@@ -192,6 +214,9 @@ pub async fn start_with_clock(
     let admin =
         admin_listener.map(|l| tokio::spawn(crate::admin::serve(l, admin_state, stop.clone())));
     let api = GrpcApi::new(service.clone(), stop.clone());
+    let cluster_admin = ClusterAdminApi::new(service.clone());
+    let handshake = Duration::from_millis(config.handshake_timeout_ms);
+    let peers = peer_listener.and_then(|l| started.serve_peers(l, handshake, stop.clone()));
     let shutdown = {
         let stop = stop.clone();
         let fatal = fatal.clone();
@@ -207,9 +232,9 @@ pub async fn start_with_clock(
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(api.into_server())
-        .add_optional_service(started.peer_service(stop.clone()))
-        .serve_with_incoming_shutdown(watched(listener, started.on_peer_close()), shutdown);
-    tracing::info!(%addr, zk_addr = ?zk_addr, admin_addr = ?admin_addr, data_dir = %config.data_dir.display(), "corral serving");
+        .add_service(cluster_admin.into_server())
+        .serve_with_incoming_shutdown(watched(listener, None), shutdown);
+    tracing::info!(%addr, zk_addr = ?zk_addr, admin_addr = ?admin_addr, peer_addr = ?peer_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();
     let handle_replicator = started.replicator.clone();
 
@@ -223,6 +248,11 @@ pub async fn start_with_clock(
         if let Some(admin) = admin {
             let _ = admin.await;
         }
+        if let Some(peers) = peers {
+            if let Ok(Err(error)) = peers.await {
+                tracing::warn!(%error, "peer listener failed");
+            }
+        }
         started.stopped().await;
         drop(lock);
         served?;
@@ -235,6 +265,7 @@ pub async fn start_with_clock(
         addr,
         zk_addr,
         admin_addr,
+        peer_addr,
         stop,
         service,
         replicator: handle_replicator,

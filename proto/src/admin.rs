@@ -10,22 +10,39 @@ use std::collections::BTreeMap;
 /// A server's id in the cluster (`corral serve --id N`).
 pub type NodeId = u64;
 
-/// How to reach a member: its native API address (which also serves the peer
-/// service) and its ZooKeeper-protocol address, if it has one.
+/// How to reach a member: its peer address (Raft and forwarding, served on
+/// its peer listener only), and the client addresses it advertises for
+/// connect strings: native API and ZooKeeper protocol, if it has them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerNode {
-    /// `host:port` of the native API and peer service.
+    /// `host:port` of the peer listener (what other servers dial).
     pub addr: String,
     /// `host:port` of the ZooKeeper-protocol listener.
     pub zk_addr: Option<String>,
+    /// `host:port` of the native API listener.
+    pub client_addr: Option<String>,
+}
+
+impl PeerNode {
+    /// A member reached by peers at `addr`, with no client addresses.
+    pub fn at(addr: impl Into<String>) -> PeerNode {
+        PeerNode {
+            addr: addr.into(),
+            ..PeerNode::default()
+        }
+    }
 }
 
 impl std::fmt::Display for PeerNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.zk_addr {
-            Some(zk) => write!(f, "{} (zk {})", self.addr, zk),
-            None => write!(f, "{}", self.addr),
+        write!(f, "peer {}", self.addr)?;
+        if let Some(client) = &self.client_addr {
+            write!(f, " client {client}")?;
         }
+        if let Some(zk) = &self.zk_addr {
+            write!(f, " zk {zk}")?;
+        }
+        Ok(())
     }
 }
 
@@ -109,6 +126,13 @@ pub enum AdminFailure {
     /// The server is stopping, or consensus failed on it.
     #[error("the server is stopping")]
     Stopped,
+    /// The caller is not an administrator (ZooKeeper's NoAuth): nothing
+    /// was changed.
+    #[error("NoAuth: operator commands need an administrator (the super user's digest, or an identity in admin_identities)")]
+    NoAuth,
+    /// A standalone server has no cluster to administer.
+    #[error("this server is standalone: it has no cluster to administer")]
+    Standalone,
 }
 
 /// One server's view of the cluster.
@@ -159,9 +183,14 @@ impl ClusterStatus {
         addrs.join(",")
     }
 
-    /// The native connect string of all members.
+    /// The native connect string of the members that advertise a native
+    /// client address.
     pub fn connect_string(&self) -> String {
-        let addrs: Vec<&str> = self.members.iter().map(|m| m.node.addr.as_str()).collect();
+        let addrs: Vec<&str> = self
+            .members
+            .iter()
+            .filter_map(|m| m.node.client_addr.as_deref())
+            .collect();
         addrs.join(",")
     }
 }

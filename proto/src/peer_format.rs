@@ -6,8 +6,9 @@ use crate::peer;
 
 /// The peer payload format this build writes and reads. Raise it whenever a
 /// postcard-encoded peer type (Raft messages, log entries, forwarded
-/// proposals and replies, admin commands) changes shape.
-pub const FORMAT: u32 = 1;
+/// proposals and replies, admin commands) changes shape. Format 2: members
+/// carry a native client address beside their peer address (issue 12).
+pub const FORMAT: u32 = 2;
 
 /// A peer message of a format this build does not speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -49,6 +49,7 @@ pub fn test_config() -> Config {
         zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         four_letter_words: vec!["*".to_string()],
+        super_digest: Some(cluster::admin_digest()),
         ..Config::default()
     }
 }
@@ -78,6 +79,7 @@ impl TestServer {
         config.listen = addr;
         config.zk_listen = handle.zk_addr();
         config.admin_listen = handle.admin_addr();
+        config.peer_listen = handle.peer_addr().or(config.peer_listen);
         Ok(TestServer {
             config,
             clock,
@@ -100,6 +102,11 @@ impl TestServer {
     /// The admin HTTP address.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.config.admin_listen
+    }
+
+    /// The peer address (cluster members only).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.handle()?.peer_addr()
     }
 
     /// The connect string for the client.

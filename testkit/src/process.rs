@@ -16,6 +16,7 @@ pub struct ProcessServer {
     extra: Vec<String>,
     zk_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
+    peer_addr: Option<SocketAddr>,
 }
 
 impl ProcessServer {
@@ -54,6 +55,7 @@ impl ProcessServer {
                     ("listening: ", "native"),
                     ("zookeeper: ", "zookeeper"),
                     ("admin: http://", "admin"),
+                    ("peer: ", "peer"),
                 ] {
                     if let Some(addr) = line.strip_prefix(prefix) {
                         let _ = tx.send((kind, addr.trim().to_string()));
@@ -62,12 +64,13 @@ impl ProcessServer {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        let (mut zk_addr, mut admin_addr) = (None, None);
+        let (mut zk_addr, mut admin_addr, mut peer_addr) = (None, None, None);
         // The other addresses come before the `listening:` line.
         let addr = loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(("native", addr)) => break addr.parse()?,
                 Ok(("zookeeper", addr)) => zk_addr = addr.parse().ok(),
+                Ok(("peer", addr)) => peer_addr = addr.parse().ok(),
                 Ok((_, addr)) => admin_addr = addr.parse().ok(),
                 Err(_) => {
                     if let Some(status) = child.try_wait()? {
@@ -85,6 +88,7 @@ impl ProcessServer {
             addr,
             zk_addr,
             admin_addr,
+            peer_addr,
             binary: binary.to_path_buf(),
             data_dir: data_dir.to_path_buf(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -133,6 +137,11 @@ impl ProcessServer {
     /// The admin HTTP address, if the server printed one.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_addr
+    }
+
+    /// The peer address, if the server printed one (cluster members).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer_addr
     }
 
     /// The process's resident memory in bytes (from /proc).

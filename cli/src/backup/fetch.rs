@@ -41,10 +41,10 @@ fn authority(admin: &str) -> anyhow::Result<String> {
 
 /// Streams a snapshot of the server at `admin` into `file`; returns what
 /// the checked file holds.
-pub async fn save(admin: &str, file: &Path) -> anyhow::Result<Checked> {
+pub async fn save(admin: &str, auth: Option<&str>, file: &Path) -> anyhow::Result<Checked> {
     let authority = authority(admin)?;
     let part = part_path(file);
-    let fetched = download(&authority, &part).await;
+    let fetched = download(&authority, auth, &part).await;
     let checked = match fetched {
         Ok(expected) => {
             let check_path = part.clone();
@@ -87,7 +87,7 @@ fn part_path(file: &Path) -> PathBuf {
 
 /// Fetches the body into `part` (fsynced); returns the zxid the server
 /// announced, if it did.
-async fn download(authority: &str, part: &Path) -> anyhow::Result<Option<i64>> {
+async fn download(authority: &str, auth: Option<&str>, part: &Path) -> anyhow::Result<Option<i64>> {
     let stream = tokio::time::timeout(CONNECT_LIMIT, tokio::net::TcpStream::connect(authority))
         .await
         .map_err(|_| anyhow::anyhow!("connecting to {authority} timed out"))?
@@ -96,9 +96,11 @@ async fn download(authority: &str, part: &Path) -> anyhow::Result<Option<i64>> {
         .await
         .context("HTTP handshake")?;
     let driver = tokio::spawn(connection);
-    let request = hyper::Request::get("/snapshot")
-        .header(header::HOST, authority)
-        .body(Empty::<Bytes>::new())?;
+    let mut request = hyper::Request::get("/snapshot").header(header::HOST, authority);
+    if let Some(auth) = auth {
+        request = request.header(header::AUTHORIZATION, format!("digest {auth}"));
+    }
+    let request = request.body(Empty::<Bytes>::new())?;
     let response = tokio::time::timeout(IDLE_LIMIT, sender.send_request(request))
         .await
         .map_err(|_| anyhow::anyhow!("{authority} did not answer within {IDLE_LIMIT:?}"))?

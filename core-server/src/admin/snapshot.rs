@@ -16,6 +16,7 @@
 
 use super::{health, AdminState};
 use crate::backup::{Backup, BackupError};
+use crate::service::admins::AdminCredentials;
 use crate::state::ServerState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -62,9 +63,26 @@ fn refuse(status: StatusCode, message: String) -> Response {
     (status, format!("{message}\n")).into_response()
 }
 
-/// Answers `GET /snapshot` with the backup file.
-pub async fn handler(State(admin): State<AdminState>) -> Response {
+/// Answers `GET /snapshot` with the backup file, to an administrator only
+/// (`Authorization: digest USER:PASSWORD` or Basic): a backup holds every
+/// node, whatever its ACL. Others get 401 and no snapshot is taken.
+pub async fn handler(State(admin): State<AdminState>, headers: axum::http::HeaderMap) -> Response {
     let service = admin.service().clone();
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !service.is_administrator(&AdminCredentials::from_authorization(authorization)) {
+        let mut refused = refuse(
+            StatusCode::UNAUTHORIZED,
+            "NoAuth: a snapshot needs an administrator (Authorization: digest USER:PASSWORD)"
+                .into(),
+        );
+        refused.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Basic realm=\"corral\""),
+        );
+        return refused;
+    }
     let Some(slot) = Slot::take(service.state()) else {
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,

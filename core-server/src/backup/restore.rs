@@ -184,13 +184,7 @@ mod tests {
         assert!(matches!(err, BackupError::ChecksumMismatch { .. }), "{err}");
         assert!(!target.exists());
 
-        let members = BTreeMap::from([(
-            1,
-            PeerNode {
-                addr: "127.0.0.1:1".into(),
-                zk_addr: None,
-            },
-        )]);
+        let members = BTreeMap::from([(1, PeerNode::at("127.0.0.1:1"))]);
         let err =
             restore(&file, &target, &Target::Member { id: 2, members }).expect_err("not a member");
         assert!(

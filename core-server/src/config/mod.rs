@@ -97,39 +97,91 @@ pub struct Config {
     /// Where to dial a peer instead of its advertised address (`ID=HOST:PORT`
     /// each): a relay, or a fault-injecting proxy in tests.
     pub peer_routes: Vec<Member>,
+    /// The peer listener of a cluster member (Raft, forwarded writes, read
+    /// indexes): required in a cluster; the client listeners serve no peer
+    /// call (`None`: off; `"off"` in a file).
+    #[serde(with = "listener")]
+    pub peer_listen: Option<SocketAddr>,
+    /// A file holding the cluster secret (at least 16 bytes) that peers
+    /// prove to each other on every peer connection: required in a cluster.
+    pub cluster_secret_file: Option<PathBuf>,
+    /// Identities (`scheme:id`, as in ACLs: `digest:ops:HASH`, `x509:CN=ops`)
+    /// allowed to run operator commands beside the super user.
+    pub admin_identities: Vec<String>,
 }
 
-/// A cluster member as configured: `ID=HOST:PORT` or `ID=HOST:PORT/ZKHOST:ZKPORT`.
+/// A cluster member as configured:
+/// `ID=PEERHOST:PORT[,client=HOST:PORT][,zk=HOST:PORT]`: the address its
+/// peers dial (its `peer_listen`), and the client addresses it advertises
+/// for connect strings. (`--peer-route` takes the first part only.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
     /// The member's id.
     pub id: u64,
-    /// Its native API address.
+    /// Its peer address.
     pub addr: String,
     /// Its ZooKeeper-protocol address, if any.
     #[serde(default)]
     pub zk_addr: Option<String>,
+    /// Its native API address, if any.
+    #[serde(default)]
+    pub client_addr: Option<String>,
 }
+
+impl Member {
+    /// The member's addresses, as the cluster's membership holds them.
+    pub fn peer_node(&self) -> proto::admin::PeerNode {
+        proto::admin::PeerNode {
+            addr: self.addr.clone(),
+            zk_addr: self.zk_addr.clone(),
+            client_addr: self.client_addr.clone(),
+        }
+    }
+}
+
+/// The member syntax, for error messages.
+const MEMBER_SYNTAX: &str = "expected ID=PEERHOST:PORT[,client=HOST:PORT][,zk=HOST:PORT]";
 
 impl std::str::FromStr for Member {
     type Err = ConfigError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = ConfigError::Invalid {
+        let bad = |reason| ConfigError::Invalid {
             name: "members",
-            reason: "expected ID=HOST:PORT or ID=HOST:PORT/ZKHOST:ZKPORT",
+            reason,
         };
-        let (id, addrs) = text.split_once('=').ok_or(ConfigError::Invalid {
-            name: "members",
-            reason: "expected ID=HOST:PORT or ID=HOST:PORT/ZKHOST:ZKPORT",
-        })?;
-        let id: u64 = id.trim().parse().map_err(|_| bad)?;
-        let (addr, zk_addr) = match addrs.split_once('/') {
-            Some((a, z)) => (a.to_string(), Some(z.to_string())),
-            None => (addrs.to_string(), None),
+        let (id, addrs) = text.split_once('=').ok_or(bad(MEMBER_SYNTAX))?;
+        let id: u64 = id.trim().parse().map_err(|_| bad(MEMBER_SYNTAX))?;
+        if addrs.contains('/') {
+            return Err(bad(
+                "the ID=NATIVE/ZK form is gone: members are given by their peer address, \
+                 ID=PEERHOST:PORT[,client=HOST:PORT][,zk=HOST:PORT]",
+            ));
+        }
+        let mut parts = addrs.split(',');
+        let addr = parts.next().unwrap_or_default().trim().to_string();
+        if addr.is_empty() || addr.contains('=') {
+            return Err(bad(MEMBER_SYNTAX));
+        }
+        let mut member = Member {
+            id,
+            addr,
+            zk_addr: None,
+            client_addr: None,
         };
-        Ok(Member { id, addr, zk_addr })
+        for part in parts {
+            let slot = match part.split_once('=') {
+                Some(("client", a)) => (&mut member.client_addr, a),
+                Some(("zk", a)) => (&mut member.zk_addr, a),
+                _ => return Err(bad(MEMBER_SYNTAX)),
+            };
+            if slot.0.is_some() || slot.1.trim().is_empty() {
+                return Err(bad(MEMBER_SYNTAX));
+            }
+            *slot.0 = Some(slot.1.trim().to_string());
+        }
+        Ok(member)
     }
 }
 
@@ -172,6 +224,9 @@ impl Default for Config {
             proposal_queue_bytes: 64 << 20,
             log_retained_bytes: 256 << 20,
             log_write_queue_bytes: 64 << 20,
+            peer_listen: None,
+            cluster_secret_file: None,
+            admin_identities: Vec::new(),
         }
     }
 }
@@ -307,6 +362,18 @@ impl Config {
         if let Some(id) = self.node_id {
             if !self.members.is_empty() && !self.members.iter().any(|m| m.id == id) {
                 return invalid("members", "must include this server's node_id");
+            }
+            if self.peer_listen.is_none() {
+                return invalid(
+                    "peer_listen",
+                    "a cluster member needs a peer listener (--peer-listen HOST:PORT)",
+                );
+            }
+            if self.cluster_secret_file.is_none() {
+                return invalid(
+                    "cluster_secret_file",
+                    "a cluster member needs the cluster secret its peers prove (--cluster-secret-file FILE)",
+                );
             }
         }
         Ok(())

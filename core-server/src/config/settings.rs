@@ -64,7 +64,7 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Settings {
 }
 
 /// `Config` keys with no default value (absent from a serialized default).
-const OPTIONAL_KEYS: [&str; 2] = ["super_digest", "node_id"];
+const OPTIONAL_KEYS: [&str; 3] = ["super_digest", "node_id", "cluster_secret_file"];
 
 /// Merges layers of settings; a key in a later layer replaces the same key
 /// in an earlier one.
@@ -155,6 +155,8 @@ mod tests {
     fn the_environment_names_settings_by_upper_case_key() {
         let vars = [
             ("CORRAL_NODE_ID", "3"),
+            ("CORRAL_PEER_LISTEN", "0.0.0.0:4188"),
+            ("CORRAL_CLUSTER_SECRET_FILE", "/etc/corral/cluster-secret"),
             ("CORRAL_ADMIN_LISTEN", "0.0.0.0:8181"),
             ("CORRAL_FOUR_LETTER_WORDS", r#"["ruok", "mntr"]"#),
             ("CORRAL_LOG", "debug"),
@@ -163,6 +165,8 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()));
         let c = resolve(from_env(vars)).expect("valid");
         assert_eq!(c.node_id, Some(3));
+        assert_eq!(c.peer_listen, "0.0.0.0:4188".parse().ok());
+        assert!(c.cluster_secret_file.is_some());
         assert_eq!(c.admin_listen, "0.0.0.0:8181".parse().ok());
         assert_eq!(c.four_letter_words, ["ruok", "mntr"]);
     }

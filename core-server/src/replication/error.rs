@@ -63,6 +63,14 @@ pub enum StartFailure {
         /// This server's id.
         id: NodeId,
     },
+    /// The cluster secret could not be read.
+    #[error(transparent)]
+    PeerSecret(#[from] crate::replication::raft::peer_auth::SecretError),
+    /// A cluster member was given no way to authenticate its peers.
+    #[error(
+        "a cluster member needs peer credentials: set cluster_secret_file (--cluster-secret-file)"
+    )]
+    NoPeerCredentials,
 }
 
 /// Why no leader took a proposal (it was not sent, or not accepted).

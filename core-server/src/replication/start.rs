@@ -3,15 +3,16 @@
 //! standalone server's committer, or a cluster member's Raft node). The one
 //! place that chooses; everything else talks to the [`Replicator`].
 
+use super::raft::peer_auth::{authenticated, PeerSecret};
 use super::raft::peer_service::PeerApi;
-use super::raft::{self, PeerNode, RaftNode, RaftOptions};
-use super::{CommitterOptions, ReplicationError, Replicator};
+use super::raft::{self, RaftNode, RaftOptions};
+use super::{CommitterOptions, ReplicationError, Replicator, StartFailure};
 use crate::config::Config;
 use crate::connection::watched::OnClose;
 use crate::state::ServerState;
-use proto::peer::peer_server::PeerServer;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -28,22 +29,36 @@ pub struct Started {
 #[derive(Debug)]
 enum Running {
     Committer(JoinHandle<()>),
-    Raft(Arc<RaftNode>),
+    Raft(Arc<RaftNode>, PeerSecret),
 }
 
 impl Started {
-    /// The peer service a cluster member serves on the native listener.
-    pub fn peer_service(&self, stop: CancellationToken) -> Option<PeerServer<PeerApi>> {
-        match &self.backend {
-            Running::Raft(node) => Some(PeerApi::new(node.clone(), stop).into_server()),
-            Running::Committer(_) => None,
-        }
+    /// Serves the peer service of a cluster member on its own listener,
+    /// to connections that prove the cluster secret within `handshake`,
+    /// until `stop` (`None` for a standalone server, which has no peers).
+    pub fn serve_peers(
+        &self,
+        listener: TcpListener,
+        handshake: Duration,
+        stop: CancellationToken,
+    ) -> Option<JoinHandle<Result<(), tonic::transport::Error>>> {
+        let Running::Raft(node, secret) = &self.backend else {
+            return None;
+        };
+        let incoming = authenticated(listener, secret.clone(), handshake, self.on_peer_close());
+        let service = PeerApi::new(node.clone(), stop.clone()).into_server();
+        let serve = tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(Duration::from_secs(10)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+            .add_service(service)
+            .serve_with_incoming_shutdown(incoming, stop.cancelled_owned());
+        Some(tokio::spawn(serve))
     }
 
-    /// Where the listener reports closed connections: in a cluster, to the
-    /// pre-vote (a closed leader connection is a lost leader).
-    pub fn on_peer_close(&self) -> Option<OnClose> {
-        let Running::Raft(node) = &self.backend else {
+    /// Where the peer listener reports closed connections: to the pre-vote
+    /// (a closed leader connection is a lost leader).
+    fn on_peer_close(&self) -> Option<OnClose> {
+        let Running::Raft(node, _) = &self.backend else {
             return None;
         };
         let node = Arc::downgrade(node);
@@ -60,7 +75,7 @@ impl Started {
             Running::Committer(task) => {
                 let _ = task.await;
             }
-            Running::Raft(node) => node.shutdown().await,
+            Running::Raft(node, _) => node.shutdown().await,
         }
     }
 }
@@ -74,11 +89,16 @@ pub async fn start(
     fatal: CancellationToken,
 ) -> Result<Started, ReplicationError> {
     if let Some(node_id) = config.node_id {
-        let (node, state) = raft::start(&config.data_dir, raft_options(config, node_id)).await?;
+        let secret = match &config.cluster_secret_file {
+            Some(path) => PeerSecret::load(path).map_err(StartFailure::from)?,
+            None => return Err(StartFailure::NoPeerCredentials.into()),
+        };
+        let options = raft_options(config, node_id, secret.clone());
+        let (node, state) = raft::start(&config.data_dir, options).await?;
         return Ok(Started {
             state,
             replicator: Replicator::raft(node.clone()),
-            backend: Running::Raft(node),
+            backend: Running::Raft(node, secret),
         });
     }
     let recovered = super::recover(
@@ -107,19 +127,13 @@ pub async fn start(
 }
 
 /// The consensus settings of cluster member `node_id`.
-fn raft_options(config: &Config, node_id: u64) -> RaftOptions {
+fn raft_options(config: &Config, node_id: u64, peer_secret: PeerSecret) -> RaftOptions {
     let members = config
         .members
         .iter()
-        .map(|m| {
-            // Exactly as configured: every bootstrapping member must propose
-            // the same membership.
-            let node = PeerNode {
-                addr: m.addr.clone(),
-                zk_addr: m.zk_addr.clone(),
-            };
-            (m.id, node)
-        })
+        // Exactly as configured: every bootstrapping member must propose
+        // the same membership.
+        .map(|m| (m.id, m.peer_node()))
         .collect();
     RaftOptions {
         node_id,
@@ -137,5 +151,6 @@ fn raft_options(config: &Config, node_id: u64) -> RaftOptions {
             .iter()
             .map(|m| (m.id, m.addr.clone()))
             .collect(),
+        peer_secret,
     }
 }

@@ -7,6 +7,7 @@
 //! touch sockets or encodings: front ends translate their frames into
 //! [`Request`] and [`Outgoing`](crate::connection::Outgoing) back into frames.
 
+pub mod admins;
 mod auth;
 mod closing;
 mod connect;

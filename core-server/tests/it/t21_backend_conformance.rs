@@ -25,18 +25,36 @@ enum Backend {
 }
 
 /// Starts a server of `backend` on `dir` (a new cluster is bootstrapped).
+/// The data directory is `dir/data`; a cluster member's secret is kept
+/// beside it.
 async fn serve(backend: Backend, dir: &Path) -> anyhow::Result<ProcessServer> {
     let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
-    let extra: &[&str] = match backend {
-        Backend::Standalone => &[],
-        Backend::OneVoterRaft => &["--id", "1"],
+    let secret = testkit::cluster::write_secret(dir)?.display().to_string();
+    let digest = testkit::cluster::admin_digest();
+    let extra: Vec<&str> = match backend {
+        Backend::Standalone => Vec::new(),
+        Backend::OneVoterRaft => vec![
+            "--id",
+            "1",
+            "--peer-listen",
+            "127.0.0.1:0",
+            "--cluster-secret-file",
+            &secret,
+            "--super-digest",
+            &digest,
+        ],
     };
-    let server = ProcessServer::start(testkit::corral_binary(), dir, any_port, extra)?;
+    let data = dir.join("data");
+    let server = ProcessServer::start(testkit::corral_binary(), &data, any_port, &extra)?;
     if let Backend::OneVoterRaft = backend {
-        let admin = AdminClient::new(server.addr().to_string());
+        let admin = testkit::cluster::admin_client(server.addr());
         let me = PeerNode {
-            addr: server.addr().to_string(),
+            addr: server
+                .peer_addr()
+                .ok_or_else(|| anyhow::anyhow!("no peer address printed"))?
+                .to_string(),
             zk_addr: None,
+            client_addr: Some(server.addr().to_string()),
         };
         admin.initialize(BTreeMap::from([(1, me)])).await?;
         led(&server).await?;

@@ -51,6 +51,8 @@ async fn save(admin: SocketAddr, file: &Path) -> anyhow::Result<serde_json::Valu
         &path_arg(file),
         "--admin",
         &url,
+        "--auth",
+        testkit::cluster::ADMIN_AUTH,
     ]))
     .await?;
     anyhow::ensure!(
@@ -230,7 +232,10 @@ async fn a_cluster_backup_under_load_restores_into_a_new_cluster() -> anyhow::Re
     let restored = ProcessCluster::start_prepared(ClusterOptions::default(), |servers| {
         let mut list = Vec::new();
         for s in servers {
-            list.push(format!("--member={}={}", s.id, s.addr));
+            list.push(format!(
+                "--member={}={},client={}",
+                s.id, s.peer_addr, s.addr
+            ));
         }
         for s in servers {
             let mut command = std::process::Command::new(corral_binary());
@@ -379,7 +384,9 @@ async fn a_standalone_backup_restores_into_a_new_server() -> anyhow::Result<()> 
         "a restore over a restored directory: {again:?}"
     );
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let server = ProcessServer::start(corral_binary(), &data, listen, &[])?;
+    let digest = testkit::cluster::admin_digest();
+    let server =
+        ProcessServer::start(corral_binary(), &data, listen, &["--super-digest", &digest])?;
     let admin = server
         .admin_addr()
         .ok_or_else(|| anyhow::anyhow!("no admin address"))?;
@@ -421,8 +428,11 @@ async fn a_standalone_backup_restores_into_a_new_server() -> anyhow::Result<()> 
 /// the response headers; returns the status code and the connection.
 async fn request_snapshot(admin: SocketAddr) -> anyhow::Result<(u16, tokio::net::TcpStream)> {
     let mut conn = tokio::net::TcpStream::connect(admin).await?;
-    conn.write_all(b"GET /snapshot HTTP/1.1\r\nHost: corral\r\n\r\n")
-        .await?;
+    let request = format!(
+        "GET /snapshot HTTP/1.1\r\nHost: corral\r\nAuthorization: digest {}\r\n\r\n",
+        testkit::cluster::ADMIN_AUTH
+    );
+    conn.write_all(request.as_bytes()).await?;
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {

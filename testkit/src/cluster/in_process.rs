@@ -49,8 +49,10 @@ impl InProcessCluster {
             .get_mut(&id)
             .ok_or_else(|| anyhow::anyhow!("no server {id}"))?;
         let handle = core_server::start(member.config.clone()).await?;
-        // Restarts keep the native port; the ZooKeeper port is picked anew.
+        // Restarts keep the native and peer ports; the ZooKeeper port is
+        // picked anew.
         member.config.listen = handle.addr();
+        member.config.peer_listen = handle.peer_addr();
         member.handle = Some(handle);
         Ok(())
     }
@@ -62,15 +64,17 @@ impl Cluster for InProcessCluster {
         let dir = tempfile::tempdir()?;
         let ids = options.ids();
         let links = Links::start(&ids).await?;
+        let secret = super::write_secret(dir.path())?;
         let mut members = BTreeMap::new();
         for id in &ids {
-            let mut settings = options.server_settings(*id, &links.routes_from(*id));
+            let mut settings = options.server_settings(*id, &links.routes_from(*id), &secret);
             let data_dir = dir.path().join(format!("server-{id}"));
             let text = |s: String| toml::Value::String(s);
             settings.insert("data_dir".into(), text(data_dir.display().to_string()));
             settings.insert("listen".into(), text("127.0.0.1:0".into()));
             settings.insert("zk_listen".into(), text("127.0.0.1:0".into()));
             settings.insert("admin_listen".into(), text("127.0.0.1:0".into()));
+            settings.insert("peer_listen".into(), text("127.0.0.1:0".into()));
             let config = settings::resolve(settings)?;
             members.insert(
                 *id,
@@ -87,7 +91,7 @@ impl Cluster for InProcessCluster {
         };
         for id in &ids {
             cluster.start_member(*id).await?;
-            cluster.links.target(*id, cluster.addr(*id));
+            cluster.links.target(*id, cluster.peer_addr(*id));
         }
         bootstrap(&cluster, options.voters).await?;
         Ok(cluster)
@@ -99,6 +103,11 @@ impl Cluster for InProcessCluster {
 
     fn addr(&self, id: u64) -> SocketAddr {
         self.members[&id].config.listen
+    }
+
+    fn peer_addr(&self, id: u64) -> SocketAddr {
+        let configured = self.members[&id].config.peer_listen;
+        configured.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     fn zk_addr(&self, id: u64) -> Option<SocketAddr> {

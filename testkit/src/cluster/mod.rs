@@ -34,6 +34,30 @@ use std::time::Duration;
 /// How long one status or admin call may take before it counts as failed.
 const CALL_LIMIT: Duration = Duration::from_secs(5);
 
+/// The super user's `USER:PASSWORD` on every test cluster (operator
+/// commands need an administrator).
+pub const ADMIN_AUTH: &str = "super:testkit-admin-password";
+
+/// The super digest matching [`ADMIN_AUTH`].
+pub fn admin_digest() -> String {
+    core_server::tree::acl::digest_id(ADMIN_AUTH).unwrap_or_default()
+}
+
+/// Writes a cluster secret into `dir` for the servers of one test cluster;
+/// returns the file.
+pub fn write_secret(dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    let file = dir.join("cluster-secret");
+    let secret: [u8; 16] = rand::random();
+    let text: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&file, text)?;
+    Ok(file)
+}
+
+/// An admin client of the server at `addr`, as the test clusters' super user.
+pub fn admin_client(addr: SocketAddr) -> AdminClient {
+    AdminClient::new(addr.to_string()).with_digest(ADMIN_AUTH)
+}
+
 /// Timing and size of a test cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
@@ -73,9 +97,22 @@ impl ClusterOptions {
     /// 100 ms, heartbeats every 50 ms, elections after 300 ms), every
     /// four-letter word allowed, its id, and
     /// its routes to the other servers (`routes`: id and the address to dial
-    /// it at). The data directory and listeners are the implementation's.
-    pub fn server_settings(&self, id: u64, routes: &[(u64, SocketAddr)]) -> Settings {
+    /// it at), the cluster secret in `secret_file` and the super user of
+    /// [`ADMIN_AUTH`]. The data directory and listeners are the
+    /// implementation's.
+    pub fn server_settings(
+        &self,
+        id: u64,
+        routes: &[(u64, SocketAddr)],
+        secret_file: &std::path::Path,
+    ) -> Settings {
         let mut s = Settings::new();
+        let text = |v: String| toml::Value::String(v);
+        s.insert(
+            "cluster_secret_file".into(),
+            text(secret_file.display().to_string()),
+        );
+        s.insert("super_digest".into(), text(admin_digest()));
         let int = |v: u64| toml::Value::Integer(i64::try_from(v).unwrap_or(i64::MAX));
         s.insert("node_id".into(), int(id));
         s.insert("tick_ms".into(), int(100));
@@ -119,6 +156,9 @@ pub trait Cluster: Send + Sync + Sized {
     /// Server `id`'s native address (the same across restarts).
     fn addr(&self, id: u64) -> SocketAddr;
 
+    /// Server `id`'s peer address (the same across restarts).
+    fn peer_addr(&self, id: u64) -> SocketAddr;
+
     /// Server `id`'s ZooKeeper-protocol address, while it runs.
     fn zk_addr(&self, id: u64) -> Option<SocketAddr>;
 
@@ -154,11 +194,12 @@ pub trait Cluster: Send + Sync + Sized {
         addrs.join(",")
     }
 
-    /// The member entry for server `id` (its real address).
+    /// The member entry for server `id` (its real addresses).
     fn peer_node(&self, id: u64) -> PeerNode {
         PeerNode {
-            addr: self.addr(id).to_string(),
+            addr: self.peer_addr(id).to_string(),
             zk_addr: None,
+            client_addr: Some(self.addr(id).to_string()),
         }
     }
 
@@ -183,7 +224,7 @@ pub trait Cluster: Send + Sync + Sized {
         id: u64,
         request: AdminRequest,
     ) -> impl Future<Output = anyhow::Result<ClusterStatus>> + Send {
-        let admin = AdminClient::new(self.addr(id).to_string());
+        let admin = admin_client(self.addr(id));
         async move {
             match admin.call(&request).await? {
                 AdminReply::Done(status) => Ok(status),
@@ -251,7 +292,7 @@ async fn status_at(addr: SocketAddr, id: u64) -> anyhow::Result<ClusterStatus> {
 /// Bootstraps `voters` through server 1 and waits for a leader.
 async fn bootstrap<C: Cluster>(cluster: &C, voters: u64) -> anyhow::Result<()> {
     let members = (1..=voters).map(|id| (id, cluster.peer_node(id))).collect();
-    AdminClient::new(cluster.addr(1).to_string())
+    admin_client(cluster.addr(1))
         .initialize(members)
         .await
         .map_err(|e| anyhow::anyhow!("cannot bootstrap: {e}"))?;

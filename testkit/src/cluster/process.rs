@@ -13,6 +13,7 @@ use std::path::PathBuf;
 #[derive(Debug)]
 struct Member {
     listen: SocketAddr,
+    peer_listen: SocketAddr,
     data_dir: PathBuf,
     config_file: PathBuf,
     process: Option<ProcessServer>,
@@ -36,6 +37,8 @@ pub struct PreparedServer {
     pub id: u64,
     /// The native address it will listen on.
     pub addr: SocketAddr,
+    /// The peer address it will listen on.
+    pub peer_addr: SocketAddr,
     /// Its data directory (not yet created).
     pub data_dir: PathBuf,
 }
@@ -56,21 +59,25 @@ impl ProcessCluster {
         let dir = tempfile::tempdir()?;
         let ids = options.ids();
         let links = Links::start(&ids).await?;
+        let secret = super::write_secret(dir.path())?;
         let mut members = BTreeMap::new();
         let mut prepared = Vec::new();
         for id in &ids {
-            let settings = options.server_settings(*id, &links.routes_from(*id));
+            let settings = options.server_settings(*id, &links.routes_from(*id), &secret);
             let config_file = dir.path().join(format!("server-{id}.toml"));
             std::fs::write(&config_file, toml::to_string(&settings)?)?;
             let listen = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?;
+            let peer_listen = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?;
             let data_dir = dir.path().join(format!("server-{id}"));
             prepared.push(PreparedServer {
                 id: *id,
                 addr: listen,
+                peer_addr: peer_listen,
                 data_dir: data_dir.clone(),
             });
             let member = Member {
                 listen,
+                peer_listen,
                 data_dir,
                 config_file,
                 process: None,
@@ -86,7 +93,7 @@ impl ProcessCluster {
         };
         for id in &ids {
             cluster.start_member(*id)?;
-            cluster.links.target(*id, cluster.addr(*id));
+            cluster.links.target(*id, cluster.peer_addr(*id));
         }
         cluster.leader(std::time::Duration::from_secs(20)).await?;
         Ok(cluster)
@@ -132,13 +139,17 @@ impl ProcessCluster {
             process.kill9()?;
         }
         let config = member.config_file.to_string_lossy().into_owned();
+        let peer = member.peer_listen.to_string();
         let process = ProcessServer::start(
             &self.binary,
             &member.data_dir,
             member.listen,
-            &["--config", &config],
+            &["--config", &config, "--peer-listen", &peer],
         )?;
         member.listen = process.addr();
+        if let Some(peer) = process.peer_addr() {
+            member.peer_listen = peer;
+        }
         member.process = Some(process);
         Ok(())
     }
@@ -149,9 +160,10 @@ impl Cluster for ProcessCluster {
         let dir = tempfile::tempdir()?;
         let ids = options.ids();
         let links = Links::start(&ids).await?;
+        let secret = super::write_secret(dir.path())?;
         let mut members = BTreeMap::new();
         for id in &ids {
-            let settings = options.server_settings(*id, &links.routes_from(*id));
+            let settings = options.server_settings(*id, &links.routes_from(*id), &secret);
             let config_file = dir.path().join(format!("server-{id}.toml"));
             std::fs::write(&config_file, toml::to_string(&settings)?)?;
             let member = Member {
@@ -159,6 +171,7 @@ impl Cluster for ProcessCluster {
                 // picked here and released could be taken by anyone before
                 // the server binds it); restarts keep it.
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                peer_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 data_dir: dir.path().join(format!("server-{id}")),
                 config_file,
                 process: None,
@@ -173,7 +186,7 @@ impl Cluster for ProcessCluster {
         };
         for id in &ids {
             cluster.start_member(*id)?;
-            cluster.links.target(*id, cluster.addr(*id));
+            cluster.links.target(*id, cluster.peer_addr(*id));
         }
         bootstrap(&cluster, options.voters).await?;
         Ok(cluster)
@@ -185,6 +198,10 @@ impl Cluster for ProcessCluster {
 
     fn addr(&self, id: u64) -> SocketAddr {
         self.members[&id].listen
+    }
+
+    fn peer_addr(&self, id: u64) -> SocketAddr {
+        self.members[&id].peer_listen
     }
 
     fn zk_addr(&self, id: u64) -> Option<SocketAddr> {

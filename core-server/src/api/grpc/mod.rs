@@ -7,6 +7,7 @@
 //! limit ends the stream with a gRPC status; the session survives and may be
 //! reattached. Must not hold request logic: it calls the service.
 
+pub mod cluster_admin;
 pub mod convert;
 
 use crate::connection::{outbound, CloseReason, IpLimiter, OutboundSender, SendError};

@@ -19,8 +19,8 @@ pub use proto::admin::{AdminFailure, AdminReply, AdminRequest, ClusterStatus, Me
 
 /// Sends `request` to the server at `addr` and decodes its reply (to carry a
 /// change out on the leader).
-async fn call(addr: &str, request: &AdminRequest) -> Option<AdminReply> {
-    let channel = super::network::channel(addr).ok()?;
+async fn call(node: &RaftNode, addr: &str, request: &AdminRequest) -> Option<AdminReply> {
+    let channel = node.channels.get(addr)?;
     let payload = postcard::to_allocvec(request).ok()?;
     let reply = peer_client(channel).admin(Blob::new(payload)).await.ok()?;
     postcard::from_bytes(reply.get_ref().payload().ok()?).ok()
@@ -128,7 +128,7 @@ async fn on_leader(
         let (leader, peer) = wait_for_leader(node, Duration::from_secs(5))
             .await
             .ok_or(AdminFailure::NoLeader)?;
-        return match call(&peer.addr, &change).await {
+        return match call(node, &peer.addr, &change).await {
             Some(AdminReply::Done(view)) => Ok(Some(view)),
             Some(AdminReply::Failed(failure)) => Err(failure),
             None => Err(AdminFailure::LeaderUnreachable { leader }),

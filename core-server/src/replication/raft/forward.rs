@@ -9,6 +9,7 @@
 //! proposal the old leader has not answered when a new leader is elected.
 
 use super::network::{channel, peer_client};
+use super::peer_auth::PeerDialer;
 use super::types::{NodeId, PeerNode, Proposal};
 use super::RaftNode;
 use crate::replication::{CommitFailure, NoLeader, ReplicationError, Unknown};
@@ -34,12 +35,21 @@ pub struct ForwardReply {
 }
 
 /// Channels to peers, by address, reused across calls.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Channels {
     open: Mutex<HashMap<String, Channel>>,
+    dialer: PeerDialer,
 }
 
 impl Channels {
+    /// No channels yet; those opened will dial with `dialer`.
+    pub fn new(dialer: PeerDialer) -> Channels {
+        Channels {
+            open: Mutex::new(HashMap::new()),
+            dialer,
+        }
+    }
+
     /// A channel to `addr` (dialed lazily on first use); `None` if `addr`
     /// is not a valid address.
     pub fn get(&self, addr: &str) -> Option<Channel> {
@@ -47,7 +57,7 @@ impl Channels {
         if let Some(c) = open.get(addr) {
             return Some(c.clone());
         }
-        let c = channel(addr).ok()?;
+        let c = channel(addr, &self.dialer).ok()?;
         open.insert(addr.to_string(), c.clone());
         Some(c)
     }

@@ -18,6 +18,7 @@ mod leadership;
 pub mod log_budget;
 pub mod log_store;
 pub mod network;
+pub mod peer_auth;
 pub mod peer_service;
 pub mod prevote;
 pub mod queue;
@@ -72,6 +73,8 @@ pub struct RaftOptions {
     pub log_retained_bytes: usize,
     /// Most bytes of log records waiting for the log writer.
     pub log_write_queue_bytes: usize,
+    /// The cluster secret peers prove to each other.
+    pub peer_secret: peer_auth::PeerSecret,
 }
 
 /// A running Raft member.
@@ -155,9 +158,11 @@ pub async fn start(
     }
     .validate()
     .map_err(StartFailure::from)?;
+    let dialer = peer_auth::PeerDialer::new(options.peer_secret.clone(), network::CONNECT_TIMEOUT);
     let network = network::Network {
         node_id: options.node_id,
         routes: options.peer_routes.clone(),
+        dialer: dialer.clone(),
     };
     let log_reader = log.clone();
     let raft = Raft::new(options.node_id, Arc::new(config), network, log, sm)
@@ -196,7 +201,7 @@ pub async fn start(
         reported: Mutex::new(HashSet::new()),
         write_timeout: options.write_timeout,
         lease: options.election_timeout * 4,
-        channels: forward::Channels::default(),
+        channels: forward::Channels::new(dialer),
         peer_routes: options.peer_routes.clone(),
         contact: prevote::LeaderContact::default(),
         election_timeout: options.election_timeout,

@@ -5,6 +5,7 @@
 //! payloads, and the mapping of transport failures onto openraft's error kinds
 //! (unreachable peers are backed off, remote Raft errors are passed through).
 
+use super::peer_auth::{HandshakeError, PeerDialer};
 use super::types::{NodeId, PeerNode, TypeConfig};
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Timeout, Unreachable,
@@ -26,15 +27,24 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Largest peer message (snapshot chunks and entry batches stay well below).
 pub const MAX_PEER_MESSAGE: usize = 64 << 20;
 
-/// Opens a lazily connected channel to a peer's `addr` (`host:port`).
-pub fn channel(addr: &str) -> Result<Channel, tonic::transport::Error> {
-    Ok(Endpoint::from_shared(format!("http://{addr}"))?
+/// Opens a lazily connected channel to a peer's `addr` (`host:port`), each
+/// connection authenticated by `dialer` before HTTP/2 starts.
+pub fn channel(addr: &str, dialer: &PeerDialer) -> Result<Channel, tonic::transport::Error> {
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))?
         .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(5))
         .keep_alive_timeout(Duration::from_secs(10))
-        .keep_alive_while_idle(true)
-        .connect_lazy())
+        .keep_alive_while_idle(true);
+    let dialer = dialer.clone();
+    let target = addr.to_string();
+    let connector = tower::service_fn(move |_: tonic::transport::Uri| {
+        let (dialer, target) = (dialer.clone(), target.clone());
+        async move {
+            let stream = dialer.connect(&target).await?;
+            Ok::<_, HandshakeError>(hyper_util::rt::TokioIo::new(stream))
+        }
+    });
+    Ok(endpoint.connect_with_connector_lazy(connector))
 }
 
 /// A peer client with Corral's message limits.
@@ -51,6 +61,8 @@ pub struct Network {
     pub node_id: NodeId,
     /// Addresses to dial instead of a peer's advertised one.
     pub routes: std::collections::BTreeMap<NodeId, String>,
+    /// How peers are dialed and authenticated.
+    pub dialer: PeerDialer,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -62,7 +74,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
         PeerConnection {
             from: self.node_id,
             target,
-            client: channel(&addr).ok().map(peer_client),
+            client: channel(&addr, &self.dialer).ok().map(peer_client),
             addr,
             round_trip: metrics::histogram!("corral_peer_round_trip_seconds", "peer" => peer.clone()),
             failures: metrics::counter!("corral_peer_send_failures_total", "peer" => peer),
