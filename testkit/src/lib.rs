@@ -9,6 +9,7 @@
 //! - [`linearizability`]: a WGL-style checker for recorded register
 //!   histories, and the register workload that records them.
 //! - [`proxy`]: a fault-injecting TCP proxy (pass, drop, hold traffic).
+//! - [`tls`]: throwaway CAs and certificates for TLS tests.
 //! - [`cluster`]: one cluster interface with an in-process and a
 //!   real-process implementation, a proxy on every link between two servers
 //!   (crash, restart, stall, partition).
@@ -18,6 +19,7 @@ pub mod http;
 pub mod linearizability;
 mod process;
 pub mod proxy;
+pub mod tls;
 mod wait;
 
 pub use process::{cargo_bin, corral_binary, ProcessServer};
@@ -78,6 +80,7 @@ impl TestServer {
         config.listen = addr;
         config.zk_listen = handle.zk_addr();
         config.admin_listen = handle.admin_addr();
+        config.zk_secure_listen = handle.zk_secure_addr();
         Ok(TestServer {
             config,
             clock,
@@ -100,6 +103,11 @@ impl TestServer {
     /// The admin HTTP address.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.config.admin_listen
+    }
+
+    /// The ZooKeeper-protocol TLS address (`zk_secure_listen`), if enabled.
+    pub fn zk_secure_addr(&self) -> Option<SocketAddr> {
+        self.config.zk_secure_listen
     }
 
     /// The connect string for the client.

@@ -16,6 +16,7 @@ pub struct ProcessServer {
     extra: Vec<String>,
     zk_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
+    zk_secure_addr: Option<SocketAddr>,
 }
 
 impl ProcessServer {
@@ -53,6 +54,7 @@ impl ProcessServer {
                 for (prefix, kind) in [
                     ("listening: ", "native"),
                     ("zookeeper: ", "zookeeper"),
+                    ("zookeeper-secure: ", "zookeeper-secure"),
                     ("admin: http://", "admin"),
                 ] {
                     if let Some(addr) = line.strip_prefix(prefix) {
@@ -62,12 +64,13 @@ impl ProcessServer {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        let (mut zk_addr, mut admin_addr) = (None, None);
+        let (mut zk_addr, mut admin_addr, mut zk_secure_addr) = (None, None, None);
         // The other addresses come before the `listening:` line.
         let addr = loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(("native", addr)) => break addr.parse()?,
                 Ok(("zookeeper", addr)) => zk_addr = addr.parse().ok(),
+                Ok(("zookeeper-secure", addr)) => zk_secure_addr = addr.parse().ok(),
                 Ok((_, addr)) => admin_addr = addr.parse().ok(),
                 Err(_) => {
                     if let Some(status) = child.try_wait()? {
@@ -85,6 +88,7 @@ impl ProcessServer {
             addr,
             zk_addr,
             admin_addr,
+            zk_secure_addr,
             binary: binary.to_path_buf(),
             data_dir: data_dir.to_path_buf(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -128,6 +132,17 @@ impl ProcessServer {
     /// The ZooKeeper-protocol address, if the server printed one.
     pub fn zk_addr(&self) -> Option<SocketAddr> {
         self.zk_addr
+    }
+
+    /// The ZooKeeper-protocol TLS address, if the server printed one
+    /// (`zookeeper-secure:`, with `--zk-secure-listen`).
+    pub fn zk_secure_addr(&self) -> Option<SocketAddr> {
+        self.zk_secure_addr
+    }
+
+    /// Asks the server to re-read its TLS certificates (SIGHUP).
+    pub fn hangup(&self) -> anyhow::Result<()> {
+        self.signal("HUP")
     }
 
     /// The admin HTTP address, if the server printed one.
