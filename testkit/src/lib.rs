@@ -9,6 +9,7 @@
 //! - [`linearizability`]: a WGL-style checker for recorded register
 //!   histories, and the register workload that records them.
 //! - [`proxy`]: a fault-injecting TCP proxy (pass, drop, hold traffic).
+//! - [`kazoo`]: the Python ZooKeeper client, installed on demand, for tests.
 //! - [`tls`]: throwaway CAs and certificates for TLS tests.
 //! - [`cluster`]: one cluster interface with an in-process and a
 //!   real-process implementation, a proxy on every link between two servers
@@ -16,6 +17,7 @@
 
 pub mod cluster;
 pub mod http;
+pub mod kazoo;
 pub mod linearizability;
 mod process;
 pub mod proxy;
