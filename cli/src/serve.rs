@@ -116,6 +116,29 @@ pub struct ServeArgs {
     /// (`digest:USER:HASH`, `x509:CN=...`; repeatable).
     #[arg(long = "admin-identity")]
     admin_identities: Vec<String>,
+    /// The ZooKeeper protocol over TLS (ZooKeeper's secureClientPort),
+    /// HOST:PORT; needs --tls-cert and --tls-key.
+    #[arg(long)]
+    zk_secure_listen: Option<SocketAddr>,
+    /// PEM certificate chain of the TLS listeners (the server's first).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// PEM bundle of client CAs: TLS clients must then present a
+    /// certificate one of them signed (mutual TLS).
+    #[arg(long)]
+    tls_client_ca: Option<PathBuf>,
+    /// Lowest TLS version offered: 1.2 (default) or 1.3.
+    #[arg(long)]
+    tls_min_version: Option<String>,
+    /// How often the TLS files are checked for changes, ms (SIGHUP re-reads them too).
+    #[arg(long)]
+    tls_reload_ms: Option<u64>,
+    /// The x509 id (subject DN, RFC 2253) that is the super user.
+    #[arg(long)]
+    x509_super_user: Option<String>,
 }
 
 impl ServeArgs {
@@ -189,6 +212,17 @@ impl ServeArgs {
             "admin_identities",
             &Some(&self.admin_identities).filter(|m| !m.is_empty()),
         )?;
+        put(
+            &mut t,
+            "zk_secure_listen",
+            &self.zk_secure_listen.map(|a| a.to_string()),
+        )?;
+        put(&mut t, "tls_cert", &self.tls_cert)?;
+        put(&mut t, "tls_key", &self.tls_key)?;
+        put(&mut t, "tls_client_ca", &self.tls_client_ca)?;
+        put(&mut t, "tls_min_version", &self.tls_min_version)?;
+        put(&mut t, "tls_reload_ms", &self.tls_reload_ms)?;
+        put(&mut t, "x509_super_user", &self.x509_super_user)?;
         Ok(t)
     }
 
@@ -260,6 +294,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // `listening:` comes last.
     if let Some(zk) = server.zk_addr() {
         say!("zookeeper: {zk}");
+    }
+    if let Some(secure) = server.zk_secure_addr() {
+        say!("zookeeper-secure: {secure}");
     }
     if let Some(admin) = server.admin_addr() {
         say!("admin: http://{admin}");

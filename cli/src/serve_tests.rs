@@ -61,6 +61,29 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
         &["--peer-route", "2=127.0.0.1:9"],
         "peer_routes = [{ id = 2, addr = \"127.0.0.1:9\" }]",
     ),
+    (
+        &["--tls-cert", "c.pem", "--tls-key", "k.pem"],
+        "tls_cert = \"c.pem\"\ntls_key = \"k.pem\"",
+    ),
+    (
+        &[
+            "--zk-secure-listen",
+            "127.0.0.1:5003",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-client-ca",
+            "ca.pem",
+        ],
+        "zk_secure_listen = \"127.0.0.1:5003\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\ntls_client_ca = \"ca.pem\"",
+    ),
+    (&["--tls-min-version", "1.3"], "tls_min_version = \"1.3\""),
+    (&["--tls-reload-ms", "250"], "tls_reload_ms = 250"),
+    (
+        &["--x509-super-user", "CN=admin,O=Corral"],
+        "x509_super_user = \"CN=admin,O=Corral\"",
+    ),
 ];
 
 /// The least a cluster member needs: an id, a peer listener and a secret.

@@ -49,6 +49,7 @@ pub mod service;
 pub mod session;
 pub mod state;
 pub mod storage;
+pub mod tls;
 pub mod tree;
 pub mod txn;
 pub mod watch;

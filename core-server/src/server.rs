@@ -50,6 +50,9 @@ pub enum ServerError {
     /// The node stopped itself after a storage failure.
     #[error("the node stopped after a storage failure (see the log)")]
     Fatal,
+    /// The TLS certificate, key or client CA could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A running server.
@@ -59,6 +62,7 @@ pub struct ServerHandle {
     zk_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
     peer_addr: Option<SocketAddr>,
+    zk_secure_addr: Option<SocketAddr>,
     stop: CancellationToken,
     service: Service,
     replicator: Replicator,
@@ -84,6 +88,11 @@ impl ServerHandle {
     /// The address of the peer listener (cluster members only).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer_addr
+    }
+
+    /// The address of the ZooKeeper-protocol TLS listener, if enabled.
+    pub fn zk_secure_addr(&self) -> Option<SocketAddr> {
+        self.zk_secure_addr
     }
 
     /// The service (for admin views and tests).
@@ -199,6 +208,8 @@ pub async fn start_with_clock(
         ),
         None => None,
     };
+    let zk_secure = bind_secure(&config).await?;
+    let zk_secure_addr = zk_secure.as_ref().map(|(_, addr, _)| *addr);
     crate::admin::metrics::install();
     let stop = CancellationToken::new();
     let fatal = CancellationToken::new();
@@ -210,6 +221,16 @@ pub async fn start_with_clock(
     let housekeeping = tokio::spawn(service.clone().run_housekeeping(check, stop.clone()));
     let zk = zk_listener
         .map(|l| tokio::spawn(crate::api::zk_wire::serve(l, service.clone(), stop.clone())));
+    let zk_secure = zk_secure.map(|(l, _, tls)| {
+        let every = Duration::from_millis(config.tls_reload_ms);
+        tokio::spawn(tls.config().clone().watch(every, stop.clone()));
+        tokio::spawn(crate::api::zk_wire::serve_secure(
+            l,
+            service.clone(),
+            tls,
+            stop.clone(),
+        ))
+    });
     let admin_state = crate::admin::AdminState::new(service.clone(), service.now());
     let admin =
         admin_listener.map(|l| tokio::spawn(crate::admin::serve(l, admin_state, stop.clone())));
@@ -234,7 +255,7 @@ pub async fn start_with_clock(
         .add_service(api.into_server())
         .add_service(cluster_admin.into_server())
         .serve_with_incoming_shutdown(watched(listener, None), shutdown);
-    tracing::info!(%addr, zk_addr = ?zk_addr, admin_addr = ?admin_addr, peer_addr = ?peer_addr, data_dir = %config.data_dir.display(), "corral serving");
+    tracing::info!(%addr, zk_addr = ?zk_addr, zk_secure_addr = ?zk_secure_addr, admin_addr = ?admin_addr, peer_addr = ?peer_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();
     let handle_replicator = started.replicator.clone();
 
@@ -243,6 +264,9 @@ pub async fn start_with_clock(
         task_stop.cancel();
         let _ = housekeeping.await;
         if let Some(zk) = zk {
+            let _ = zk.await;
+        }
+        if let Some(zk) = zk_secure {
             let _ = zk.await;
         }
         if let Some(admin) = admin {
@@ -266,6 +290,7 @@ pub async fn start_with_clock(
         zk_addr,
         admin_addr,
         peer_addr,
+        zk_secure_addr,
         stop,
         service,
         replicator: handle_replicator,
@@ -304,6 +329,26 @@ fn watched(
             WatchedStream::new(stream, on_close.clone())
         })
     })
+}
+
+/// Binds the ZooKeeper secure port, if configured, and loads its TLS files
+/// (a bad file is a start-up error; later ones only fail a reload).
+async fn bind_secure(
+    config: &Config,
+) -> Result<Option<(TcpListener, SocketAddr, crate::tls::TlsAcceptor)>, ServerError> {
+    let (Some(addr), Some(files)) = (config.zk_secure_listen, config.tls_files()?) else {
+        return Ok(None);
+    };
+    let tls = crate::tls::Reloading::load(files)?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let handshake = Duration::from_millis(config.handshake_timeout_ms);
+    let acceptor = crate::tls::TlsAcceptor::new(tls, handshake);
+    Ok(Some((listener, bound, acceptor)))
 }
 
 /// Creates the data directory and takes an exclusive lock on it, so two

@@ -9,15 +9,19 @@
 //! - [`linearizability`]: a WGL-style checker for recorded register
 //!   histories, and the register workload that records them.
 //! - [`proxy`]: a fault-injecting TCP proxy (pass, drop, hold traffic).
+//! - [`kazoo`]: the Python ZooKeeper client, installed on demand, for tests.
+//! - [`tls`]: throwaway CAs and certificates for TLS tests.
 //! - [`cluster`]: one cluster interface with an in-process and a
 //!   real-process implementation, a proxy on every link between two servers
 //!   (crash, restart, stall, partition).
 
 pub mod cluster;
 pub mod http;
+pub mod kazoo;
 pub mod linearizability;
 mod process;
 pub mod proxy;
+pub mod tls;
 mod wait;
 
 pub use process::{cargo_bin, corral_binary, ProcessServer};
@@ -80,6 +84,7 @@ impl TestServer {
         config.zk_listen = handle.zk_addr();
         config.admin_listen = handle.admin_addr();
         config.peer_listen = handle.peer_addr().or(config.peer_listen);
+        config.zk_secure_listen = handle.zk_secure_addr();
         Ok(TestServer {
             config,
             clock,
@@ -107,6 +112,11 @@ impl TestServer {
     /// The peer address (cluster members only).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.handle()?.peer_addr()
+    }
+
+    /// The ZooKeeper-protocol TLS address (`zk_secure_listen`), if enabled.
+    pub fn zk_secure_addr(&self) -> Option<SocketAddr> {
+        self.config.zk_secure_listen
     }
 
     /// The connect string for the client.

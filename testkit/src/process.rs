@@ -17,6 +17,7 @@ pub struct ProcessServer {
     zk_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
     peer_addr: Option<SocketAddr>,
+    zk_secure_addr: Option<SocketAddr>,
 }
 
 impl ProcessServer {
@@ -54,6 +55,7 @@ impl ProcessServer {
                 for (prefix, kind) in [
                     ("listening: ", "native"),
                     ("zookeeper: ", "zookeeper"),
+                    ("zookeeper-secure: ", "zookeeper-secure"),
                     ("admin: http://", "admin"),
                     ("peer: ", "peer"),
                 ] {
@@ -65,12 +67,14 @@ impl ProcessServer {
         });
         let deadline = Instant::now() + Duration::from_secs(60);
         let (mut zk_addr, mut admin_addr, mut peer_addr) = (None, None, None);
+        let mut zk_secure_addr = None;
         // The other addresses come before the `listening:` line.
         let addr = loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(("native", addr)) => break addr.parse()?,
                 Ok(("zookeeper", addr)) => zk_addr = addr.parse().ok(),
                 Ok(("peer", addr)) => peer_addr = addr.parse().ok(),
+                Ok(("zookeeper-secure", addr)) => zk_secure_addr = addr.parse().ok(),
                 Ok((_, addr)) => admin_addr = addr.parse().ok(),
                 Err(_) => {
                     if let Some(status) = child.try_wait()? {
@@ -89,6 +93,7 @@ impl ProcessServer {
             zk_addr,
             admin_addr,
             peer_addr,
+            zk_secure_addr,
             binary: binary.to_path_buf(),
             data_dir: data_dir.to_path_buf(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -132,6 +137,17 @@ impl ProcessServer {
     /// The ZooKeeper-protocol address, if the server printed one.
     pub fn zk_addr(&self) -> Option<SocketAddr> {
         self.zk_addr
+    }
+
+    /// The ZooKeeper-protocol TLS address, if the server printed one
+    /// (`zookeeper-secure:`, with `--zk-secure-listen`).
+    pub fn zk_secure_addr(&self) -> Option<SocketAddr> {
+        self.zk_secure_addr
+    }
+
+    /// Asks the server to re-read its TLS certificates (SIGHUP).
+    pub fn hangup(&self) -> anyhow::Result<()> {
+        self.signal("HUP")
     }
 
     /// The admin HTTP address, if the server printed one.

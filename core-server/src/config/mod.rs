@@ -2,6 +2,7 @@
 //! (both through [`settings`]).
 
 pub mod settings;
+mod tls;
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -108,6 +109,25 @@ pub struct Config {
     /// Identities (`scheme:id`, as in ACLs: `digest:ops:HASH`, `x509:CN=ops`)
     /// allowed to run operator commands beside the super user.
     pub admin_identities: Vec<String>,
+    /// The ZooKeeper protocol over TLS, as ZooKeeper's `secureClientPort`
+    /// (`None`: off; `"off"` in a file). Needs `tls_cert` and `tls_key`.
+    #[serde(with = "listener")]
+    pub zk_secure_listen: Option<SocketAddr>,
+    /// PEM certificate chain of the TLS listeners, the server's own first.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// PEM bundle of client CAs: when set, TLS clients must present a
+    /// certificate one of them signed (mutual TLS).
+    pub tls_client_ca: Option<PathBuf>,
+    /// Lowest TLS version offered: `"1.2"` or `"1.3"` (never lower).
+    pub tls_min_version: String,
+    /// How often the TLS files are checked for changes (they are also
+    /// re-read on SIGHUP).
+    pub tls_reload_ms: u64,
+    /// The `x509` id (subject DN, RFC 2253) of the super user, as ZooKeeper's
+    /// `zookeeper.X509AuthenticationProvider.superUser`.
+    pub x509_super_user: Option<String>,
 }
 
 /// A cluster member as configured:
@@ -227,6 +247,13 @@ impl Default for Config {
             peer_listen: None,
             cluster_secret_file: None,
             admin_identities: Vec::new(),
+            zk_secure_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            tls_min_version: "1.2".to_string(),
+            tls_reload_ms: 10_000,
+            x509_super_user: None,
         }
     }
 }
@@ -376,6 +403,7 @@ impl Config {
                 );
             }
         }
+        self.validate_tls()?;
         Ok(())
     }
 

@@ -64,7 +64,15 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Settings {
 }
 
 /// `Config` keys with no default value (absent from a serialized default).
-const OPTIONAL_KEYS: [&str; 3] = ["super_digest", "node_id", "cluster_secret_file"];
+const OPTIONAL_KEYS: [&str; 7] = [
+    "super_digest",
+    "node_id",
+    "cluster_secret_file",
+    "tls_cert",
+    "tls_key",
+    "tls_client_ca",
+    "x509_super_user",
+];
 
 /// Merges layers of settings; a key in a later layer replaces the same key
 /// in an earlier one.

@@ -42,6 +42,9 @@ pub enum CloseReason {
     OutcomeUnknown,
     /// The server is stopping.
     Shutdown,
+    /// The TLS handshake failed: not TLS at all, or a client certificate
+    /// missing, from an unknown CA or expired.
+    TlsHandshakeFailed,
 }
 
 impl CloseReason {
@@ -65,6 +68,7 @@ impl CloseReason {
             CloseReason::SnapshotInstalled => "snapshot_installed",
             CloseReason::OutcomeUnknown => "outcome_unknown",
             CloseReason::Shutdown => "shutdown",
+            CloseReason::TlsHandshakeFailed => "tls_handshake_failed",
         }
     }
 

@@ -20,6 +20,7 @@ mod streams;
 pub use crate::request;
 mod watches;
 mod write;
+mod x509;
 
 /// True for the requests that go through the log and may be pipelined.
 pub fn is_pipelined_write(request: &Request) -> bool {

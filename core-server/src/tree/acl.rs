@@ -1,4 +1,4 @@
-//! ACLs: permission bits, the schemes (world, auth, digest, ip), the fix-up a
+//! ACLs: permission bits, the schemes (world, auth, digest, ip, x509), the fix-up a
 //! create or setACL applies to a requested list, and permission checks.
 //!
 //! Pure functions of the node's ACL and the caller's ids; the caller's ids
@@ -29,7 +29,7 @@ pub mod perms {
 pub struct Acl {
     /// Permission bits.
     pub perms: i32,
-    /// Scheme: world, auth, digest or ip.
+    /// Scheme: world, auth, digest, ip or x509.
     pub scheme: String,
     /// The id within the scheme.
     pub id: String,
@@ -131,8 +131,16 @@ fn is_valid(acl: &Acl) -> bool {
             .split_once(':')
             .is_some_and(|(u, h)| !u.is_empty() && !h.is_empty()),
         "ip" => parse_cidr(&acl.id).is_some(),
+        // A subject DN (ZooKeeper checks it parses as an X500Principal).
+        "x509" => acl.id.contains('='),
         _ => false,
     }
+}
+
+/// Schemes whose ids were proven (ZooKeeper's `isAuthenticated`): the ids an
+/// `auth` entry stands for.
+fn is_authenticated(scheme: &str) -> bool {
+    matches!(scheme, "digest" | "x509")
 }
 
 /// ZooKeeper's `fixupACL`: an empty list is invalid; `auth` entries become one
@@ -154,7 +162,7 @@ pub fn fixup(requested: &[Acl], caller: &[AuthId]) -> Result<Vec<Acl>, ErrorCode
         }
         if acl.scheme == "auth" {
             let mut added = false;
-            for id in caller.iter().filter(|id| id.scheme == "digest") {
+            for id in caller.iter().filter(|id| is_authenticated(&id.scheme)) {
                 push(
                     Acl {
                         perms: acl.perms,

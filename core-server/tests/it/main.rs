@@ -23,4 +23,7 @@ mod t64_peer_format;
 mod t65_status_words;
 mod t66_backup_restore;
 mod t67_admin_http;
+mod t68_zk_tls;
+mod t69_zk_tls_reload;
 mod t75_peer_and_admin_auth;
+mod tls_zk;

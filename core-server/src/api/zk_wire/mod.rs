@@ -4,7 +4,8 @@
 //! Owns framing (4-byte big-endian length; a frame over the limit closes the
 //! connection), the connect handshake (timeout negotiation, session reattach,
 //! the last-zxid rule), four-letter words, special xids (-1 notification, -2
-//! ping, -4 auth, -8 setWatches) and the per-connection task. Requests go to
+//! ping, -4 auth, -8 setWatches) and the per-connection task, over plain TCP
+//! or, on the secure port ([`serve_secure`]), over TLS. Requests go to
 //! the same [`Service`] as the native API, so both see one tree, one set of
 //! sessions and watches.
 
@@ -12,6 +13,7 @@ pub mod four_letter;
 pub mod framing;
 pub mod jute;
 pub mod records;
+mod secure;
 
 use crate::connection::{
     outbound, ByteBudget, CloseReason, IpLimiter, OutboundReceiver, OutboundSender, SendError,
@@ -26,16 +28,28 @@ use records::Body;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 const PROTOCOL: &str = "zookeeper";
 
+pub use secure::serve_secure;
+
 /// Accepts ZooKeeper-protocol connections until `stop`.
 pub async fn serve(listener: TcpListener, service: Service, stop: CancellationToken) {
+    accept_loop(listener, service, stop, None).await
+}
+
+/// Accepts connections until `stop`, each served on its own task (over TLS
+/// when `tls` is given: the handshake runs on that task, not here).
+async fn accept_loop(
+    listener: TcpListener,
+    service: Service,
+    stop: CancellationToken,
+    tls: Option<crate::tls::TlsAcceptor>,
+) {
     let config = service.config().clone();
     let limit = Arc::new(Semaphore::new(config.max_connections));
     let per_ip = IpLimiter::new(config.max_connections_per_ip);
@@ -64,9 +78,18 @@ pub async fn serve(listener: TcpListener, service: Service, stop: CancellationTo
         let service = service.clone();
         let close = stop.child_token();
         let partial = partial.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
-            connection(service, stream, peer, close, partial).await;
+            match tls {
+                None => {
+                    let (read, write) = stream.into_split();
+                    connection(service, read, write, peer, close, partial, None).await;
+                }
+                Some(tls) => {
+                    secure::connection_over_tls(service, tls, stream, peer, close, partial).await;
+                }
+            }
             drop(slot);
             drop(permit);
         });
@@ -92,10 +115,10 @@ enum Handshake {
 }
 
 /// Reads the four-letter word or the whole ConnectRequest.
-async fn handshake(
+async fn handshake<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     service: &Service,
-    reader: &mut FrameReader<OwnedReadHalf>,
-    write: &mut OwnedWriteHalf,
+    reader: &mut FrameReader<R>,
+    write: &mut W,
     peer: SocketAddr,
 ) -> Result<Handshake, FrameError> {
     let head = reader.peek_head().await?;
@@ -128,15 +151,21 @@ async fn handshake(
         .map_err(|_| FrameError::Malformed)
 }
 
-async fn connection(
+/// Serves one connection, over any byte stream split in its two halves;
+/// `identity` is the `x509` id its TLS client certificate proved.
+async fn connection<R, W>(
     service: Service,
-    stream: TcpStream,
+    read: R,
+    mut write: W,
     peer: SocketAddr,
     close: CancellationToken,
     partial: Arc<ByteBudget>,
-) {
+    identity: Option<String>,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let config = service.config().clone();
-    let (read, mut write) = stream.into_split();
     let mut reader = FrameReader::new(
         read,
         config.max_request_bytes,
@@ -171,6 +200,9 @@ async fn connection(
     };
     let connection = match service.connect(args, outbox).await {
         Ok((connection, connected)) => {
+            if let Some(subject) = &identity {
+                service.add_x509_identity(&connection, subject);
+            }
             let hello = connect_response(
                 connected.timeout_ms,
                 connected.session_id,
@@ -222,7 +254,11 @@ async fn finish_writer(writer: tokio::task::JoinHandle<()>, grace: Duration) {
 /// at once when the connection is closed because its queue overflowed (a
 /// client that does not read), else flushes what is queued (a closeSession
 /// reply) and ends the stream.
-async fn write_loop(mut rx: OutboundReceiver, write: OwnedWriteHalf, close: CancellationToken) {
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut rx: OutboundReceiver,
+    write: W,
+    close: CancellationToken,
+) {
     let mut out = BufWriter::new(write);
     let overflow_close = rx.closed_by_overflow(close);
     tokio::select! {
@@ -234,7 +270,7 @@ async fn write_loop(mut rx: OutboundReceiver, write: OwnedWriteHalf, close: Canc
     }
 }
 
-async fn drain(rx: &mut OutboundReceiver, out: &mut BufWriter<OwnedWriteHalf>) {
+async fn drain<W: AsyncWrite + Unpin>(rx: &mut OutboundReceiver, out: &mut BufWriter<W>) {
     let sent = metrics::counter!("corral_sent_bytes_total", "protocol" => "zookeeper");
     while let Some(item) = rx.recv().await {
         let mut item = Some(item);
@@ -308,10 +344,10 @@ async fn send(
 /// Serves requests until the connection ends; returns the reason when the
 /// server decided the close. The `select!` is cancellation-safe: the frame
 /// reader keeps partial frames, and the pipeline keeps its replies.
-async fn serve_requests(
+async fn serve_requests<R: AsyncRead + Unpin>(
     service: &Service,
     connection: &Connection,
-    reader: &mut FrameReader<OwnedReadHalf>,
+    reader: &mut FrameReader<R>,
     tx: &OutboundSender,
     close: &CancellationToken,
 ) -> Option<CloseReason> {
