@@ -139,6 +139,16 @@ pub struct ServeArgs {
     /// The x509 id (subject DN, RFC 2253) that is the super user.
     #[arg(long)]
     x509_super_user: Option<String>,
+    /// PEM certificate chain this member presents to its peers (mutual TLS
+    /// on the peer plane; with --peer-tls-key and --peer-tls-ca).
+    #[arg(long)]
+    peer_tls_cert: Option<PathBuf>,
+    /// PEM private key of --peer-tls-cert.
+    #[arg(long)]
+    peer_tls_key: Option<PathBuf>,
+    /// PEM bundle of the cluster CA that signs every member's certificate.
+    #[arg(long)]
+    peer_tls_ca: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -223,6 +233,9 @@ impl ServeArgs {
         put(&mut t, "tls_min_version", &self.tls_min_version)?;
         put(&mut t, "tls_reload_ms", &self.tls_reload_ms)?;
         put(&mut t, "x509_super_user", &self.x509_super_user)?;
+        put(&mut t, "peer_tls_cert", &self.peer_tls_cert)?;
+        put(&mut t, "peer_tls_key", &self.peer_tls_key)?;
+        put(&mut t, "peer_tls_ca", &self.peer_tls_ca)?;
         Ok(t)
     }
 

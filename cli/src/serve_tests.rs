@@ -51,6 +51,12 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
          members = [{ id = 1, addr = \"a:1\" }, { id = 2, addr = \"b:2\", zk_addr = \"c:3\", client_addr = \"d:4\" }]",
     ),
     (
+        &[
+            "--peer-tls-cert", "p.pem", "--peer-tls-key", "p.key", "--peer-tls-ca", "ca.pem",
+        ],
+        "peer_tls_cert = \"p.pem\"\npeer_tls_key = \"p.key\"\npeer_tls_ca = \"ca.pem\"",
+    ),
+    (
         &["--admin-identity", "x509:CN=ops", "--admin-identity", "digest:ops:h"],
         "admin_identities = [\"x509:CN=ops\", \"digest:ops:h\"]",
     ),

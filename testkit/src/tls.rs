@@ -127,6 +127,21 @@ impl TestCa {
         self.issue(params)
     }
 
+    /// A cluster member's certificate for the peer plane (mutual TLS: both
+    /// a server and a client), for 127.0.0.1 and localhost.
+    pub fn peer(&self, name: &str) -> anyhow::Result<Issued> {
+        let mut params = params(&[("CN", name), ("O", "Corral")], Validity::Current);
+        params.subject_alt_names = vec![
+            SanType::DnsName("localhost".try_into()?),
+            SanType::IpAddress([127, 0, 0, 1].into()),
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        self.issue(params)
+    }
+
     /// A client certificate with this subject (most specific RDN first).
     pub fn client(&self, subject: &[(&str, &str)], validity: Validity) -> anyhow::Result<Issued> {
         let mut params = params(subject, validity);

@@ -128,6 +128,14 @@ pub struct Config {
     /// The `x509` id (subject DN, RFC 2253) of the super user, as ZooKeeper's
     /// `zookeeper.X509AuthenticationProvider.superUser`.
     pub x509_super_user: Option<String>,
+    /// PEM certificate chain this member presents to its peers (mutual TLS
+    /// on the peer plane, with `peer_tls_key` and `peer_tls_ca`).
+    pub peer_tls_cert: Option<PathBuf>,
+    /// PEM private key of `peer_tls_cert`.
+    pub peer_tls_key: Option<PathBuf>,
+    /// PEM bundle of the cluster CA: a peer's certificate must verify
+    /// against it, both ways.
+    pub peer_tls_ca: Option<PathBuf>,
 }
 
 /// A cluster member as configured:
@@ -254,6 +262,9 @@ impl Default for Config {
             tls_min_version: "1.2".to_string(),
             tls_reload_ms: 10_000,
             x509_super_user: None,
+            peer_tls_cert: None,
+            peer_tls_key: None,
+            peer_tls_ca: None,
         }
     }
 }
@@ -396,10 +407,10 @@ impl Config {
                     "a cluster member needs a peer listener (--peer-listen HOST:PORT)",
                 );
             }
-            if self.cluster_secret_file.is_none() {
+            if self.cluster_secret_file.is_none() && self.peer_tls_files()?.is_none() {
                 return invalid(
                     "cluster_secret_file",
-                    "a cluster member needs the cluster secret its peers prove (--cluster-secret-file FILE)",
+                    "a cluster member needs peer credentials: the cluster secret (--cluster-secret-file FILE) or peer TLS (--peer-tls-cert, --peer-tls-key, --peer-tls-ca)",
                 );
             }
         }

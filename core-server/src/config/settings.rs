@@ -64,7 +64,10 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Settings {
 }
 
 /// `Config` keys with no default value (absent from a serialized default).
-const OPTIONAL_KEYS: [&str; 7] = [
+const OPTIONAL_KEYS: [&str; 10] = [
+    "peer_tls_cert",
+    "peer_tls_key",
+    "peer_tls_ca",
     "super_digest",
     "node_id",
     "cluster_secret_file",

@@ -27,9 +27,33 @@ impl Config {
         }
     }
 
+    /// The TLS material of the peer plane (mutual TLS against the cluster
+    /// CA), if peer TLS is set: all three files, or none.
+    pub fn peer_tls_files(&self) -> Result<Option<TlsFiles>, ConfigError> {
+        let min_version =
+            MinVersion::parse(&self.tls_min_version).map_err(|_| ConfigError::Invalid {
+                name: "tls_min_version",
+                reason: "must be \"1.2\" or \"1.3\" (TLS below 1.2 is not offered)",
+            })?;
+        match (&self.peer_tls_cert, &self.peer_tls_key, &self.peer_tls_ca) {
+            (Some(cert), Some(key), Some(ca)) => Ok(Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: Some(ca.clone()),
+                min_version,
+            })),
+            (None, None, None) => Ok(None),
+            _ => Err(ConfigError::Invalid {
+                name: "peer_tls_cert",
+                reason: "peer_tls_cert, peer_tls_key and peer_tls_ca go together",
+            }),
+        }
+    }
+
     /// Checks the TLS settings against each other.
     pub(super) fn validate_tls(&self) -> Result<(), ConfigError> {
         let files = self.tls_files()?;
+        self.peer_tls_files()?;
         if self.zk_secure_listen.is_some() && files.is_none() {
             return Err(ConfigError::Invalid {
                 name: "zk_secure_listen",

@@ -66,6 +66,9 @@ pub enum StartFailure {
     /// The cluster secret could not be read.
     #[error(transparent)]
     PeerSecret(#[from] crate::replication::raft::peer_auth::SecretError),
+    /// The peer TLS files could not be used.
+    #[error("peer TLS: {0}")]
+    PeerTls(String),
     /// A cluster member was given no way to authenticate its peers.
     #[error(
         "a cluster member needs peer credentials: set cluster_secret_file (--cluster-secret-file)"

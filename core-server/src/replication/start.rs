@@ -3,7 +3,7 @@
 //! standalone server's committer, or a cluster member's Raft node). The one
 //! place that chooses; everything else talks to the [`Replicator`].
 
-use super::raft::peer_auth::{authenticated, PeerSecret};
+use super::raft::peer_auth::{authenticated, PeerCredentials, PeerSecret, PeerTls};
 use super::raft::peer_service::PeerApi;
 use super::raft::{self, RaftNode, RaftOptions};
 use super::{CommitterOptions, ReplicationError, Replicator, StartFailure};
@@ -29,7 +29,7 @@ pub struct Started {
 #[derive(Debug)]
 enum Running {
     Committer(JoinHandle<()>),
-    Raft(Arc<RaftNode>, PeerSecret),
+    Raft(Arc<RaftNode>, PeerCredentials),
 }
 
 impl Started {
@@ -42,10 +42,10 @@ impl Started {
         handshake: Duration,
         stop: CancellationToken,
     ) -> Option<JoinHandle<Result<(), tonic::transport::Error>>> {
-        let Running::Raft(node, secret) = &self.backend else {
+        let Running::Raft(node, creds) = &self.backend else {
             return None;
         };
-        let incoming = authenticated(listener, secret.clone(), handshake, self.on_peer_close());
+        let incoming = authenticated(listener, creds.clone(), handshake, self.on_peer_close());
         let service = PeerApi::new(node.clone(), stop.clone()).into_server();
         let serve = tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(10)))
@@ -89,16 +89,13 @@ pub async fn start(
     fatal: CancellationToken,
 ) -> Result<Started, ReplicationError> {
     if let Some(node_id) = config.node_id {
-        let secret = match &config.cluster_secret_file {
-            Some(path) => PeerSecret::load(path).map_err(StartFailure::from)?,
-            None => return Err(StartFailure::NoPeerCredentials.into()),
-        };
-        let options = raft_options(config, node_id, secret.clone());
+        let creds = peer_credentials(config, &stop)?;
+        let options = raft_options(config, node_id, creds.clone());
         let (node, state) = raft::start(&config.data_dir, options).await?;
         return Ok(Started {
             state,
             replicator: Replicator::raft(node.clone()),
-            backend: Running::Raft(node, secret),
+            backend: Running::Raft(node, creds),
         });
     }
     let recovered = super::recover(
@@ -127,7 +124,40 @@ pub async fn start(
 }
 
 /// The consensus settings of cluster member `node_id`.
-fn raft_options(config: &Config, node_id: u64, peer_secret: PeerSecret) -> RaftOptions {
+/// What this member proves to its peers and asks of them: the cluster
+/// secret and/or mutual TLS (its files reloaded until `stop`).
+fn peer_credentials(
+    config: &Config,
+    stop: &CancellationToken,
+) -> Result<PeerCredentials, ReplicationError> {
+    let secret = match &config.cluster_secret_file {
+        Some(path) => Some(PeerSecret::load(path).map_err(StartFailure::from)?),
+        None => None,
+    };
+    let files = config
+        .peer_tls_files()
+        .map_err(|e| StartFailure::PeerTls(e.to_string()))?;
+    let tls = match files {
+        Some(files) => {
+            let reloading = crate::tls::Reloading::load(files)
+                .map_err(|e| StartFailure::PeerTls(e.to_string()))?;
+            let every = Duration::from_millis(config.tls_reload_ms);
+            tokio::spawn(reloading.clone().watch(every, stop.clone()));
+            let handshake = Duration::from_millis(config.handshake_timeout_ms);
+            Some(
+                PeerTls::new(reloading, handshake)
+                    .map_err(|e| StartFailure::PeerTls(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    if secret.is_none() && tls.is_none() {
+        return Err(StartFailure::NoPeerCredentials.into());
+    }
+    Ok(PeerCredentials { secret, tls })
+}
+
+fn raft_options(config: &Config, node_id: u64, peer_credentials: PeerCredentials) -> RaftOptions {
     let members = config
         .members
         .iter()
@@ -151,6 +181,6 @@ fn raft_options(config: &Config, node_id: u64, peer_secret: PeerSecret) -> RaftO
             .iter()
             .map(|m| (m.id, m.addr.clone()))
             .collect(),
-        peer_secret,
+        peer_credentials,
     }
 }

@@ -6,10 +6,12 @@
 //! as the files change ([`Reloading`]), accepting TLS on a stream
 //! ([`TlsAcceptor`]) and reading the identity a client certificate proves
 //! ([`client_identity`], the ZooKeeper `x509` id). It knows nothing of any
-//! protocol: the ZooKeeper front end uses it for its secure port, and the
-//! native gRPC and peer listeners can use it the same way.
+//! protocol: the ZooKeeper front end uses it for its secure port, the peer
+//! plane for mutual TLS between members ([`build_client`] for the dialing
+//! side), and the native gRPC listener the same way.
 
 mod acceptor;
+mod client_config;
 mod error;
 pub mod identity;
 mod pem;
@@ -18,6 +20,7 @@ mod server_config;
 mod version;
 
 pub use acceptor::{client_identity, TlsAcceptor};
+pub use client_config::build_client;
 pub use error::{HandshakeError, TlsError};
 pub use reload::Reloading;
 pub use server_config::{build, provider, TlsFiles};

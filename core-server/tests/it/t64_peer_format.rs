@@ -24,7 +24,7 @@ async fn a_peer_message_of_another_format_is_refused_not_misread() -> anyhow::Re
     let peer_addr = server
         .peer_addr()
         .ok_or_else(|| anyhow::anyhow!("a member has a peer listener"))?;
-    let dialer = PeerDialer::new(PeerSecret::load(&secret_file)?, Duration::from_secs(5));
+    let dialer = PeerDialer::with_secret(PeerSecret::load(&secret_file)?, Duration::from_secs(5));
     let mut peer = peer_client(channel(&peer_addr.to_string(), &dialer)?);
     let status = postcard::to_allocvec(&AdminRequest::Status)?;
     let old = Blob {

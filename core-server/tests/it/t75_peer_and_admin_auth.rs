@@ -74,7 +74,7 @@ async fn a_process_without_the_cluster_secret_cannot_vote_append_or_install_a_sn
     let peer = cluster.peer_addr(follower).to_string();
     let limit = Duration::from_secs(2);
 
-    let wrong = PeerDialer::new(PeerSecret::new(b"not-the-cluster-secret".to_vec()), limit);
+    let wrong = PeerDialer::with_secret(PeerSecret::new(b"not-the-cluster-secret".to_vec()), limit);
     let mut forged = peer_client(channel(&peer, &wrong)?);
     let mut plain = PeerClient::new(
         tonic::transport::Endpoint::from_shared(format!("http://{peer}"))?
@@ -153,7 +153,7 @@ async fn a_process_without_the_cluster_secret_cannot_vote_append_or_install_a_sn
         .cluster_secret_file
         .clone()
         .ok_or_else(|| anyhow::anyhow!("a member has a secret file"))?;
-    let real = PeerDialer::new(PeerSecret::load(&secret_file)?, limit);
+    let real = PeerDialer::with_secret(PeerSecret::load(&secret_file)?, limit);
     let mut member = peer_client(channel(&peer, &real)?);
     let [(rpc, payload), ..] = forged_messages(term)?;
     send(&mut member, rpc, payload).await?;

@@ -97,7 +97,8 @@ impl ClusterOptions {
     /// 100 ms, heartbeats every 50 ms, elections after 300 ms), every
     /// four-letter word allowed, its id, and
     /// its routes to the other servers (`routes`: id and the address to dial
-    /// it at), the cluster secret in `secret_file` and the super user of
+    /// it at), the cluster secret in `secret_file` (unless the extra settings
+    /// set `peer_tls_cert`: then TLS alone) and the super user of
     /// [`ADMIN_AUTH`]. The data directory and listeners are the
     /// implementation's.
     pub fn server_settings(
@@ -108,10 +109,13 @@ impl ClusterOptions {
     ) -> Settings {
         let mut s = Settings::new();
         let text = |v: String| toml::Value::String(v);
-        s.insert(
-            "cluster_secret_file".into(),
-            text(secret_file.display().to_string()),
-        );
+        // With peer TLS in the extra settings, TLS alone authenticates peers.
+        if !self.settings.contains_key("peer_tls_cert") {
+            s.insert(
+                "cluster_secret_file".into(),
+                text(secret_file.display().to_string()),
+            );
+        }
         s.insert("super_digest".into(), text(admin_digest()));
         let int = |v: u64| toml::Value::Integer(i64::try_from(v).unwrap_or(i64::MAX));
         s.insert("node_id".into(), int(id));

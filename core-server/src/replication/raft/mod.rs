@@ -20,6 +20,7 @@ pub mod log_store;
 pub mod network;
 pub mod peer_auth;
 pub mod peer_service;
+pub mod peer_stream;
 pub mod prevote;
 pub mod queue;
 pub mod read_index;
@@ -73,8 +74,8 @@ pub struct RaftOptions {
     pub log_retained_bytes: usize,
     /// Most bytes of log records waiting for the log writer.
     pub log_write_queue_bytes: usize,
-    /// The cluster secret peers prove to each other.
-    pub peer_secret: peer_auth::PeerSecret,
+    /// What peers prove to each other.
+    pub peer_credentials: peer_auth::PeerCredentials,
 }
 
 /// A running Raft member.
@@ -158,7 +159,8 @@ pub async fn start(
     }
     .validate()
     .map_err(StartFailure::from)?;
-    let dialer = peer_auth::PeerDialer::new(options.peer_secret.clone(), network::CONNECT_TIMEOUT);
+    let dialer =
+        peer_auth::PeerDialer::new(options.peer_credentials.clone(), network::CONNECT_TIMEOUT);
     let network = network::Network {
         node_id: options.node_id,
         routes: options.peer_routes.clone(),

@@ -1,10 +1,10 @@
-//! Peer authentication with the shared cluster secret: a mutual
-//! challenge-response run on every peer connection before HTTP/2 starts, so
-//! a process without the secret cannot vote, append, install a snapshot or
-//! forward a write.
+//! Peer authentication: mutual TLS against the cluster CA and/or the shared
+//! cluster secret (a mutual challenge-response), run on every peer
+//! connection before HTTP/2 starts, so a process without the credentials
+//! cannot vote, append, install a snapshot or forward a write.
 //!
-//! Owns the handshake, both sides of it: the listener's filter over accepted
-//! connections and the dialer's connector for tonic channels.
+//! Owns the handshakes, both sides of them: the listener's filter over
+//! accepted connections and the dialer's connector for tonic channels.
 //!
 //! ```text
 //! dialer   -> listener: "CRPA" 0x01 dialer_nonce[32]
@@ -18,6 +18,7 @@
 //! that do not hold it, not someone who can alter packets on the path
 //! (`docs/security.md`).
 
+use super::peer_stream::{AcceptedPeer, DialedPeer};
 use crate::connection::watched::{OnClose, WatchedStream};
 use futures::{Stream, StreamExt};
 use hmac::{Hmac, Mac};
@@ -122,6 +123,9 @@ pub enum HandshakeError {
     /// The handshake took too long.
     #[error("peer handshake timed out")]
     Timeout,
+    /// Mutual TLS failed (no or an untrusted certificate, a name mismatch).
+    #[error("peer TLS: {0}")]
+    Tls(String),
 }
 
 fn nonce() -> [u8; LEN] {
@@ -182,42 +186,114 @@ pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
         .map_err(|_| HandshakeError::WrongSecret)
 }
 
-/// Connections accepted on the peer listener that completed the handshake
-/// within `limit` (at most [`MAX_PENDING`] at once), with TCP_NODELAY, each
-/// reporting its close; the others are closed and counted
-/// (`corral_peer_auth_failures_total`).
+/// What members prove to each other: the cluster secret, mutual TLS
+/// against the cluster CA, or both (TLS first, the secret inside it).
+#[derive(Debug, Clone)]
+pub struct PeerCredentials {
+    /// The shared secret, if configured.
+    pub secret: Option<PeerSecret>,
+    /// Mutual TLS, if configured.
+    pub tls: Option<PeerTls>,
+}
+
+/// Mutual TLS on the peer plane: the listener's acceptor (client
+/// certificates required, against the cluster CA) and the dialer's client
+/// configuration, both following the same reloading files.
+#[derive(Debug, Clone)]
+pub struct PeerTls {
+    acceptor: crate::tls::TlsAcceptor,
+    client: Arc<parking_lot::Mutex<(u64, Arc<rustls::ClientConfig>)>>,
+}
+
+impl PeerTls {
+    /// Peer TLS from `reloading` (its files name the cluster CA as client CA),
+    /// handshakes within `handshake`.
+    pub fn new(
+        reloading: Arc<crate::tls::Reloading>,
+        handshake: Duration,
+    ) -> Result<PeerTls, crate::tls::TlsError> {
+        let client = crate::tls::build_client(reloading.files())?;
+        let generation = reloading.generation();
+        Ok(PeerTls {
+            acceptor: crate::tls::TlsAcceptor::new(reloading, handshake),
+            client: Arc::new(parking_lot::Mutex::new((generation, client))),
+        })
+    }
+
+    /// The client configuration of the files now in force (rebuilt after a
+    /// reload; a failed rebuild keeps the previous one).
+    fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        let reloading = self.acceptor.config();
+        let generation = reloading.generation();
+        let mut held = self.client.lock();
+        if held.0 != generation {
+            match crate::tls::build_client(reloading.files()) {
+                Ok(config) => *held = (generation, config),
+                Err(error) => {
+                    tracing::error!(%error, "peer TLS client configuration not reloaded")
+                }
+            }
+        }
+        held.1.clone()
+    }
+}
+
+/// Runs the listener's side of every configured proof on a fresh connection.
+async fn accept_peer(
+    stream: TcpStream,
+    creds: &PeerCredentials,
+    on_close: Option<OnClose>,
+) -> Result<AcceptedPeer, HandshakeError> {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "cannot set TCP_NODELAY");
+    }
+    let watched = WatchedStream::new(stream, on_close);
+    let Some(tls) = &creds.tls else {
+        let mut plain = watched;
+        if let Some(secret) = &creds.secret {
+            accept(&mut plain, secret).await?;
+        }
+        return Ok(AcceptedPeer::Plain(plain));
+    };
+    let mut stream = tls
+        .acceptor
+        .accept(watched)
+        .await
+        .map_err(|e| HandshakeError::Tls(e.to_string()))?;
+    if let Some(secret) = &creds.secret {
+        accept(&mut stream, secret).await?;
+    }
+    Ok(AcceptedPeer::Tls(Box::new(stream)))
+}
+
+/// Connections accepted on the peer listener that proved every configured
+/// credential within `limit` (at most [`MAX_PENDING`] handshakes at once),
+/// with TCP_NODELAY, each reporting its close; the others are closed and
+/// counted (`corral_peer_auth_failures_total`).
 pub fn authenticated(
     listener: TcpListener,
-    secret: PeerSecret,
+    creds: PeerCredentials,
     limit: Duration,
     on_close: Option<OnClose>,
-) -> impl Stream<Item = std::io::Result<WatchedStream>> {
+) -> impl Stream<Item = std::io::Result<AcceptedPeer>> {
     let failures = metrics::counter!("corral_peer_auth_failures_total");
     tokio_stream::wrappers::TcpListenerStream::new(listener)
         .filter_map(|accepted| async move { accepted.ok() })
-        .map(move |mut stream: TcpStream| {
-            let secret = secret.clone();
+        .map(move |stream: TcpStream| {
+            let (creds, on_close) = (creds.clone(), on_close.clone());
             async move {
                 let from = stream.peer_addr().ok();
-                let done = tokio::time::timeout(limit, accept(&mut stream, &secret)).await;
-                match done.unwrap_or(Err(HandshakeError::Timeout)) {
-                    Ok(()) => Ok(stream),
-                    Err(error) => Err((from, error)),
-                }
+                let done = tokio::time::timeout(limit, accept_peer(stream, &creds, on_close)).await;
+                done.unwrap_or(Err(HandshakeError::Timeout))
+                    .map_err(|error| (from, error))
             }
         })
         .buffer_unordered(MAX_PENDING)
         .filter_map(move |handshake| {
-            let on_close = on_close.clone();
             let failures = failures.clone();
             async move {
                 match handshake {
-                    Ok(stream) => {
-                        if let Err(error) = stream.set_nodelay(true) {
-                            tracing::debug!(%error, "cannot set TCP_NODELAY");
-                        }
-                        Some(Ok(WatchedStream::new(stream, on_close)))
-                    }
+                    Ok(stream) => Some(Ok(stream)),
                     Err((from, error)) => {
                         failures.increment(1);
                         tracing::warn!(?from, %error, "peer connection refused");
@@ -228,32 +304,65 @@ pub fn authenticated(
         })
 }
 
-/// How this server dials its peers: TCP with TCP_NODELAY, then the
-/// handshake, within `limit`.
+/// How this server dials its peers: TCP with TCP_NODELAY, then TLS and/or
+/// the secret handshake, within `limit`.
 #[derive(Debug, Clone)]
 pub struct PeerDialer {
-    secret: PeerSecret,
+    creds: PeerCredentials,
     limit: Duration,
 }
 
 impl PeerDialer {
-    /// Dials with `secret`; connecting and the handshake take at most `limit`.
-    pub fn new(secret: PeerSecret, limit: Duration) -> PeerDialer {
-        PeerDialer { secret, limit }
+    /// Dials proving `creds`; connecting and the handshakes take at most `limit`.
+    pub fn new(creds: PeerCredentials, limit: Duration) -> PeerDialer {
+        PeerDialer { creds, limit }
+    }
+
+    /// Dials with the cluster secret only.
+    pub fn with_secret(secret: PeerSecret, limit: Duration) -> PeerDialer {
+        PeerDialer::new(
+            PeerCredentials {
+                secret: Some(secret),
+                tls: None,
+            },
+            limit,
+        )
     }
 
     /// Connects to `host:port` and authenticates.
-    pub async fn connect(&self, addr: &str) -> Result<TcpStream, HandshakeError> {
+    pub async fn connect(&self, addr: &str) -> Result<DialedPeer, HandshakeError> {
         let work = async {
             let mut stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
-            dial(&mut stream, &self.secret).await?;
-            Ok(stream)
+            let Some(tls) = &self.creds.tls else {
+                if let Some(secret) = &self.creds.secret {
+                    dial(&mut stream, secret).await?;
+                }
+                return Ok(DialedPeer::Plain(stream));
+            };
+            let host = host_of(addr);
+            let name = rustls_pki_types::ServerName::try_from(host.to_string())
+                .map_err(|e| HandshakeError::Tls(format!("{addr}: {e}")))?;
+            let connector = tokio_rustls::TlsConnector::from(tls.client_config());
+            let mut stream = connector
+                .connect(name, stream)
+                .await
+                .map_err(|e| HandshakeError::Tls(e.to_string()))?;
+            if let Some(secret) = &self.creds.secret {
+                dial(&mut stream, secret).await?;
+            }
+            Ok(DialedPeer::Tls(Box::new(stream)))
         };
         tokio::time::timeout(self.limit, work)
             .await
             .unwrap_or(Err(HandshakeError::Timeout))
     }
+}
+
+/// The host part of `host:port` (an IPv6 address without its brackets).
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 #[cfg(test)]
