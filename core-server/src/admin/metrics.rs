@@ -141,6 +141,10 @@ fn describe() {
         "Raft messages to a peer that failed, by peer"
     );
     describe_counter!(
+        "corral_peer_auth_failures_total",
+        "Peer connections refused for a missing or wrong cluster proof or certificate"
+    );
+    describe_counter!(
         "corral_received_bytes_total",
         Unit::Bytes,
         "Bytes read from clients, by protocol"
@@ -149,6 +153,14 @@ fn describe() {
         "corral_sent_bytes_total",
         Unit::Bytes,
         "Bytes written to clients, by protocol"
+    );
+    describe_counter!(
+        "corral_admin_snapshots_total",
+        "Snapshots streamed to administrators (/snapshot and the CLI)"
+    );
+    describe_counter!(
+        "corral_tls_reload_failures_total",
+        "Changed certificate or key files that failed to load (the old ones stay)"
     );
     describe_counter!("corral_sessions_created_total", "Sessions created here");
     describe_counter!(
