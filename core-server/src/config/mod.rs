@@ -1,6 +1,7 @@
 //! One typed, validated server configuration, from flags or a TOML file
 //! (both through [`settings`]).
 
+mod sasl;
 pub mod settings;
 
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,14 @@ pub struct Config {
     /// Where to dial a peer instead of its advertised address (`ID=HOST:PORT`
     /// each): a relay, or a fault-injecting proxy in tests.
     pub peer_routes: Vec<Member>,
+    /// SASL DIGEST-MD5 users: a JAAS file whose `sasl_server_section` lists
+    /// them as `user_NAME="password"` (ZooKeeper's
+    /// `java.security.auth.login.config`). `None`: SASL is not configured.
+    pub sasl_users_file: Option<PathBuf>,
+    /// The JAAS section read (ZooKeeper's `zookeeper.sasl.serverconfig`).
+    pub sasl_server_section: String,
+    /// A SASL user who is the super user (ZooKeeper's `zookeeper.superUser`).
+    pub sasl_super_user: Option<String>,
 }
 
 /// A cluster member as configured: `ID=HOST:PORT` or `ID=HOST:PORT/ZKHOST:ZKPORT`.
@@ -172,6 +181,9 @@ impl Default for Config {
             proposal_queue_bytes: 64 << 20,
             log_retained_bytes: 256 << 20,
             log_write_queue_bytes: 64 << 20,
+            sasl_users_file: None,
+            sasl_server_section: "Server".to_string(),
+            sasl_super_user: None,
         }
     }
 }
@@ -209,6 +221,9 @@ pub enum ConfigError {
         /// What was wrong.
         source: toml::de::Error,
     },
+    /// The SASL users file could not be loaded.
+    #[error(transparent)]
+    Sasl(#[from] crate::sasl::UsersError),
 }
 
 /// An optional listener address in a file: `"host:port"`, or `"off"`.
@@ -304,6 +319,7 @@ impl Config {
         if self.write_timeout_ms == 0 {
             return invalid("write_timeout_ms", "must be positive");
         }
+        self.validate_sasl()?;
         if let Some(id) = self.node_id {
             if !self.members.is_empty() && !self.members.iter().any(|m| m.id == id) {
                 return invalid("members", "must include this server's node_id");

@@ -64,7 +64,12 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Settings {
 }
 
 /// `Config` keys with no default value (absent from a serialized default).
-const OPTIONAL_KEYS: [&str; 2] = ["super_digest", "node_id"];
+const OPTIONAL_KEYS: [&str; 4] = [
+    "super_digest",
+    "node_id",
+    "sasl_users_file",
+    "sasl_super_user",
+];
 
 /// Merges layers of settings; a key in a later layer replaces the same key
 /// in an earlier one.
