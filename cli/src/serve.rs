@@ -103,6 +103,16 @@ pub struct ServeArgs {
     /// `ID=HOST:PORT` (repeatable; for relays and fault-injection tests).
     #[arg(long = "peer-route")]
     peer_routes: Vec<core_server::config::Member>,
+    /// SASL DIGEST-MD5 users: a JAAS file whose `Server` section names them
+    /// as `user_NAME="password"` (ZooKeeper's java.security.auth.login.config).
+    #[arg(long = "sasl-users")]
+    sasl_users_file: Option<PathBuf>,
+    /// The JAAS section read (ZooKeeper's zookeeper.sasl.serverconfig; default Server).
+    #[arg(long)]
+    sasl_server_section: Option<String>,
+    /// A SASL user with super rights (ZooKeeper's zookeeper.superUser).
+    #[arg(long)]
+    sasl_super_user: Option<String>,
 }
 
 impl ServeArgs {
@@ -165,6 +175,9 @@ impl ServeArgs {
             "peer_routes",
             &Some(&self.peer_routes).filter(|m| !m.is_empty()),
         )?;
+        put(&mut t, "sasl_users_file", &self.sasl_users_file)?;
+        put(&mut t, "sasl_server_section", &self.sasl_server_section)?;
+        put(&mut t, "sasl_super_user", &self.sasl_super_user)?;
         Ok(t)
     }
 

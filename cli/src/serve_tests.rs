@@ -50,6 +50,9 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
         &["--peer-route", "2=127.0.0.1:9"],
         "peer_routes = [{ id = 2, addr = \"127.0.0.1:9\" }]",
     ),
+    (&["--sasl-users", "jaas.conf"], "sasl_users_file = \"jaas.conf\""),
+    (&["--sasl-server-section", "Zk"], "sasl_server_section = \"Zk\""),
+    (&["--sasl-super-user", "admin"], "sasl_super_user = \"admin\""),
 ];
 
 fn from_flags(flags: &[&str]) -> Config {
