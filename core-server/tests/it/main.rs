@@ -23,3 +23,4 @@ mod t64_peer_format;
 mod t65_status_words;
 mod t66_backup_restore;
 mod t67_admin_http;
+mod t69_zk_sasl;
