@@ -90,7 +90,8 @@ impl Token {
     fn shown(&self) -> String {
         match self {
             Token::Word(w) => format!("{w:?}"),
-            Token::Quoted(q) => format!("quoted {q:?}"),
+            // Never the value: it may be a password.
+            Token::Quoted(_) => "a quoted value".to_string(),
             Token::Punct(c) => format!("'{c}'"),
         }
     }

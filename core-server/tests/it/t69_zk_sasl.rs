@@ -176,6 +176,8 @@ admin.stop()
 admin.close()
 
 refused("bob", "wrong")
+# An unknown user with a known user's password: refused, as ZooKeeper 3.9.3+
+# does (3.8 let it in after that user had logged in: ZOOKEEPER-4839).
 refused("mallory", "bobsecret")
 
 # The failures harmed no one else: bob's session still works.

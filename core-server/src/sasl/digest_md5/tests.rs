@@ -143,7 +143,8 @@ fn a_nonce_count_other_than_one_fails() {
 #[test]
 fn the_digest_uri_realm_qop_and_charset_are_checked() {
     let good = String::from_utf8(client_response(&RFC, "chris", "secret", "n", "")).expect("a");
-    let cases: [(&str, &str, fn(&DigestError) -> bool); 5] = [
+    type Expect = fn(&DigestError) -> bool;
+    let cases: [(&str, &str, Expect); 5] = [
         ("imap/elwood.innosoft.com", "zookeeper/zk-sasl-md5", |e| {
             matches!(e, DigestError::DigestUri { .. })
         }),

@@ -73,7 +73,8 @@ fn escapes_comments_and_layout() {
 
 #[test]
 fn malformed_files_say_where() {
-    let cases: [(&str, fn(&JaasError) -> bool); 9] = [
+    type Expect = fn(&JaasError) -> bool;
+    let cases: [(&str, Expect); 9] = [
         ("Server {\n M required user_a=\"x\";\n}", |e| {
             matches!(e, JaasError::Syntax { line: 3, .. })
         }),
