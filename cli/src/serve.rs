@@ -149,6 +149,16 @@ pub struct ServeArgs {
     /// PEM bundle of the cluster CA that signs every member's certificate.
     #[arg(long)]
     peer_tls_ca: Option<PathBuf>,
+    /// SASL DIGEST-MD5 users: a JAAS file whose `Server` section names them
+    /// as `user_NAME="password"` (ZooKeeper's java.security.auth.login.config).
+    #[arg(long = "sasl-users")]
+    sasl_users_file: Option<PathBuf>,
+    /// The JAAS section read (ZooKeeper's zookeeper.sasl.serverconfig; default Server).
+    #[arg(long)]
+    sasl_server_section: Option<String>,
+    /// A SASL user with super rights (ZooKeeper's zookeeper.superUser).
+    #[arg(long)]
+    sasl_super_user: Option<String>,
 }
 
 impl ServeArgs {
@@ -236,6 +246,9 @@ impl ServeArgs {
         put(&mut t, "peer_tls_cert", &self.peer_tls_cert)?;
         put(&mut t, "peer_tls_key", &self.peer_tls_key)?;
         put(&mut t, "peer_tls_ca", &self.peer_tls_ca)?;
+        put(&mut t, "sasl_users_file", &self.sasl_users_file)?;
+        put(&mut t, "sasl_server_section", &self.sasl_server_section)?;
+        put(&mut t, "sasl_super_user", &self.sasl_super_user)?;
         Ok(t)
     }
 

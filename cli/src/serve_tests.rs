@@ -90,6 +90,9 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
         &["--x509-super-user", "CN=admin,O=Corral"],
         "x509_super_user = \"CN=admin,O=Corral\"",
     ),
+    (&["--sasl-users", "jaas.conf"], "sasl_users_file = \"jaas.conf\""),
+    (&["--sasl-server-section", "Zk"], "sasl_server_section = \"Zk\""),
+    (&["--sasl-super-user", "admin"], "sasl_super_user = \"admin\""),
 ];
 
 /// The least a cluster member needs: an id, a peer listener and a secret.

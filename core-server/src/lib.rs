@@ -44,6 +44,7 @@ pub mod config;
 pub mod connection;
 pub mod replication;
 pub mod request;
+pub mod sasl;
 pub mod server;
 pub mod service;
 pub mod session;

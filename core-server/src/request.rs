@@ -127,6 +127,11 @@ pub enum Request {
     },
     /// whoAmI: the ids this connection holds.
     WhoAmI,
+    /// sasl: the client's next SASL token (ZooKeeper's GetSASLRequest).
+    Sasl {
+        /// The token (empty to start DIGEST-MD5).
+        token: Vec<u8>,
+    },
 }
 
 /// Arguments of a create.
@@ -262,6 +267,9 @@ pub enum Reply {
     },
     /// whoAmI: (scheme, user) pairs.
     WhoAmI(Vec<(String, String)>),
+    /// sasl: the server's next token (`None`: null, as ZooKeeper sends
+    /// when SASL is not configured).
+    Sasl(Option<Vec<u8>>),
     /// Operations without a body (delete, watches, close).
     Done,
 }

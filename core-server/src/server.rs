@@ -147,6 +147,7 @@ pub async fn start_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Result<ServerHandle, ServerError> {
     config.validate()?;
+    let sasl = config.sasl_users()?;
     let lock = lock_data_dir(&config.data_dir)?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -216,7 +217,7 @@ pub async fn start_with_clock(
     let started = replication::start(&config, stop.clone(), fatal.clone()).await?;
     let (state, replicator) = (started.state.clone(), started.replicator.clone());
     let server_id = config.node_id.map_or(1, |id| (id % 255) as u8 + 1);
-    let service = Service::new(config.clone(), state, replicator, clock, server_id);
+    let service = Service::new(config.clone(), state, replicator, clock, server_id, sasl);
     let check = Duration::from_millis((config.tick_ms as u64 / 10).clamp(10, 100));
     let housekeeping = tokio::spawn(service.clone().run_housekeeping(check, stop.clone()));
     let zk = zk_listener

@@ -1,6 +1,7 @@
 //! One typed, validated server configuration, from flags or a TOML file
 //! (both through [`settings`]).
 
+mod sasl;
 pub mod settings;
 mod tls;
 
@@ -136,6 +137,14 @@ pub struct Config {
     /// PEM bundle of the cluster CA: a peer's certificate must verify
     /// against it, both ways.
     pub peer_tls_ca: Option<PathBuf>,
+    /// SASL DIGEST-MD5 users: a JAAS file whose `sasl_server_section` lists
+    /// them as `user_NAME="password"` (ZooKeeper's
+    /// `java.security.auth.login.config`). `None`: SASL is not configured.
+    pub sasl_users_file: Option<PathBuf>,
+    /// The JAAS section read (ZooKeeper's `zookeeper.sasl.serverconfig`).
+    pub sasl_server_section: String,
+    /// A SASL user who is the super user (ZooKeeper's `zookeeper.superUser`).
+    pub sasl_super_user: Option<String>,
 }
 
 /// A cluster member as configured:
@@ -265,6 +274,9 @@ impl Default for Config {
             peer_tls_cert: None,
             peer_tls_key: None,
             peer_tls_ca: None,
+            sasl_users_file: None,
+            sasl_server_section: "Server".to_string(),
+            sasl_super_user: None,
         }
     }
 }
@@ -302,6 +314,9 @@ pub enum ConfigError {
         /// What was wrong.
         source: toml::de::Error,
     },
+    /// The SASL users file could not be loaded.
+    #[error(transparent)]
+    Sasl(#[from] crate::sasl::UsersError),
 }
 
 /// An optional listener address in a file: `"host:port"`, or `"off"`.
@@ -397,6 +412,7 @@ impl Config {
         if self.write_timeout_ms == 0 {
             return invalid("write_timeout_ms", "must be positive");
         }
+        self.validate_sasl()?;
         if let Some(id) = self.node_id {
             if !self.members.is_empty() && !self.members.iter().any(|m| m.id == id) {
                 return invalid("members", "must include this server's node_id");

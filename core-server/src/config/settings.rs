@@ -64,7 +64,7 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Settings {
 }
 
 /// `Config` keys with no default value (absent from a serialized default).
-const OPTIONAL_KEYS: [&str; 10] = [
+const OPTIONAL_KEYS: [&str; 12] = [
     "peer_tls_cert",
     "peer_tls_key",
     "peer_tls_ca",
@@ -75,6 +75,8 @@ const OPTIONAL_KEYS: [&str; 10] = [
     "tls_key",
     "tls_client_ca",
     "x509_super_user",
+    "sasl_users_file",
+    "sasl_super_user",
 ];
 
 /// Merges layers of settings; a key in a later layer replaces the same key

@@ -188,6 +188,7 @@ fn reply_bytes(reply: &Reply) -> usize {
                 .sum::<usize>()
         }
         Reply::WhoAmI(ids) => ids.iter().map(|(s, u)| s.len() + u.len() + 8).sum(),
+        Reply::Sasl(token) => 8 + token.as_ref().map_or(0, Vec::len),
         Reply::Count(_) | Reply::WatchStream(_) | Reply::Done => 8,
     }
 }

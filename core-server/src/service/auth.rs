@@ -8,13 +8,19 @@ use proto::ErrorCode;
 impl Service {
     /// Proves an identity for the connection: `digest` with `user:password`.
     /// A digest equal to the configured super digest makes the connection the
-    /// super user. Unknown schemes are AuthFailed.
+    /// super user. On the native API, `sasl` with `user:password` too (see
+    /// `sasl_plain`); on ZooKeeper's protocol SASL is its own request, and
+    /// its provider refuses the auth packet, as ZooKeeper's does. Unknown
+    /// schemes are AuthFailed.
     pub(super) fn add_auth(
         &self,
         connection: &Connection,
         scheme: &str,
         auth: &[u8],
     ) -> Result<Reply, ErrorCode> {
+        if scheme == "sasl" && connection.protocol == super::latency::Protocol::Native {
+            return self.sasl_plain(connection, auth);
+        }
         if scheme != "digest" {
             return Err(ErrorCode::AuthFailed);
         }

@@ -142,6 +142,7 @@ impl Service {
                     .unwrap_or_default(),
                 false,
             )),
+            sasl: Mutex::new(Default::default()),
         };
         tracing::debug!(session_id, conn, reattached, "session connected");
         Ok((

@@ -28,7 +28,7 @@ impl Protocol {
 }
 
 /// Operation names, as ZooKeeper's per-op counters spell them.
-pub const OPS: [&str; 22] = [
+pub const OPS: [&str; 23] = [
     "create",
     "delete",
     "exists",
@@ -51,6 +51,7 @@ pub const OPS: [&str; 22] = [
     "set_acl",
     "add_auth",
     "who_am_i",
+    "sasl",
 ];
 
 /// The index in [`OPS`] of a request's operation.
@@ -78,6 +79,7 @@ pub fn op_index(request: &Request) -> usize {
         Request::SetAcl { .. } => 19,
         Request::AddAuth { .. } => 20,
         Request::WhoAmI => 21,
+        Request::Sasl { .. } => 22,
     }
 }
 

@@ -15,6 +15,7 @@ mod housekeeping;
 pub mod latency;
 pub mod pipeline;
 mod read;
+mod sasl;
 pub mod stats;
 mod streams;
 pub use crate::request;
@@ -74,6 +75,8 @@ struct Inner {
     /// Sessions whose client asked to close while the close could not
     /// commit; retried in the background (`closing`).
     closing: Mutex<HashSet<i64>>,
+    /// SASL users (`None`: SASL is not configured).
+    sasl: Option<Arc<crate::sasl::SaslUsers>>,
 }
 
 pub use crate::connection::LiveConnection;
@@ -88,6 +91,8 @@ pub struct Connection {
     streams: Mutex<HashMap<i64, CancellationToken>>,
     /// Proven ids (ip always; digest after auth), and super-user status.
     auth: Mutex<(Vec<AuthId>, bool)>,
+    /// The connection's SASL exchange (ZooKeeper protocol).
+    sasl: Mutex<crate::sasl::digest_md5::Exchange>,
 }
 
 impl Connection {
@@ -123,13 +128,15 @@ impl std::fmt::Debug for Service {
 
 impl Service {
     /// Builds the service over recovered state; every session found in the state
-    /// gets a fresh timeout (its clients may come back).
+    /// gets a fresh timeout (its clients may come back). `sasl`: the users
+    /// SASL clients may authenticate as (see [`Config::sasl_users`]).
     pub fn new(
         config: Config,
         state: Arc<ServerState>,
         replicator: Replicator,
         clock: Arc<dyn Clock>,
         server_id: u8,
+        sasl: Option<crate::sasl::SaslUsers>,
     ) -> Self {
         // Standalone, this server leads from the start (no fresh timeouts
         // at the first session sync); a cluster member learns it later.
@@ -153,6 +160,7 @@ impl Service {
                 latency: latency::Latency::default(),
                 leading: AtomicBool::new(replicator_leads),
                 closing: Mutex::new(HashSet::new()),
+                sasl: sasl.map(Arc::new),
             }),
         }
     }
@@ -204,6 +212,8 @@ impl Service {
                 self.add_auth(connection, &scheme, &auth),
             ),
             Request::WhoAmI => (self.inner.state.last_zxid(), Ok(self.who_am_i(connection))),
+            // ZooKeeper answers SASL with zxid 0.
+            Request::Sasl { token } => (0, self.sasl(connection, &token)),
             read => self.read(connection, read),
         };
         self.answered(connection, op, arrived);

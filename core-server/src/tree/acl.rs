@@ -1,4 +1,4 @@
-//! ACLs: permission bits, the schemes (world, auth, digest, ip, x509), the fix-up a
+//! ACLs: permission bits, the schemes (world, auth, digest, ip, x509, sasl), the fix-up a
 //! create or setACL applies to a requested list, and permission checks.
 //!
 //! Pure functions of the node's ACL and the caller's ids; the caller's ids
@@ -29,7 +29,7 @@ pub mod perms {
 pub struct Acl {
     /// Permission bits.
     pub perms: i32,
-    /// Scheme: world, auth, digest, ip or x509.
+    /// Scheme: world, auth, digest, ip, x509 or sasl.
     pub scheme: String,
     /// The id within the scheme.
     pub id: String,
@@ -133,14 +133,26 @@ fn is_valid(acl: &Acl) -> bool {
         "ip" => parse_cidr(&acl.id).is_some(),
         // A subject DN (ZooKeeper checks it parses as an X500Principal).
         "x509" => acl.id.contains('='),
+        // ZooKeeper's SASL provider: a name that parses as a Kerberos name.
+        "sasl" => is_kerberos_name(&acl.id),
         _ => false,
+    }
+}
+
+/// `KerberosName`'s rule: `service[/host]@REALM`, or any name without `@`.
+fn is_kerberos_name(id: &str) -> bool {
+    match id.split_once('@') {
+        None => true,
+        Some((service_host, realm)) => {
+            !realm.contains(['@', '/']) && service_host.matches('/').count() <= 1
+        }
     }
 }
 
 /// Schemes whose ids were proven (ZooKeeper's `isAuthenticated`): the ids an
 /// `auth` entry stands for.
 fn is_authenticated(scheme: &str) -> bool {
-    matches!(scheme, "digest" | "x509")
+    matches!(scheme, "digest" | "x509" | "sasl")
 }
 
 /// ZooKeeper's `fixupACL`: an empty list is invalid; `auth` entries become one
@@ -197,6 +209,9 @@ pub fn check(acl: &[Acl], perm: i32, caller: &[AuthId], is_super: bool) -> Resul
                 id.scheme == a.scheme
                     && match a.scheme.as_str() {
                         "ip" => ip_matches(&a.id, &id.id),
+                        // ZooKeeper's SASL provider: a SASL user named
+                        // `super` matches every sasl entry.
+                        "sasl" => id.id == a.id || id.id == "super",
                         _ => id.id == a.id,
                     }
             })
@@ -296,6 +311,36 @@ mod tests {
             fixup(&[Acl::new(64, "world", "anyone")], &caller),
             Err(ErrorCode::InvalidAcl)
         );
+    }
+
+    #[test]
+    fn sasl_ids_are_checked_expanded_and_validated_as_zookeeper_does() {
+        let acl = vec![Acl::new(perms::ALL, "sasl", "bob")];
+        let bob = [AuthId::new("sasl", "bob")];
+        assert_eq!(check(&acl, perms::READ, &bob, false), Ok(()));
+        let eve = [AuthId::new("sasl", "eve"), AuthId::new("digest", "bob:h")];
+        assert_eq!(
+            check(&acl, perms::READ, &eve, false),
+            Err(ErrorCode::NoAuth)
+        );
+        // SASLAuthenticationProvider.matches: the user `super` matches all.
+        assert_eq!(
+            check(&acl, perms::READ, &[AuthId::new("sasl", "super")], false),
+            Ok(())
+        );
+        assert_eq!(
+            fixup(&[Acl::new(perms::ALL, "auth", "")], &bob),
+            Ok(acl.clone())
+        );
+        for valid in ["bob", "zk/host@EXAMPLE.COM", "u@R", "a/b/c"] {
+            assert!(fixup(&[Acl::new(1, "sasl", valid)], &[]).is_ok(), "{valid}");
+        }
+        for invalid in ["a@b@c", "a/b/c@R", "u@R/x"] {
+            assert!(
+                fixup(&[Acl::new(1, "sasl", invalid)], &[]).is_err(),
+                "{invalid}"
+            );
+        }
     }
 
     #[test]

@@ -322,7 +322,8 @@ fn reply(r: Reply) -> Option<R> {
                 .map(|(scheme, user)| v1::ClientInfo { scheme, user })
                 .collect(),
         }),
-        Reply::Done => return None,
+        // The native API has no SASL exchange (its `sasl` auth is one step).
+        Reply::Sasl(_) | Reply::Done => return None,
     })
 }
 

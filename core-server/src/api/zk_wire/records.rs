@@ -81,6 +81,9 @@ pub enum Body {
     ErrorZero,
     /// WhoAmIResponse.
     WhoAmI,
+    /// SetSASLResponse (token); sent after an error header too, as
+    /// ZooKeeper does.
+    Sasl,
 }
 
 impl From<JuteError> for ErrorCode {
@@ -282,9 +285,15 @@ pub fn decode(opcode: i32, r: &mut Reader<'_>) -> Result<(Request, Body), ErrorC
             (Request::AddAuth { scheme, auth }, Body::Empty)
         }
         op::WHO_AM_I => (Request::WhoAmI, Body::WhoAmI),
+        op::SASL => (
+            Request::Sasl {
+                token: r.buffer()?.unwrap_or_default(),
+            },
+            Body::Sasl,
+        ),
         op::CLOSE_SESSION => (Request::CloseSession, Body::Empty),
         // A top-level check is never written to the log (ZOOKEEPER-2623).
-        op::CHECK | op::SASL => return Err(ErrorCode::Unimplemented),
+        op::CHECK => return Err(ErrorCode::Unimplemented),
         op::RECONFIG => return Err(ErrorCode::ReconfigDisabled),
         // Internal opcodes are refused when a client sends them.
         op::NOTIFICATION | op::DELETE_CONTAINER => return Err(ErrorCode::BadArguments),
@@ -299,6 +308,9 @@ pub fn encode_reply(xid: i32, zxid: i64, result: Result<Reply, ErrorCode>, body:
         Ok(reply) => reply,
         Err(code) => {
             w.i32(xid).i64(zxid).i32(code.as_i32());
+            if *body == Body::Sasl {
+                w.buffer(None);
+            }
             return w.finish();
         }
     };
@@ -361,6 +373,9 @@ pub fn encode_reply(xid: i32, zxid: i64, result: Result<Reply, ErrorCode>, body:
         }
         (Body::ErrorZero, _) => {
             w.i32(0);
+        }
+        (Body::Sasl, Reply::Sasl(token)) => {
+            w.buffer(token.as_deref());
         }
         (Body::WhoAmI, Reply::WhoAmI(ids)) => {
             w.i32(ids.len() as i32);
