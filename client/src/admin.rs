@@ -50,6 +50,8 @@ pub struct AdminClient {
     addr: String,
     /// `USER:PASSWORD`, sent as `authorization: digest USER:PASSWORD`.
     digest: Option<String>,
+    /// TLS to the server's native listener, if it requires it.
+    tls: Option<crate::TlsConfig>,
 }
 
 impl std::fmt::Debug for AdminClient {
@@ -57,6 +59,7 @@ impl std::fmt::Debug for AdminClient {
         f.debug_struct("AdminClient")
             .field("addr", &self.addr)
             .field("digest", &self.digest.as_ref().map(|_| ".."))
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -68,6 +71,7 @@ impl AdminClient {
         AdminClient {
             addr: addr.into(),
             digest: None,
+            tls: None,
         }
     }
 
@@ -76,6 +80,13 @@ impl AdminClient {
     /// `admin_identities`). Needed for every command but status.
     pub fn with_digest(mut self, user_password: impl Into<String>) -> AdminClient {
         self.digest = Some(user_password.into());
+        self
+    }
+
+    /// Connects over TLS; a client certificate in `tls` whose `x509` id the
+    /// server lists in `admin_identities` makes the caller an administrator.
+    pub fn with_tls(mut self, tls: crate::TlsConfig) -> AdminClient {
+        self.tls = Some(tls);
         self
     }
 
@@ -91,13 +102,10 @@ impl AdminClient {
             addr: self.addr.clone(),
             reason,
         };
-        let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr))
-            .map_err(|e| unreachable(e.to_string()))?
-            .connect_timeout(CONNECT_TIMEOUT);
-        let channel = endpoint
-            .connect()
+        let endpoint = crate::tls::endpoint(&self.addr, CONNECT_TIMEOUT).map_err(unreachable)?;
+        let (channel, cause) = crate::tls::channel(endpoint, &self.addr, self.tls.as_ref())
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(unreachable)?;
         let payload = postcard::to_allocvec(request).map_err(|e| unreachable(e.to_string()))?;
         let mut call = tonic::Request::new(Blob::new(payload));
         if let Some(digest) = &self.digest {
@@ -109,7 +117,7 @@ impl AdminClient {
         let reply = ClusterAdminClient::new(channel)
             .admin(call)
             .await
-            .map_err(|s| unreachable(s.message().to_string()))?;
+            .map_err(|s| unreachable(cause.explain(crate::tls::status_text(&s))))?;
         let payload = reply.get_ref().payload()?;
         postcard::from_bytes(payload).map_err(|_| AdminError::Decode {
             addr: self.addr.clone(),

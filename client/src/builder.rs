@@ -158,6 +158,7 @@ pub struct ClientBuilder {
     pub(crate) chroot: Option<String>,
     pub(crate) session_timeout: Duration,
     pub(crate) connect_timeout: Duration,
+    pub(crate) tls: Option<crate::TlsConfig>,
     pub(crate) error: Option<Error>,
 }
 
@@ -174,6 +175,7 @@ impl ClientBuilder {
             chroot,
             session_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
+            tls: None,
             error,
         }
     }
@@ -188,6 +190,13 @@ impl ClientBuilder {
     /// session (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Connects over TLS (the servers' `tls_cert`; with `tls_client_ca` they
+    /// also want the client certificate `tls` presents).
+    pub fn tls(mut self, tls: crate::TlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 

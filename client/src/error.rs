@@ -122,6 +122,10 @@ pub enum Error {
         /// Why it is refused (for humans).
         reason: String,
     },
+    /// The TLS settings cannot be used (unreadable or malformed PEM, a key
+    /// that does not match its certificate); nothing was sent.
+    #[error("invalid TLS settings: {0}")]
+    InvalidTls(String),
     /// The server sent something this client did not expect.
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -175,7 +179,8 @@ impl Error {
             Error::InvalidAcl => ErrorCode::InvalidAcl,
             Error::BadArguments { .. }
             | Error::InvalidPath { .. }
-            | Error::InvalidConnectString { .. } => ErrorCode::BadArguments,
+            | Error::InvalidConnectString { .. }
+            | Error::InvalidTls(_) => ErrorCode::BadArguments,
             Error::MarshallingError => ErrorCode::MarshallingError,
             Error::RuntimeInconsistency => ErrorCode::RuntimeInconsistency,
             Error::SystemError => ErrorCode::SystemError,

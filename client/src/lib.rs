@@ -71,6 +71,7 @@ mod node_ops;
 mod ops;
 pub mod retry;
 mod session;
+mod tls;
 mod watch;
 mod watch_ops;
 
@@ -80,6 +81,7 @@ pub use error::Error;
 pub use ops::{perms, Acl, CreateOptions, Op2 as Op, OpResult, ReadOp, ReadResult, Stat};
 pub use proto::{CreateMode, ErrorCode};
 pub use session::{SessionEvent, SessionEvents, SessionState, SESSION_EVENT_BUFFER};
+pub use tls::TlsConfig;
 pub use watch::{
     AddWatchMode, EventType, OneshotWatch, PersistentWatch, WatchStream, WatchedEvent, WatcherType,
     WATCH_BUFFER,

@@ -3,10 +3,10 @@
 //! replication runs is `replication::start`'s business.
 
 use crate::api::grpc::cluster_admin::ClusterAdminApi;
+use crate::api::grpc::incoming::incoming;
 use crate::api::grpc::GrpcApi;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
-use crate::connection::watched::{OnClose, WatchedStream};
 use crate::replication::raft::{AdminReply, AdminRequest, ClusterStatus};
 use crate::replication::{self, ReplicationError, Replicator};
 use crate::service::Service;
@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 /// Why a server could not start or had to stop.
@@ -209,7 +208,12 @@ pub async fn start_with_clock(
         ),
         None => None,
     };
-    let zk_secure = bind_secure(&config).await?;
+    let tls = match config.tls_files()? {
+        Some(files) => Some(crate::tls::Reloading::load(files)?),
+        None => None,
+    };
+    let handshake = Duration::from_millis(config.handshake_timeout_ms);
+    let zk_secure = bind_secure(&config, tls.clone(), handshake).await?;
     let zk_secure_addr = zk_secure.as_ref().map(|(_, addr, _)| *addr);
     crate::admin::metrics::install();
     let stop = CancellationToken::new();
@@ -222,9 +226,11 @@ pub async fn start_with_clock(
     let housekeeping = tokio::spawn(service.clone().run_housekeeping(check, stop.clone()));
     let zk = zk_listener
         .map(|l| tokio::spawn(crate::api::zk_wire::serve(l, service.clone(), stop.clone())));
-    let zk_secure = zk_secure.map(|(l, _, tls)| {
+    if let Some(tls) = &tls {
         let every = Duration::from_millis(config.tls_reload_ms);
-        tokio::spawn(tls.config().clone().watch(every, stop.clone()));
+        tokio::spawn(tls.clone().watch(every, stop.clone()));
+    }
+    let zk_secure = zk_secure.map(|(l, _, tls)| {
         tokio::spawn(crate::api::zk_wire::serve_secure(
             l,
             service.clone(),
@@ -237,7 +243,6 @@ pub async fn start_with_clock(
         admin_listener.map(|l| tokio::spawn(crate::admin::serve(l, admin_state, stop.clone())));
     let api = GrpcApi::new(service.clone(), stop.clone());
     let cluster_admin = ClusterAdminApi::new(service.clone());
-    let handshake = Duration::from_millis(config.handshake_timeout_ms);
     let peers = peer_listener.and_then(|l| started.serve_peers(l, handshake, stop.clone()));
     let shutdown = {
         let stop = stop.clone();
@@ -249,13 +254,23 @@ pub async fn start_with_clock(
             }
         }
     };
+    let native_tls =
+        tls.map(|tls| crate::tls::TlsAcceptor::new(tls, handshake).with_alpn(&[b"h2".as_slice()]));
     let grpc = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(api.into_server())
         .add_service(cluster_admin.into_server())
-        .serve_with_incoming_shutdown(watched(listener, None), shutdown);
+        .serve_with_incoming_shutdown(
+            incoming(
+                listener,
+                native_tls,
+                config.max_tls_handshakes,
+                stop.clone(),
+            ),
+            shutdown,
+        );
     tracing::info!(%addr, zk_addr = ?zk_addr, zk_secure_addr = ?zk_secure_addr, admin_addr = ?admin_addr, peer_addr = ?peer_addr, data_dir = %config.data_dir.display(), "corral serving");
     let task_stop = stop.clone();
     let handle_replicator = started.replicator.clone();
@@ -313,41 +328,22 @@ pub async fn run(
     handle.wait().await
 }
 
-/// Accepted connections with Nagle's algorithm off (tonic applies its own
-/// `tcp_nodelay` only to listeners it binds itself): small request and
-/// response frames must not wait for delayed ACKs.
-/// Accepted gRPC connections, with TCP_NODELAY, each reporting its close.
-fn watched(
-    listener: TcpListener,
-    on_close: Option<OnClose>,
-) -> impl futures::Stream<Item = std::io::Result<WatchedStream>> {
-    use futures::StreamExt;
-    TcpListenerStream::new(listener).map(move |accepted| {
-        accepted.map(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-            WatchedStream::new(stream, on_close.clone())
-        })
-    })
-}
-
-/// Binds the ZooKeeper secure port, if configured, and loads its TLS files
-/// (a bad file is a start-up error; later ones only fail a reload).
+/// Binds the ZooKeeper secure port, if configured, with the listeners'
+/// TLS configuration (loaded once for every TLS listener).
 async fn bind_secure(
     config: &Config,
+    tls: Option<Arc<crate::tls::Reloading>>,
+    handshake: Duration,
 ) -> Result<Option<(TcpListener, SocketAddr, crate::tls::TlsAcceptor)>, ServerError> {
-    let (Some(addr), Some(files)) = (config.zk_secure_listen, config.tls_files()?) else {
+    let (Some(addr), Some(tls)) = (config.zk_secure_listen, tls) else {
         return Ok(None);
     };
-    let tls = crate::tls::Reloading::load(files)?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;
     let bound = listener
         .local_addr()
         .map_err(|source| ServerError::Bind { addr, source })?;
-    let handshake = Duration::from_millis(config.handshake_timeout_ms);
     let acceptor = crate::tls::TlsAcceptor::new(tls, handshake);
     Ok(Some((listener, bound, acceptor)))
 }

@@ -70,17 +70,19 @@ async fn open(
     host: &str,
     connect: Connect,
     timeout: Duration,
+    tls: Option<&crate::TlsConfig>,
 ) -> Result<(Link, Connected), Refused> {
     let retry = |detail: String| Refused::Retry(Error::Connect(format!("{host}: {detail}")));
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{host}"))
-        .map_err(|e| retry(format!("bad address: {e}")))?
-        .connect_timeout(timeout)
+    let endpoint = crate::tls::endpoint(host, timeout)
+        .map_err(retry)?
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10))
         .keep_alive_timeout(Duration::from_secs(20))
         .keep_alive_while_idle(true);
     let attempt = async {
-        let channel = endpoint.connect().await.map_err(|e| retry(e.to_string()))?;
+        let (channel, cause) = crate::tls::channel(endpoint, host, tls)
+            .await
+            .map_err(retry)?;
         let mut client = CorralClient::new(channel)
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
@@ -93,9 +95,12 @@ async fn open(
         let mut inbound = client
             .session(ReceiverStream::new(rx))
             .await
-            .map_err(|e| retry(e.to_string()))?
+            .map_err(|e| retry(cause.explain(crate::tls::status_text(&e))))?
             .into_inner();
-        let first = inbound.message().await.map_err(|e| retry(e.to_string()))?;
+        let first = inbound
+            .message()
+            .await
+            .map_err(|e| retry(cause.explain(crate::tls::status_text(&e))))?;
         Ok((tx, inbound, first))
     };
     let (tx, inbound, first) = tokio::time::timeout(timeout, attempt)
@@ -166,7 +171,7 @@ pub(crate) async fn establish(
             last_zxid_seen: shared.last_zxid.load(Ordering::Relaxed),
         };
         let budget = (deadline - now).min(ATTEMPT_TIMEOUT_MAX);
-        match open(&host, connect, budget).await {
+        match open(&host, connect, budget, shared.tls.as_ref()).await {
             Ok((link, connected)) => {
                 if session_id != 0 && connected.session_id != session_id {
                     // A server that hands out a different session instead of

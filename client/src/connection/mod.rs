@@ -94,6 +94,8 @@ pub(crate) struct Shared {
     /// A resumable stream's consumer drained its buffer after a stall, or
     /// dropped the stream.
     pub(crate) stream_wake: Arc<Notify>,
+    /// TLS to the servers, if they require it.
+    pub(crate) tls: Option<crate::TlsConfig>,
 }
 
 impl Shared {
@@ -112,6 +114,7 @@ impl Shared {
             events,
             close: Notify::new(),
             stream_wake: Arc::new(Notify::new()),
+            tls: builder.tls.clone(),
         }
     }
 

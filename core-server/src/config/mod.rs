@@ -123,6 +123,10 @@ pub struct Config {
     pub tls_client_ca: Option<PathBuf>,
     /// Lowest TLS version offered: `"1.2"` or `"1.3"` (never lower).
     pub tls_min_version: String,
+    /// Most TLS handshakes under way at once on the native listener; a
+    /// connection beyond that is closed at once (each handshake holds a
+    /// few tens of KiB until it finishes or `handshake_timeout_ms` passes).
+    pub max_tls_handshakes: usize,
     /// How often the TLS files are checked for changes (they are also
     /// re-read on SIGHUP).
     pub tls_reload_ms: u64,
@@ -270,6 +274,7 @@ impl Default for Config {
             tls_client_ca: None,
             tls_min_version: "1.2".to_string(),
             tls_reload_ms: 10_000,
+            max_tls_handshakes: 256,
             x509_super_user: None,
             peer_tls_cert: None,
             peer_tls_key: None,

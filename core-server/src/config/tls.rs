@@ -60,10 +60,10 @@ impl Config {
                 reason: "needs tls_cert and tls_key",
             });
         }
-        if self.tls_reload_ms == 0 {
+        if self.tls_reload_ms == 0 || self.max_tls_handshakes == 0 {
             return Err(ConfigError::Invalid {
                 name: "tls_reload_ms",
-                reason: "must be positive",
+                reason: "tls_reload_ms and max_tls_handshakes must be positive",
             });
         }
         Ok(())

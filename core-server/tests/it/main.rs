@@ -26,6 +26,7 @@ mod t67_admin_http;
 mod t68_zk_tls;
 mod t69_zk_tls_reload;
 mod t75_peer_and_admin_auth;
+mod t76_native_tls;
 mod t77_zk_sasl;
 mod t78_peer_tls;
 mod tls_zk;

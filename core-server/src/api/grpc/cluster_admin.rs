@@ -3,6 +3,7 @@
 //! only ([`Service::is_administrator`]), answered NoAuth otherwise with
 //! nothing changed.
 
+use super::incoming::NativeConnectInfo;
 use crate::service::admins::AdminCredentials;
 use crate::service::Service;
 use proto::admin::{AdminFailure, AdminReply, AdminRequest};
@@ -43,7 +44,10 @@ impl ClusterAdmin for ClusterAdminApi {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok());
-        let credentials = AdminCredentials::from_authorization(authorization);
+        let mut credentials = AdminCredentials::from_authorization(authorization);
+        if let Some(subject) = NativeConnectInfo::of(&request).x509 {
+            credentials.identities.push(format!("x509:{subject}"));
+        }
         let payload = request
             .get_ref()
             .payload()

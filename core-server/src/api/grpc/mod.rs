@@ -9,6 +9,7 @@
 
 pub mod cluster_admin;
 pub mod convert;
+pub mod incoming;
 
 use crate::connection::{outbound, CloseReason, IpLimiter, OutboundSender, SendError};
 use crate::connection::{Outbox, Outgoing};
@@ -67,19 +68,21 @@ impl Corral for GrpcApi {
         &self,
         request: tonic::Request<Streaming<ClientFrame>>,
     ) -> Result<tonic::Response<Self::SessionStream>, Status> {
+        let info = incoming::NativeConnectInfo::of(&request);
         let permit = self.connections.clone().try_acquire_owned().map_err(|_| {
-            CloseReason::TooManyConnections.record(PROTOCOL, request.remote_addr(), 0);
+            CloseReason::TooManyConnections.record(PROTOCOL, info.remote_addr, 0);
             Status::resource_exhausted("connection limit reached")
         })?;
-        let slot = match request.remote_addr() {
+        let slot = match info.remote_addr {
             Some(addr) => Some(self.per_ip.admit(addr.ip()).ok_or_else(|| {
                 CloseReason::TooManyFromIp.record(PROTOCOL, Some(addr), 0);
                 Status::resource_exhausted("too many connections from this address")
             })?),
             None => None,
         };
-        let peer = request.remote_addr();
+        let peer = info.remote_addr;
         let peer_ip = peer.map(|a| a.ip());
+        let x509 = info.x509;
         let inbound = request.into_inner();
         let (head_tx, head_rx) = mpsc::channel::<ServerFrame>(1);
         let config = self.service.config();
@@ -92,7 +95,7 @@ impl Corral for GrpcApi {
             run_connection(
                 service,
                 inbound,
-                (peer, peer_ip),
+                (peer, peer_ip, x509),
                 head_tx,
                 Outbox { tx, close },
                 tail_tx,
@@ -116,7 +119,11 @@ impl Corral for GrpcApi {
 async fn run_connection(
     service: Service,
     mut inbound: Streaming<ClientFrame>,
-    (peer, peer_ip): (Option<std::net::SocketAddr>, Option<std::net::IpAddr>),
+    (peer, peer_ip, x509): (
+        Option<std::net::SocketAddr>,
+        Option<std::net::IpAddr>,
+        Option<String>,
+    ),
     head: mpsc::Sender<ServerFrame>,
     outbox: Outbox,
     tail: oneshot::Sender<Status>,
@@ -153,6 +160,9 @@ async fn run_connection(
         .await
     {
         Ok((connection, connected)) => {
+            if let Some(subject) = &x509 {
+                service.add_x509_identity(&connection, subject);
+            }
             if head
                 .send(convert::connected_frame(connected))
                 .await
