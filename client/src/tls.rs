@@ -107,6 +107,16 @@ impl TlsConfig {
         self
     }
 
+    /// A gRPC channel to `host` (`host:port`) over TLS, for tools that speak
+    /// the native protocol's messages themselves (a load generator).
+    pub async fn channel(&self, host: &str) -> Result<Channel, Error> {
+        let endpoint = endpoint(host, Duration::from_secs(10)).map_err(Error::Connect)?;
+        let (channel, _) = channel(endpoint.tcp_nodelay(true), host, Some(self))
+            .await
+            .map_err(|e| Error::Connect(format!("{host}: {e}")))?;
+        Ok(channel)
+    }
+
     /// The name to verify for `host` (`host:port`).
     fn name_for(&self, host: &str) -> Result<ServerName<'static>, String> {
         let name = match &self.server_name {
