@@ -50,10 +50,19 @@ pub enum AdminCommand {
     Snapshot(crate::backup::SnapshotCommand),
 }
 
-/// Runs one admin command against `server` (`HOST:PORT`).
-pub async fn run(server: &str, json: bool, args: AdminArgs) -> anyhow::Result<()> {
+/// Runs one admin command against `server` (`HOST:PORT`), over TLS with
+/// `tls`.
+pub async fn run(
+    server: &str,
+    tls: Option<client::TlsConfig>,
+    json: bool,
+    args: AdminArgs,
+) -> anyhow::Result<()> {
     let server = server.split([',', '/']).next().unwrap_or(server);
     let mut admin = AdminClient::new(server);
+    if let Some(tls) = tls {
+        admin = admin.with_tls(tls);
+    }
     if let Some(auth) = &args.auth {
         admin = admin.with_digest(auth.clone());
     }

@@ -18,19 +18,22 @@ use std::time::{Duration, Instant};
 /// Ports of one dev server: native, ZooKeeper, peer (0: a free one).
 type Ports = (u16, u16, u16);
 
-/// What every dev server shares: the secret file and the super digest.
+/// What every dev server shares: the secret file, the super digest, and
+/// with `--tls` the dev PKI.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     /// The cluster secret's file.
     pub secret_file: PathBuf,
     /// The super user's password.
     pub password: String,
+    /// The dev CA and certificates (`--tls`).
+    pub pki: Option<crate::dev_tls::DevPki>,
 }
 
 impl Credentials {
     /// Reads the dev cluster's credentials under `dir`, drawing them on the
     /// first run (files readable by the owner only).
-    fn load_or_create(dir: &Path) -> anyhow::Result<Credentials> {
+    fn load_or_create(dir: &Path, tls: bool) -> anyhow::Result<Credentials> {
         let secret_file = dir.join("cluster-secret");
         let password_file = dir.join("admin-password");
         for file in [&secret_file, &password_file] {
@@ -42,9 +45,14 @@ impl Credentials {
             .with_context(|| format!("cannot read {}", password_file.display()))?
             .trim()
             .to_string();
+        let pki = match tls {
+            true => Some(crate::dev_tls::DevPki::load_or_create(&dir.join("tls"))?),
+            false => None,
+        };
         Ok(Credentials {
             secret_file,
             password,
+            pki,
         })
     }
 
@@ -63,7 +71,7 @@ fn random_hex() -> String {
     })
 }
 
-fn write_private(file: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(file: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::File::options();
     options.write(true).create_new(true);
@@ -78,18 +86,21 @@ fn write_private(file: &Path, text: &str) -> anyhow::Result<()> {
 /// Native and admin ports of server 1 by default; the others add their index.
 const DEFAULT_PORT: u16 = 4181;
 const DEFAULT_ADMIN_PORT: u16 = 8181;
+/// ZooKeeper secure port of server 1 with `--tls` (ZooKeeper's customary 2281).
+const DEFAULT_SECURE_PORT: u16 = 2281;
 
 fn config(dir: &Path, index: u16, servers: u16, ports: Ports, credentials: &Credentials) -> Config {
     let (port, zk_port, peer_port) = ports;
     let local = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
     // The admin listener takes the default ports alongside the default
     // native ports, and free ports otherwise.
-    let admin_port = if port == DEFAULT_PORT + index {
+    let defaults = port == DEFAULT_PORT + index;
+    let admin_port = if defaults {
         DEFAULT_ADMIN_PORT + index
     } else {
         0
     };
-    Config {
+    let config = Config {
         admin_listen: Some(local(admin_port)),
         data_dir: dir.join(format!("server-{}", index + 1)),
         listen: local(port),
@@ -102,6 +113,17 @@ fn config(dir: &Path, index: u16, servers: u16, ports: Ports, credentials: &Cred
         cluster_secret_file: Some(credentials.secret_file.clone()),
         super_digest: credentials.super_digest(),
         ..Config::default()
+    };
+    match &credentials.pki {
+        Some(pki) => pki.apply(
+            config,
+            if defaults {
+                DEFAULT_SECURE_PORT + index
+            } else {
+                0
+            },
+        ),
+        None => config,
     }
 }
 
@@ -139,12 +161,13 @@ pub async fn start_cluster(
     port: u16,
     zk_port: u16,
     servers: u16,
+    tls: bool,
 ) -> anyhow::Result<(Vec<ServerHandle>, Credentials)> {
     if servers == 0 || servers > 9 {
         bail!("--servers must be between 1 and 9");
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let credentials = Credentials::load_or_create(dir)?;
+    let credentials = Credentials::load_or_create(dir, tls)?;
     let ports_file = dir.join("ports");
     let remembered = read_ports(&ports_file).filter(|p| p.len() == servers as usize);
     let wanted: Vec<Ports> = match &remembered {

@@ -6,6 +6,7 @@
 mod admin;
 mod backup;
 mod dev;
+mod dev_tls;
 mod serve;
 mod shell;
 mod signals;
@@ -98,7 +99,8 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => serve::serve(*args).await,
             Command::Dev(args) => serve::dev(args).await,
             Command::Admin(command) => {
-                admin::run(cli.shell.server(), cli.shell.json(), command).await
+                let tls = cli.shell.tls()?;
+                admin::run(cli.shell.server(), tls, cli.shell.json(), command).await
             }
             Command::Restore(args) => backup::restore(args, cli.shell.json()).await,
             Command::Shell(command) => shell::run(cli.shell, command).await,

@@ -298,6 +298,10 @@ pub struct DevArgs {
     /// Number of servers (1 runs a standalone server).
     #[arg(long, default_value_t = 3)]
     servers: u16,
+    /// Mutual TLS on every client port, with a throwaway CA and certificates
+    /// made under `<dir>/tls` (and a ZooKeeper secure port beside the plain one).
+    #[arg(long)]
+    tls: bool,
 }
 
 /// Prints a line to stdout, ignoring a closed pipe: a server must not die
@@ -346,7 +350,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     let mut signals = StopSignals::install().context("cannot install signal handlers")?;
     let (servers, credentials) =
-        super::dev::start_cluster(&args.dir, args.port, args.zk_port, args.servers)
+        super::dev::start_cluster(&args.dir, args.port, args.zk_port, args.servers, args.tls)
             .await
             .context("cannot start the dev cluster")?;
     let native: Vec<String> = servers.iter().map(|s| s.addr().to_string()).collect();
@@ -375,8 +379,21 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
             admin.join(" ")
         );
     }
-    say!("try:     corral --server {} ls /", native.join(","));
-    say!("         corral --server {} admin status", native[0]);
+    match &credentials.pki {
+        None => {
+            say!("try:     corral --server {} ls /", native.join(","));
+            say!("         corral --server {} admin status", native[0]);
+        }
+        Some(pki) => {
+            let secure: Vec<String> = servers
+                .iter()
+                .filter_map(|s| s.zk_secure_addr().map(|a| a.to_string()))
+                .collect();
+            for line in pki.instructions(&native.join(","), &secure.join(",")) {
+                say!("{line}");
+            }
+        }
+    }
     say!(
         "admin auth: super:{}   (corral admin --auth super:..., zkCli addauth digest super:...; kept in {})",
         credentials.password,

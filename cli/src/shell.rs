@@ -1,10 +1,11 @@
 //! Shell commands against a running server: `ls`, `get`, `set`, `create`,
 //! `delete`, `stat`, `watch`. Output is for people, or JSON with `--json`.
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use client::{AddWatchMode, Client, CreateMode, CreateOptions, Stat};
+use client::{AddWatchMode, Client, CreateMode, CreateOptions, Stat, TlsConfig};
 use futures::StreamExt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Options shared by every shell command.
@@ -16,6 +17,17 @@ pub struct ShellOptions {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Connect over TLS, trusting the CA certificates of this PEM file
+    /// (servers started with `--tls-cert`).
+    #[arg(long, global = true, env = "CORRAL_CACERT", value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// A client certificate (PEM) to present, for servers that require one
+    /// (`--tls-client-ca`); needs `--key` and `--cacert`.
+    #[arg(long, global = true, env = "CORRAL_CERT", value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// The private key (PEM) of `--cert`.
+    #[arg(long, global = true, env = "CORRAL_KEY", value_name = "FILE")]
+    key: Option<PathBuf>,
 }
 
 impl ShellOptions {
@@ -27,6 +39,21 @@ impl ShellOptions {
     /// True with `--json`.
     pub fn json(&self) -> bool {
         self.json
+    }
+
+    /// The TLS settings `--cacert`, `--cert` and `--key` describe (`None`:
+    /// plain connections).
+    pub fn tls(&self) -> anyhow::Result<Option<TlsConfig>> {
+        let identity = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => Some((cert.as_path(), key.as_path())),
+            (None, None) => None,
+            _ => bail!("--cert and --key go together"),
+        };
+        match &self.cacert {
+            Some(ca) => Ok(Some(TlsConfig::from_pem_files(ca, identity)?)),
+            None if identity.is_some() => bail!("--cert needs --cacert (the CA to trust)"),
+            None => Ok(None),
+        }
     }
 }
 
@@ -101,7 +128,12 @@ pub enum ShellCommand {
 
 /// Runs one shell command.
 pub async fn run(options: ShellOptions, command: ShellCommand) -> anyhow::Result<()> {
-    let client = Client::connect(&options.server)
+    let mut builder = Client::builder(&options.server);
+    if let Some(tls) = options.tls()? {
+        builder = builder.tls(tls);
+    }
+    let client = builder
+        .build()
         .await
         .with_context(|| format!("cannot connect to {}", options.server))?;
     let result = execute(&client, &options, command).await;
