@@ -120,7 +120,7 @@ pub struct ServeArgs {
     /// HOST:PORT; needs --tls-cert and --tls-key.
     #[arg(long)]
     zk_secure_listen: Option<SocketAddr>,
-    /// PEM certificate chain of the TLS listeners (the server's first).
+    /// PEM certificate chain (the server's first): makes the native listener TLS only, and serves --zk-secure-listen.
     #[arg(long)]
     tls_cert: Option<PathBuf>,
     /// PEM private key of --tls-cert.
@@ -136,6 +136,9 @@ pub struct ServeArgs {
     /// How often the TLS files are checked for changes, ms (SIGHUP re-reads them too).
     #[arg(long)]
     tls_reload_ms: Option<u64>,
+    /// Most TLS handshakes under way at once on the native listener.
+    #[arg(long)]
+    max_tls_handshakes: Option<usize>,
     /// The x509 id (subject DN, RFC 2253) that is the super user.
     #[arg(long)]
     x509_super_user: Option<String>,
@@ -242,6 +245,7 @@ impl ServeArgs {
         put(&mut t, "tls_client_ca", &self.tls_client_ca)?;
         put(&mut t, "tls_min_version", &self.tls_min_version)?;
         put(&mut t, "tls_reload_ms", &self.tls_reload_ms)?;
+        put(&mut t, "max_tls_handshakes", &self.max_tls_handshakes)?;
         put(&mut t, "x509_super_user", &self.x509_super_user)?;
         put(&mut t, "peer_tls_cert", &self.peer_tls_cert)?;
         put(&mut t, "peer_tls_key", &self.peer_tls_key)?;

@@ -86,6 +86,7 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
     ),
     (&["--tls-min-version", "1.3"], "tls_min_version = \"1.3\""),
     (&["--tls-reload-ms", "250"], "tls_reload_ms = 250"),
+    (&["--max-tls-handshakes", "8"], "max_tls_handshakes = 8"),
     (
         &["--x509-super-user", "CN=admin,O=Corral"],
         "x509_super_user = \"CN=admin,O=Corral\"",

@@ -114,7 +114,8 @@ pub struct Config {
     /// (`None`: off; `"off"` in a file). Needs `tls_cert` and `tls_key`.
     #[serde(with = "listener")]
     pub zk_secure_listen: Option<SocketAddr>,
-    /// PEM certificate chain of the TLS listeners, the server's own first.
+    /// PEM certificate chain, the server's own first: set, the native
+    /// listener is TLS only, and `zk_secure_listen` can serve.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
