@@ -198,3 +198,45 @@ async fn new_certificates_serve_new_connections_and_sessions_go_on() -> anyhow::
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_under_way_are_bounded_and_a_stalled_one_times_out() -> anyhow::Result<()> {
+    testkit::log_to_test_output();
+    let pki = Pki::new()?;
+    let server = TestServer::start_with(core_server::Config {
+        max_tls_handshakes: 1,
+        handshake_timeout_ms: 2_000,
+        ..native_tls(&pki, false)
+    })
+    .await?;
+    let raw = crate::tls_zk::connector(&pki.ca.cert_pem(), None)?;
+    let handshake = || async {
+        let tcp = tokio::net::TcpStream::connect(server.addr()).await?;
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1")?;
+        anyhow::Ok(raw.connect(name, tcp).await?)
+    };
+    // A socket that never sends its hello holds the one handshake slot:
+    // another handshake is closed at once.
+    let mut stalled = tokio::net::TcpStream::connect(server.addr()).await?;
+    eventually_ok(Duration::from_secs(10), "the slot taken", || async {
+        match handshake().await {
+            Ok(_) => anyhow::bail!("served: the stalled socket was not accepted yet"),
+            Err(_) => anyhow::Ok(()),
+        }
+    })
+    .await?;
+    // The deadline closes the stalled socket; then others are served.
+    let mut buf = [0u8; 1];
+    let closed = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::io::AsyncReadExt::read(&mut stalled, &mut buf),
+    )
+    .await?;
+    assert!(matches!(closed, Ok(0) | Err(_)), "closed by the deadline");
+    let zk = eventually_ok(Duration::from_secs(10), "a free slot", || async {
+        anyhow::Ok(connect(&server, trusting(&pki.ca, None)?).await?)
+    })
+    .await?;
+    zk.create("/served", b"", CreateOptions::default()).await?;
+    Ok(())
+}
