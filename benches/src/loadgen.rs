@@ -3,12 +3,14 @@
 //! Each of `--clients` sessions keeps `--depth` requests outstanding (1 = one
 //! at a time) for `--seconds`, writing (`setData`) or reading (`getData`)
 //! `--value-bytes` values on `--keys` nodes. Prints ops/s and latency
-//! percentiles, as text or `--json`.
+//! percentiles, as text or `--json`. With `--tls-ca` the native sessions run
+//! over TLS (and mutual TLS with `--tls-cert`/`--tls-key`).
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use proto::v1::corral_client::CorralClient;
 use proto::v1::{client_frame::Frame, request::Op, server_frame, ClientFrame, Request};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -24,6 +26,7 @@ enum Protocol {
     Zk,
 }
 
+/// What to run.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum Workload {
     /// setData on existing nodes.
@@ -34,6 +37,7 @@ pub(crate) enum Workload {
     Create,
 }
 
+/// The command line.
 #[derive(Debug, Parser)]
 #[command(about = "Closed-loop load generator for Corral's native API")]
 pub(crate) struct Args {
@@ -68,17 +72,68 @@ pub(crate) struct Args {
     /// Protocol to use.
     #[arg(long, value_enum, default_value_t = Protocol::Native)]
     protocol: Protocol,
+    /// PEM CA bundle to trust: native sessions then run over TLS, verifying
+    /// the server's certificate against the host dialed (an IP or DNS name).
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// PEM client certificate to present (mutual TLS; with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key", requires = "tls_ca")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
+impl Args {
+    /// The TLS settings of the native sessions, if any (`--tls-ca`, and
+    /// `--tls-cert`/`--tls-key` for mutual TLS).
+    fn tls(&self) -> anyhow::Result<Option<client::TlsConfig>> {
+        let Some(ca) = &self.tls_ca else {
+            return Ok(None);
+        };
+        anyhow::ensure!(
+            self.protocol == Protocol::Native,
+            "--tls-ca/--tls-cert/--tls-key apply to the native protocol only \
+             (TLS over the ZooKeeper protocol is not supported by this load generator)"
+        );
+        let identity = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some((cert.as_path(), key.as_path())),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
+        let tls = client::TlsConfig::from_pem_files(ca, identity)
+            .with_context(|| format!("reading the TLS files (CA {})", ca.display()))?;
+        Ok(Some(tls))
+    }
+
+    /// How the native sessions are carried: `plain`, `tls` or `mtls`.
+    fn transport(&self) -> &'static str {
+        match (&self.tls_ca, &self.tls_cert) {
+            (None, _) => "plain",
+            (Some(_), None) => "tls",
+            (Some(_), Some(_)) => "mtls",
+        }
+    }
+}
+
+/// One native session: the request stream and the server's frames.
 struct Session {
     tx: mpsc::Sender<ClientFrame>,
     rx: tonic::Streaming<proto::v1::ServerFrame>,
 }
 
-async fn open(addr: &str) -> anyhow::Result<Session> {
-    let mut client = CorralClient::connect(format!("http://{addr}"))
-        .await
-        .with_context(|| format!("connecting to {addr}"))?;
+/// Opens a session to `addr` (`HOST:PORT`), over TLS when `tls` is set.
+async fn open(addr: &str, tls: Option<&client::TlsConfig>) -> anyhow::Result<Session> {
+    let mut client = match tls {
+        None => CorralClient::connect(format!("http://{addr}"))
+            .await
+            .with_context(|| format!("connecting to {addr}"))?,
+        Some(tls) => CorralClient::new(
+            tls.channel(addr)
+                .await
+                .with_context(|| format!("connecting to {addr} over TLS"))?,
+        ),
+    };
     let (tx, rx) = mpsc::channel(1024);
     tx.send(ClientFrame {
         frame: Some(Frame::Connect(proto::v1::Connect {
@@ -97,6 +152,7 @@ async fn open(addr: &str) -> anyhow::Result<Session> {
 }
 
 impl Session {
+    /// Sends request `xid`.
     async fn send(&self, xid: i32, op: Op) -> anyhow::Result<()> {
         self.tx
             .send(ClientFrame {
@@ -106,6 +162,7 @@ impl Session {
         Ok(())
     }
 
+    /// The next response, skipping other frames (watch events, pings).
     async fn response(&mut self) -> anyhow::Result<proto::v1::Response> {
         loop {
             match self.rx.message().await?.and_then(|f| f.frame) {
@@ -117,12 +174,14 @@ impl Session {
     }
 }
 
+/// The path of key `i`.
 pub(crate) fn key(i: usize) -> String {
     format!("/bench/k{i:06}")
 }
 
-async fn prepare(addr: &str, args: &Args) -> anyhow::Result<()> {
-    let mut s = open(addr).await?;
+/// Creates `/bench` and the keys (existing ones are kept).
+async fn prepare(addr: &str, args: &Args, tls: Option<&client::TlsConfig>) -> anyhow::Result<()> {
+    let mut s = open(addr, tls).await?;
     let value = vec![b'x'; args.value_bytes];
     s.send(
         0,
@@ -156,6 +215,7 @@ async fn prepare(addr: &str, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The `n`th request of session `client`.
 fn op_for(args: &Args, client: usize, n: usize, value: &[u8]) -> Op {
     let k = (client * 7919 + n) % args.keys;
     match args.workload {
@@ -189,14 +249,16 @@ fn op_for(args: &Args, client: usize, n: usize, value: &[u8]) -> Op {
     }
 }
 
+/// One session, `depth` requests outstanding; latencies in the window, in µs.
 async fn run_client(
     addr: String,
     args: std::sync::Arc<Args>,
+    tls: Option<client::TlsConfig>,
     client: usize,
     start: Instant,
     end: Instant,
 ) -> anyhow::Result<Vec<u32>> {
-    let mut s = open(&addr).await?;
+    let mut s = open(&addr, tls.as_ref()).await?;
     let value = vec![b'v'; args.value_bytes];
     let mut latencies_us = Vec::new();
     let mut sent_at = std::collections::VecDeque::new();
@@ -222,6 +284,7 @@ async fn run_client(
     Ok(latencies_us)
 }
 
+/// The `p` quantile of `sorted` (µs), in ms.
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -233,9 +296,10 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = std::sync::Arc::new(Args::parse());
+    let tls = args.tls()?;
     let servers: Vec<String> = args.server.split(',').map(str::to_string).collect();
     match args.protocol {
-        Protocol::Native => prepare(&servers[0], &args).await?,
+        Protocol::Native => prepare(&servers[0], &args, tls.as_ref()).await?,
         Protocol::Zk => zk_load::prepare(&servers[0], &args).await?,
     }
     let warmup = Duration::from_secs(1);
@@ -245,7 +309,9 @@ async fn main() -> anyhow::Result<()> {
     for c in 0..args.clients {
         let addr = servers[c % servers.len()].clone();
         tasks.push(match args.protocol {
-            Protocol::Native => tokio::spawn(run_client(addr, args.clone(), c, start, end)),
+            Protocol::Native => {
+                tokio::spawn(run_client(addr, args.clone(), tls.clone(), c, start, end))
+            }
             Protocol::Zk => tokio::spawn(zk_load::run_client(addr, args.clone(), c, start, end)),
         });
     }
@@ -266,13 +332,18 @@ async fn main() -> anyhow::Result<()> {
             serde_json::json!({
                 "workload": format!("{:?}", args.workload).to_lowercase(),
                 "clients": args.clients, "depth": args.depth, "value_bytes": args.value_bytes,
-                "seconds": args.seconds, "ops": all.len(), "ops_per_s": ops_per_s,
+                "seconds": args.seconds, "transport": args.transport(),
+                "ops": all.len(), "ops_per_s": ops_per_s,
                 "p50_ms": p50, "p99_ms": p99, "p999_ms": p999,
             })
         );
     } else {
+        let over = match args.transport() {
+            "plain" => String::new(),
+            t => format!(" {t}"),
+        };
         println!(
-            "{:?} clients={} depth={} value={}B: {:.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms",
+            "{:?} clients={} depth={} value={}B{over}: {:.0} ops/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms",
             args.workload, args.clients, args.depth, args.value_bytes, ops_per_s, p50, p99, p999
         );
     }
