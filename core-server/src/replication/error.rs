@@ -37,6 +37,16 @@ pub enum ReplicationError {
     /// The proposal was not applied here in time; it may still commit.
     #[error("timed out waiting for the entry to be applied")]
     Timeout,
+    /// A snapshot whose tree is not at the zxid its file is named for (its
+    /// CRC held, so it was written so): recovery would apply entries out of
+    /// order, so it stops instead.
+    #[error("snapshot {file_zxid} holds a tree at zxid {tree_zxid}: refusing to recover from it")]
+    InconsistentSnapshot {
+        /// The zxid the snapshot file is named for.
+        file_zxid: i64,
+        /// The last zxid the tree inside says it applied.
+        tree_zxid: i64,
+    },
 }
 
 impl From<StartFailure> for ReplicationError {

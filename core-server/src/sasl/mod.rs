@@ -8,7 +8,7 @@
 //! (`service::auth` adds it).
 
 pub mod digest_md5;
-mod directives;
+pub mod directives;
 pub mod jaas;
 
 use std::collections::HashMap;
