@@ -91,7 +91,8 @@ pub struct Config {
     pub proposal_queue_bytes: usize,
     /// Most bytes of Raft log entries a cluster member keeps (in memory and
     /// on disk) past its last snapshot: beyond it a snapshot is taken and the
-    /// log purged, whatever the write volume.
+    /// log purged, whatever the write volume. A standalone server snapshots
+    /// (and truncates its log) after half of it.
     pub log_retained_bytes: usize,
     /// Most bytes of Raft log records a member holds for its log writer
     /// before they are on disk: past it, appends wait for the disk.

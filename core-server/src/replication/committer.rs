@@ -16,6 +16,10 @@ pub struct CommitterOptions {
     pub snapshot_dir: PathBuf,
     /// Snapshot (and truncate the log) every this many entries.
     pub snapshot_every: u64,
+    /// ... or once this many bytes of entries were logged since the last
+    /// snapshot, whichever comes first: the log on disk stays bounded in
+    /// bytes under large writes, not only in entries.
+    pub snapshot_every_bytes: u64,
     /// Most entries in one fsync batch.
     pub max_batch: usize,
     /// Proposals queued before `propose` waits (backpressure).
@@ -57,6 +61,7 @@ async fn run(
     let mut wal = Some(wal);
     let mut next = state.last_zxid() + 1;
     let mut last_snapshot = state.last_zxid();
+    let mut logged_bytes: u64 = 0;
     let mut batch: Vec<Proposal> = Vec::with_capacity(options.max_batch);
     loop {
         let first = tokio::select! {
@@ -77,6 +82,7 @@ async fn run(
                 postcard::to_allocvec(&proposal.entry)?,
             ));
         }
+        logged_bytes += records.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
         let mut log = wal.take().ok_or(ReplicationError::Stopped)?;
         let (log, result) = tokio::task::spawn_blocking(move || {
             let refs: Vec<(u64, &[u8])> = records.iter().map(|(i, b)| (*i, b.as_slice())).collect();
@@ -96,11 +102,13 @@ async fn run(
             // The proposer may have gone away; the entry is committed regardless.
             let _ = proposal.reply.send(Ok(Committed { zxid, applied }));
         }
-        if (next - 1 - last_snapshot) as u64 >= options.snapshot_every {
+        let entries = (next - 1 - last_snapshot) as u64;
+        if entries >= options.snapshot_every || logged_bytes >= options.snapshot_every_bytes {
             let log = wal.take().ok_or(ReplicationError::Stopped)?;
             let (log, taken) = snapshot(&state, log, options.snapshot_dir.clone()).await?;
             wal = Some(log);
             last_snapshot = taken?;
+            logged_bytes = 0;
         }
     }
 }

@@ -110,6 +110,9 @@ pub async fn start(
         CommitterOptions {
             snapshot_dir: config.data_dir.join("snapshots"),
             snapshot_every: config.snapshot_every,
+            // Half the budget a cluster member keeps, as its log budget
+            // purges down to half.
+            snapshot_every_bytes: (config.log_retained_bytes / 2).max(1) as u64,
             max_batch: 1024,
             queue: 8192,
         },

@@ -86,3 +86,38 @@ async fn a_paused_server_keeps_its_state_and_a_crash_restart_keeps_the_port() ->
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn large_writes_snapshot_by_log_bytes_and_survive_kill_9() -> anyhow::Result<()> {
+    // 40 writes of 200 KiB: far fewer entries than --snapshot-every, but
+    // eight times half the 2 MiB log budget, so snapshots come from bytes.
+    let dir = tempfile::tempdir()?;
+    let extra = [
+        "--snapshot-every",
+        "1000000",
+        "--log-retained-bytes",
+        "2097152",
+    ];
+    let server = start(dir.path(), &extra)?;
+    let mut s = RawSession::connect(server.addr()).await?;
+    let value = |i: usize| vec![b'a' + (i % 26) as u8; 200 << 10];
+    for i in 0..40 {
+        let r = s
+            .call(i as i32, raw::create(&format!("/big{i}"), &value(i)))
+            .await?;
+        assert_eq!(r.err, 0, "write {i}");
+    }
+    let snapshots: Vec<_> = std::fs::read_dir(dir.path().join("snapshots"))?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".snap"))
+        .collect();
+    assert!(!snapshots.is_empty(), "no snapshot after 8 MB of writes");
+    server.kill9()?;
+    let server = start(dir.path(), &extra)?;
+    let mut check = RawSession::connect(server.addr()).await?;
+    for i in 0..40 {
+        let r = check.call(i as i32, raw::get(&format!("/big{i}"))).await?;
+        assert_eq!(raw::data_of(&r), Some(value(i)), "/big{i} after kill -9");
+    }
+    Ok(())
+}
