@@ -94,7 +94,7 @@ pub struct ServeArgs {
     /// Bytes of partly received frames held across all connections.
     #[arg(long)]
     partial_frame_bytes: Option<usize>,
-    /// Bytes of Raft log kept past the last snapshot (cluster members).
+    /// Bytes of log kept past the last snapshot (a standalone server snapshots after half).
     #[arg(long)]
     log_retained_bytes: Option<usize>,
     /// Bytes of Raft log records waiting for the disk (cluster members).
