@@ -90,7 +90,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 
 /// Help texts of the recorded series.
 fn describe() {
-    use metrics::{describe_counter, describe_histogram, Unit};
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(
         "corral_leader_changes_total",
         "Times this process's servers saw the leader change (or be lost)"
@@ -157,6 +157,14 @@ fn describe() {
     describe_counter!(
         "corral_admin_snapshots_total",
         "Snapshots streamed to administrators (/snapshot and the CLI)"
+    );
+    describe_counter!(
+        "corral_storage_failures_total",
+        "Log writes or fsyncs that failed: writes are refused until the log reopens"
+    );
+    describe_gauge!(
+        "corral_storage_writable",
+        "1 while the log takes writes, 0 after a disk failure until it reopens"
     );
     describe_counter!(
         "corral_tls_reload_failures_total",

@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 pub struct CommitterOptions {
     /// Where snapshots are written.
     pub snapshot_dir: PathBuf,
+    /// The log's directory (reopened after a disk failure).
+    pub wal_dir: PathBuf,
     /// Snapshot (and truncate the log) every this many entries.
     pub snapshot_every: u64,
     /// ... or once this many bytes of entries were logged since the last
@@ -63,6 +65,7 @@ async fn run(
     let mut last_snapshot = state.last_zxid();
     let mut logged_bytes: u64 = 0;
     let mut batch: Vec<Proposal> = Vec::with_capacity(options.max_batch);
+    metrics::gauge!("corral_storage_writable").set(1.0);
     loop {
         let first = tokio::select! {
             _ = stop.cancelled() => return Ok(()),
@@ -91,8 +94,29 @@ async fn run(
         })
         .await
         .map_err(|_| ReplicationError::Stopped)?;
+        if let Err(error) = result {
+            // Nothing of this batch is applied or acknowledged; the log is
+            // cut back to what was before it when it reopens.
+            drop(log);
+            metrics::counter!("corral_storage_failures_total").increment(1);
+            metrics::gauge!("corral_storage_writable").set(0.0);
+            tracing::error!(%error, "the log cannot be written: refusing writes until it reopens");
+            for proposal in batch.drain(..) {
+                let _ = proposal
+                    .reply
+                    .send(Err(ReplicationError::StorageUnavailable));
+            }
+            match reopen_when_healthy(&options.wal_dir, next - 1, &mut rx, &stop).await {
+                Some(log) => {
+                    tracing::info!("the log is writable again; taking writes");
+                    metrics::gauge!("corral_storage_writable").set(1.0);
+                    wal = Some(log);
+                    continue;
+                }
+                None => return Ok(()),
+            }
+        }
         wal = Some(log);
-        result?;
         metrics::counter!("corral_log_batches_total").increment(1);
         metrics::counter!("corral_log_entries_total").increment(batch.len() as u64);
         for proposal in batch.drain(..) {
@@ -107,10 +131,67 @@ async fn run(
             let log = wal.take().ok_or(ReplicationError::Stopped)?;
             let (log, taken) = snapshot(&state, log, options.snapshot_dir.clone()).await?;
             wal = Some(log);
-            last_snapshot = taken?;
-            logged_bytes = 0;
+            match taken {
+                Ok(zxid) => {
+                    last_snapshot = zxid;
+                    logged_bytes = 0;
+                }
+                // The log keeps everything since the last good snapshot;
+                // the next batch tries again.
+                Err(error) => tracing::warn!(%error, "snapshot not written"),
+            }
         }
     }
+}
+
+/// How often a failed disk is tried again.
+const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// After a disk failure: refuses every proposal at once while it tries,
+/// every [`REOPEN_EVERY`], to reopen the log cut back to `acknowledged` (the
+/// last entry applied and answered). `None` when stopping.
+async fn reopen_when_healthy(
+    dir: &std::path::Path,
+    acknowledged: i64,
+    rx: &mut mpsc::Receiver<Proposal>,
+    stop: &CancellationToken,
+) -> Option<Wal> {
+    let mut retry = tokio::time::interval(REOPEN_EVERY);
+    retry.tick().await;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return None,
+            p = rx.recv() => match p {
+                Some(p) => {
+                    let _ = p.reply.send(Err(ReplicationError::StorageUnavailable));
+                    continue;
+                }
+                None => return None,
+            },
+            _ = retry.tick() => {}
+        }
+        let dir = dir.to_path_buf();
+        let reopened = tokio::task::spawn_blocking(move || reopen(&dir, acknowledged)).await;
+        match reopened {
+            Ok(Ok(wal)) => return Some(wal),
+            Ok(Err(error)) => tracing::debug!(%error, "the log still cannot be written"),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Opens the log, cuts it back to `acknowledged`, and proves the disk takes
+/// writes again: the cut is synced. An acknowledged entry missing from the
+/// log is refused (that would be a lost write, not a fault to ride out).
+fn reopen(dir: &std::path::Path, acknowledged: i64) -> Result<Wal, storage::StorageError> {
+    let (mut wal, _) = Wal::open(dir, storage::WalOptions::default())?;
+    let acknowledged = acknowledged.max(0) as u64;
+    if let Some(last) = wal.last_index().filter(|last| *last < acknowledged) {
+        return Err(storage::StorageError::Shortened { last, acknowledged });
+    }
+    wal.truncate_after(acknowledged)?;
+    wal.sync_probe()?;
+    Ok(wal)
 }
 
 /// Writes a snapshot of the current state and truncates the log behind it.

@@ -37,6 +37,10 @@ pub enum ReplicationError {
     /// The proposal was not applied here in time; it may still commit.
     #[error("timed out waiting for the entry to be applied")]
     Timeout,
+    /// The disk refused a log write or fsync: writes are refused (nothing of
+    /// this one was applied or will be) until the log can be reopened.
+    #[error("the log cannot be written (disk failure); writes are refused until it recovers")]
+    StorageUnavailable,
     /// A snapshot whose tree is not at the zxid its file is named for (its
     /// CRC held, so it was written so): recovery would apply entries out of
     /// order, so it stops instead.

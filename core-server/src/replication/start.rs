@@ -109,6 +109,7 @@ pub async fn start(
         recovered.wal,
         CommitterOptions {
             snapshot_dir: config.data_dir.join("snapshots"),
+            wal_dir: config.data_dir.join("wal"),
             snapshot_every: config.snapshot_every,
             // Half the budget a cluster member keeps, as its log budget
             // purges down to half.

@@ -192,10 +192,21 @@ impl Service {
                 PendingWrite::Ready(Response {
                     xid,
                     zxid,
-                    result: Err(ErrorCode::ConnectionLoss),
+                    result: Err(refusal(&error)),
                 })
             }
         }
+    }
+}
+
+/// What a client is told of a write the log did not take: NotReadOnly when
+/// the disk refused it (nothing was applied; the server serves reads, as a
+/// read-only ZooKeeper server does), ConnectionLoss (outcome unknown)
+/// otherwise.
+fn refusal(error: &crate::replication::ReplicationError) -> ErrorCode {
+    match error {
+        crate::replication::ReplicationError::StorageUnavailable => ErrorCode::NotReadOnly,
+        _ => ErrorCode::ConnectionLoss,
     }
 }
 
@@ -235,7 +246,7 @@ impl PendingWrite {
                     Response {
                         xid,
                         zxid: fallback_zxid,
-                        result: Err(ErrorCode::ConnectionLoss),
+                        result: Err(refusal(&error)),
                     }
                 }
             },

@@ -13,8 +13,11 @@
 //!   fsyncing the directory; the two newest are kept and a corrupt newest one
 //!   falls back to the previous.
 //! - [`StorageError`]: every failure of this layer. On the write path any of
-//!   them means the node must stop (or reopen the log): the disk state is
-//!   unknown.
+//!   them means the node must stop or reopen the log (the standalone
+//!   committer reopens it, cut back to what it acknowledged): the disk state
+//!   is unknown.
+//! - [`faults`]: disk faults on purpose (EIO, ENOSPC, EROFS, a slow disk)
+//!   for the real files under one data directory, for tests.
 //!
 //! ```
 //! use core_server::storage::{Wal, WalOptions};
@@ -33,6 +36,7 @@
 //! # }
 //! ```
 
+pub mod faults;
 mod segment;
 mod snapshot;
 mod wal;
@@ -104,6 +108,15 @@ pub enum StorageError {
     /// (which recovers the intact prefix) or stop the node.
     #[error("storage: the log is unusable after an earlier I/O failure; reopen it")]
     Poisoned,
+    /// A reopened log ends before an entry that was acknowledged: the disk
+    /// lost synced data.
+    #[error("storage: the log ends at {last}, before the acknowledged entry {acknowledged}")]
+    Shortened {
+        /// The last index on disk.
+        last: u64,
+        /// The last index acknowledged.
+        acknowledged: u64,
+    },
 }
 
 /// Builds a `map_err` closure that wraps an [`io::Error`] with what was being

@@ -72,6 +72,11 @@ pub fn write_snapshot(
     let started = crate::clock::SystemClock.now();
     create_dir_durable(dir)?;
     let path = dir.join(file_name(last_index));
+    super::faults::check(
+        &super::faults::for_path(dir),
+        super::faults::FaultPoint::Write,
+    )
+    .map_err(io_err("write snapshot", &path))?;
     let tmp = dir.join(format!("{}{TMP_SUFFIX}", file_name(last_index)));
     let mut file = OpenOptions::new()
         .write(true)

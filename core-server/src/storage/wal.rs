@@ -21,6 +21,7 @@
 //!
 //! A directory must be used by one [`Wal`] at a time.
 
+use super::faults::FaultPoint;
 use super::segment::{self, Defect, SegmentReader, Step, MAX_PAYLOAD_BYTES};
 use super::{create_dir_durable, io_err, sync_dir, StorageError};
 use std::fs::{self, File, OpenOptions};
@@ -76,6 +77,8 @@ struct Tail {
 pub struct Wal {
     dir: PathBuf,
     options: WalOptions,
+    /// Faults a test injected for this directory (`storage::faults`).
+    faults: Option<std::sync::Arc<super::faults::DiskFaults>>,
     /// Oldest first; every one holds at least one record.
     segments: Vec<Segment>,
     /// The newest segment, open for appending; `None` when the log is empty
@@ -157,6 +160,7 @@ impl Wal {
         let wal = Wal {
             dir: dir.to_path_buf(),
             options,
+            faults: super::faults::for_path(dir),
             segments: kept,
             tail,
             last_index: records.last().map(|r| r.0),
@@ -265,6 +269,25 @@ impl Wal {
         self.poison_on_error(result)
     }
 
+    /// Proves the disk takes writes and syncs again (after a failure): the
+    /// newest segment, or the directory when there is none, is synced.
+    pub fn sync_probe(&mut self) -> Result<(), StorageError> {
+        let path = self
+            .tail
+            .as_ref()
+            .map_or(self.dir.clone(), |t| t.path.clone());
+        super::faults::check(&self.faults, FaultPoint::Write)
+            .and_then(|()| super::faults::check(&self.faults, FaultPoint::Sync))
+            .map_err(io_err("probe the disk", &path))?;
+        match &self.tail {
+            Some(tail) => tail
+                .file
+                .sync_data()
+                .map_err(io_err("fdatasync segment", &tail.path)),
+            None => sync_dir(&self.dir),
+        }
+    }
+
     /// Removes every record with an index above `index` (a conflicting suffix
     /// in Raft terms). A no-op if `index >= last_index`; empties the log if
     /// `index` is below the first record.
@@ -326,12 +349,12 @@ impl Wal {
         if self.buf.is_empty() {
             return Ok(());
         }
-        tail.file
-            .write_all(&self.buf)
+        super::faults::check(&self.faults, FaultPoint::Write)
+            .and_then(|()| tail.file.write_all(&self.buf))
             .map_err(io_err("write segment", &tail.path))?;
         let started = crate::clock::Clock::now(&crate::clock::SystemClock);
-        tail.file
-            .sync_data()
+        super::faults::check(&self.faults, FaultPoint::Sync)
+            .and_then(|()| tail.file.sync_data())
             .map_err(io_err("fdatasync segment", &tail.path))?;
         let took =
             crate::clock::Clock::now(&crate::clock::SystemClock).saturating_duration_since(started);
@@ -346,6 +369,8 @@ impl Wal {
     /// directory entry durable.
     fn start_segment(&mut self, first: u64) -> Result<(), StorageError> {
         let path = self.dir.join(segment::file_name(first));
+        super::faults::check(&self.faults, FaultPoint::Write)
+            .map_err(io_err("create segment", &path))?;
         let file = OpenOptions::new()
             .append(true)
             .create_new(true)

@@ -9,6 +9,7 @@ mod t12_sessions_watches;
 mod t13_manual_clock;
 mod t20_durability;
 mod t21_backend_conformance;
+mod t22_disk_faults;
 mod t40_zk_wire;
 mod t41_differential;
 mod t42_zk_hostile;
