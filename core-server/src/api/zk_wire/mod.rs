@@ -12,6 +12,7 @@
 pub mod four_letter;
 pub mod framing;
 pub mod jute;
+pub mod multi;
 pub mod records;
 mod secure;
 
