@@ -11,6 +11,7 @@ mod t20_durability;
 mod t21_backend_conformance;
 mod t40_zk_wire;
 mod t41_differential;
+mod t41_differential_raw;
 mod t42_zk_hostile;
 mod t43_zk_heavy_clients;
 mod t44_slow_readers_and_signals;
