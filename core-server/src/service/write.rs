@@ -62,6 +62,7 @@ impl Service {
     fn multi_op_txn(&self, protocol: Protocol, op: MultiOp) -> Result<Txn, ErrorCode> {
         let txn = match op {
             MultiOp::Create(args) => {
+                // First, so that only a path refusal is left to map below.
                 self.check_data(&args.data)?;
                 self.create_txn(protocol, args)
             }
