@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// Largest node data, bytes.
     #[arg(long)]
     max_data_bytes: Option<usize>,
+    /// Longest request frame on the ZooKeeper ports, bytes (ZooKeeper's
+    /// jute.maxbuffer, default 1048575; a longer frame closes the connection).
+    #[arg(long)]
+    jute_maxbuffer_bytes: Option<usize>,
     /// Snapshot and truncate the log every N entries.
     #[arg(long)]
     snapshot_every: Option<u64>,
@@ -197,6 +201,7 @@ impl ServeArgs {
             &self.max_session_timeout_ms,
         )?;
         put(&mut t, "max_data_bytes", &self.max_data_bytes)?;
+        put(&mut t, "jute_maxbuffer_bytes", &self.jute_maxbuffer_bytes)?;
         put(&mut t, "max_connections_per_ip", &self.max_client_cnxns)?;
         put(
             &mut t,

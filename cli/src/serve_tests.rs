@@ -29,6 +29,7 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
     (&["--min-session-timeout-ms", "3000"], "min_session_timeout_ms = 3000"),
     (&["--max-session-timeout-ms", "50000"], "max_session_timeout_ms = 50000"),
     (&["--max-data-bytes", "4194304"], "max_data_bytes = 4194304"),
+    (&["--jute-maxbuffer-bytes", "2097152"], "jute_maxbuffer_bytes = 2097152"),
     (&["--max-client-cnxns", "7"], "max_connections_per_ip = 7"),
     (&["--connection-queue-bytes", "1000000"], "connection_queue_bytes = 1000000"),
     (&["--handshake-timeout-ms", "500"], "handshake_timeout_ms = 500"),

@@ -177,6 +177,9 @@ pub enum MultiOp {
         /// Expected version or -1.
         version: i32,
     },
+    /// An op invalid in itself (a create flag that names no mode): answered
+    /// BadArguments in its place, after the ops before it had their say.
+    Invalid,
 }
 
 /// One read inside a multiRead.

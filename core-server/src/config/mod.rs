@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// ZooKeeper's default `jute.maxbuffer` (0xfffff): the default longest
+/// request frame on the ZooKeeper ports.
+pub const DEFAULT_JUTE_MAXBUFFER_BYTES: usize = 0xfffff;
+
 /// Everything a server needs to know; passed down explicitly, never read from globals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -23,10 +27,21 @@ pub struct Config {
     pub min_session_timeout_ms: u32,
     /// Largest session timeout granted (default 20 ticks).
     pub max_session_timeout_ms: u32,
-    /// Largest node data in bytes (default 1 MiB).
+    /// Largest node data in bytes (default 1 MiB), on both front ends; on
+    /// the ZooKeeper ports the frame limit (`jute_maxbuffer_bytes`) binds
+    /// first at the defaults.
     pub max_data_bytes: usize,
-    /// Largest request frame in bytes; a larger frame ends the stream.
+    /// Largest native API request message in bytes (default 1 MiB + 64 KiB);
+    /// a larger one ends the stream. Also the bound of a multi's encoded ops
+    /// and of one request in the queues, so at least `jute_maxbuffer_bytes`.
     pub max_request_bytes: usize,
+    /// ZooKeeper's `jute.maxbuffer`: the longest request frame (its length
+    /// prefix excluded) the ZooKeeper ports accept, default 1,048,575 bytes
+    /// (0xfffff, ZooKeeper's default, so 1 MiB of data is already over). A
+    /// longer frame closes the connection without a reply, as ZooKeeper
+    /// does; the session stays and may be reattached, that connection's
+    /// watches go with it.
+    pub jute_maxbuffer_bytes: usize,
     /// Longest path in bytes.
     pub max_path_bytes: usize,
     /// Most live sessions this server accepts.
@@ -239,6 +254,7 @@ impl Default for Config {
             max_session_timeout_ms: 20 * tick_ms,
             max_data_bytes: proto::DEFAULT_MAX_DATA_BYTES,
             max_request_bytes: proto::DEFAULT_MAX_DATA_BYTES + 64 * 1024,
+            jute_maxbuffer_bytes: DEFAULT_JUTE_MAXBUFFER_BYTES,
             max_path_bytes: 4096,
             max_sessions: 60_000,
             max_connections: 10_000,
@@ -373,6 +389,12 @@ impl Config {
         }
         if self.max_request_bytes < self.max_data_bytes {
             return invalid("max_request_bytes", "must be at least max_data_bytes");
+        }
+        if self.jute_maxbuffer_bytes < 1024 {
+            return invalid("jute_maxbuffer_bytes", "must be at least 1024");
+        }
+        if self.max_request_bytes < self.jute_maxbuffer_bytes {
+            return invalid("max_request_bytes", "must be at least jute_maxbuffer_bytes");
         }
         if self.max_path_bytes == 0 || self.max_sessions == 0 || self.max_connections == 0 {
             return invalid(

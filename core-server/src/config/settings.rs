@@ -6,8 +6,15 @@
 //! Derived defaults (ZooKeeper's rules where it has them):
 //! - `tick_ms` set, a session timeout bound not set: the bounds are 2 and
 //!   20 ticks;
-//! - `max_data_bytes` set, `max_request_bytes` not set: a request may be the
-//!   data plus 64 KiB of the rest of it (never less than the default);
+//! - `jute_maxbuffer_bytes` set, `max_data_bytes` not set: data may be as
+//!   large as a frame (as in ZooKeeper, where jute.maxbuffer alone bounds
+//!   it; never less than the default);
+//! - `max_data_bytes` set, `jute_maxbuffer_bytes` not set: a ZooKeeper frame
+//!   may be the data plus 64 KiB (never less than ZooKeeper's default), so
+//!   raising the data limit raises it on both front ends;
+//! - `max_request_bytes` not set: a request may be the data plus 64 KiB of
+//!   the rest of it, and at least one whole ZooKeeper frame (never less than
+//!   the default);
 //! - `partial_frame_bytes`, `proposal_queue_bytes`, `log_retained_bytes`
 //!   not set: at least one whole request.
 
@@ -98,7 +105,11 @@ pub fn resolve(settings: Settings) -> Result<Config, ConfigError> {
         set("min_session_timeout_ms"),
         set("max_session_timeout_ms"),
     );
-    let (data, request) = (set("max_data_bytes"), set("max_request_bytes"));
+    let (data, request, jute) = (
+        set("max_data_bytes"),
+        set("max_request_bytes"),
+        set("jute_maxbuffer_bytes"),
+    );
     let (partial, proposals, retained) = (
         set("partial_frame_bytes"),
         set("proposal_queue_bytes"),
@@ -113,10 +124,19 @@ pub fn resolve(settings: Settings) -> Result<Config, ConfigError> {
     if tick && !max {
         config.max_session_timeout_ms = config.tick_ms.saturating_mul(20);
     }
-    if data && !request {
+    if jute && !data {
+        config.max_data_bytes = config.max_data_bytes.max(config.jute_maxbuffer_bytes);
+    }
+    if data && !jute {
+        config.jute_maxbuffer_bytes = config
+            .jute_maxbuffer_bytes
+            .max(config.max_data_bytes.saturating_add(REQUEST_OVERHEAD));
+    }
+    if !request {
         config.max_request_bytes = config
             .max_request_bytes
-            .max(config.max_data_bytes.saturating_add(REQUEST_OVERHEAD));
+            .max(config.max_data_bytes.saturating_add(REQUEST_OVERHEAD))
+            .max(config.jute_maxbuffer_bytes);
     }
     let request_bytes = config.max_request_bytes;
     if !partial {
@@ -162,6 +182,35 @@ mod tests {
         let c = config("max_data_bytes = 134217728");
         assert_eq!(c.partial_frame_bytes, c.max_request_bytes);
         assert_eq!(c.proposal_queue_bytes, c.max_request_bytes);
+    }
+
+    #[test]
+    fn the_zookeeper_frame_limit_is_jute_maxbuffer_and_follows_the_data_limit() {
+        let c = config("");
+        assert_eq!(c.jute_maxbuffer_bytes, 1_048_575);
+        assert_eq!(c.max_data_bytes, 1 << 20);
+        assert_eq!(c.max_request_bytes, (1 << 20) + REQUEST_OVERHEAD);
+        let c = config("max_data_bytes = 4194304");
+        assert_eq!(c.jute_maxbuffer_bytes, 4194304 + REQUEST_OVERHEAD);
+        let c = config("max_data_bytes = 65536");
+        assert_eq!(c.jute_maxbuffer_bytes, 1_048_575, "never below ZooKeeper's");
+        let c = config("jute_maxbuffer_bytes = 4194304");
+        assert_eq!(c.max_data_bytes, 4194304);
+        assert_eq!(c.max_request_bytes, 4194304 + REQUEST_OVERHEAD);
+        assert!(c.partial_frame_bytes >= c.max_request_bytes);
+        let c = config("jute_maxbuffer_bytes = 65536");
+        assert_eq!((c.jute_maxbuffer_bytes, c.max_data_bytes), (65536, 1 << 20));
+        assert!(matches!(
+            resolve(
+                parse("jute_maxbuffer_bytes = 2097152\nmax_request_bytes = 1048576")
+                    .expect("parses")
+            ),
+            Err(ConfigError::Invalid { .. })
+        ));
+        assert!(matches!(
+            resolve(parse("jute_maxbuffer_bytes = 100").expect("parses")),
+            Err(ConfigError::Invalid { .. })
+        ));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod closing;
 mod connect;
 mod housekeeping;
 pub mod latency;
+mod paths;
 pub mod pipeline;
 mod read;
 mod sasl;

@@ -1,5 +1,7 @@
 //! Local reads: served from this server's tree, registering watches atomically
-//! with the read.
+//! with the read. Which paths are looked up how is `paths.rs`'s business: a
+//! watch is kept on the path as the client gave it, the lookup may differ
+//! (`""` is the root on the ZooKeeper port).
 
 use super::{Connection, Reply, Request, Service};
 use crate::tree::acl::perms;
@@ -8,13 +10,6 @@ use crate::watch::WatchKind;
 use proto::ErrorCode;
 
 impl Service {
-    pub(super) fn check_read_path(&self, path: &str) -> Result<(), ErrorCode> {
-        if path.len() > self.inner.config.max_path_bytes {
-            return Err(ErrorCode::BadArguments);
-        }
-        proto::path::validate(path).map_err(|_| ErrorCode::BadArguments)
-    }
-
     fn read_allowed(
         &self,
         connection: &Connection,
@@ -35,9 +30,9 @@ impl Service {
         let state = self.inner.state.read();
         let zxid = state.last_zxid();
         let result = match request {
-            Request::Exists { path, watch } => self.check_read_path(&path).and_then(|_| {
-                let stat = state.stat(&path);
-                if let Some(node) = state.node(&path) {
+            Request::Exists { path, watch } => self.exists_path(connection, &path).and_then(|at| {
+                let stat = state.stat(at);
+                if let Some(node) = state.node(at) {
                     self.permit_read(connection, &state, node, perms::READ)?;
                 }
                 if watch {
@@ -54,9 +49,9 @@ impl Service {
                 }
                 stat.map(Reply::Stat).ok_or(ErrorCode::NoNode)
             }),
-            Request::GetData { path, watch } => self.check_read_path(&path).and_then(|_| {
-                let (data, stat) = state.get_data(&path)?;
-                self.read_allowed(connection, &state, &path)?;
+            Request::GetData { path, watch } => self.read_path(connection, &path).and_then(|at| {
+                let (data, stat) = state.get_data(at)?;
+                self.read_allowed(connection, &state, at)?;
                 if watch {
                     self.inner
                         .state
@@ -66,26 +61,30 @@ impl Service {
                 }
                 Ok(Reply::Data { data, stat })
             }),
-            Request::GetChildren { path, watch } => self.check_read_path(&path).and_then(|_| {
-                let (children, stat) = state.children(&path)?;
-                self.read_allowed(connection, &state, &path)?;
-                if watch {
-                    self.inner
-                        .state
-                        .watches()
-                        .lock()
-                        .add(connection.conn, WatchKind::Child, &path);
-                }
-                Ok(Reply::Children { children, stat })
-            }),
-            Request::GetAllChildrenNumber { path } => self.check_read_path(&path).and_then(|_| {
-                let count = state.all_children_number(&path)?;
-                self.read_allowed(connection, &state, &path)?;
-                Ok(Reply::Count(count))
-            }),
+            Request::GetChildren { path, watch } => {
+                self.read_path(connection, &path).and_then(|at| {
+                    let (children, stat) = state.children(at)?;
+                    self.read_allowed(connection, &state, at)?;
+                    if watch {
+                        self.inner.state.watches().lock().add(
+                            connection.conn,
+                            WatchKind::Child,
+                            &path,
+                        );
+                    }
+                    Ok(Reply::Children { children, stat })
+                })
+            }
+            Request::GetAllChildrenNumber { path } => {
+                self.read_path(connection, &path).and_then(|at| {
+                    let count = state.all_children_number(at)?;
+                    self.read_allowed(connection, &state, at)?;
+                    Ok(Reply::Count(count))
+                })
+            }
             Request::GetAcl { path } => self
-                .check_read_path(&path)
-                .and_then(|_| self.get_acl(connection, &state, &path)),
+                .read_path(connection, &path)
+                .and_then(|at| self.get_acl(connection, &state, at)),
             Request::GetEphemerals { prefix } => Ok(Reply::Paths(
                 state.ephemerals(connection.session_id, &prefix),
             )),
@@ -94,16 +93,16 @@ impl Service {
                     .into_iter()
                     .map(|op| match op {
                         super::ReadOp::GetData(path) => {
-                            self.check_read_path(&path).and_then(|_| {
-                                let (data, stat) = state.get_data(&path)?;
-                                self.read_allowed(connection, &state, &path)?;
+                            self.read_path(connection, &path).and_then(|at| {
+                                let (data, stat) = state.get_data(at)?;
+                                self.read_allowed(connection, &state, at)?;
                                 Ok(Reply::Data { data, stat })
                             })
                         }
                         super::ReadOp::GetChildren(path) => {
-                            self.check_read_path(&path).and_then(|_| {
-                                let (children, stat) = state.children(&path)?;
-                                self.read_allowed(connection, &state, &path)?;
+                            self.read_path(connection, &path).and_then(|at| {
+                                let (children, stat) = state.children(at)?;
+                                self.read_allowed(connection, &state, at)?;
                                 Ok(Reply::Children { children, stat })
                             })
                         }

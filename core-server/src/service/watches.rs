@@ -33,19 +33,21 @@ impl Service {
     ) -> (i64, Result<Reply, ErrorCode>) {
         let zxid = self.inner.state.last_zxid();
         let result = match request {
-            Request::AddWatch { path, recursive } => self.check_read_path(&path).map(|_| {
-                let kind = if recursive {
-                    WatchKind::Recursive
-                } else {
-                    WatchKind::Persistent
-                };
-                self.inner
-                    .state
-                    .watches()
-                    .lock()
-                    .add(connection.conn, kind, &path);
-                Reply::Done
-            }),
+            Request::AddWatch { path, recursive } => {
+                self.check_watch_path(connection, &path).map(|_| {
+                    let kind = if recursive {
+                        WatchKind::Recursive
+                    } else {
+                        WatchKind::Persistent
+                    };
+                    self.inner
+                        .state
+                        .watches()
+                        .lock()
+                        .add(connection.conn, kind, &path);
+                    Reply::Done
+                })
+            }
             Request::RemoveWatches { path, kind } => {
                 let removed =
                     self.inner
@@ -76,7 +78,7 @@ impl Service {
                 recursive,
                 from_zxid,
             } => self
-                .check_read_path(&path)
+                .check_watch_path(connection, &path)
                 .and_then(|_| self.watch_from(connection, path, recursive, from_zxid)),
             Request::CancelWatchFrom { stream_id } => {
                 match connection.streams.lock().remove(&stream_id) {
@@ -103,7 +105,7 @@ impl Service {
             .chain(&lists.persistent)
             .chain(&lists.recursive)
         {
-            self.check_read_path(path)?;
+            self.check_watch_path(connection, path)?;
         }
         let state = self.inner.state.read();
         let zxid = state.last_zxid();

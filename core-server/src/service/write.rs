@@ -1,5 +1,6 @@
 //! Writes: limits checked here, then one log entry each, answered after commit.
 
+use super::latency::Protocol;
 use super::{Connection, CreateArgs, MultiOp, Reply, Request, Response, Service};
 use crate::replication::Pending;
 use crate::txn::{CreateTxn, Entry, OpResult, Txn};
@@ -27,18 +28,11 @@ fn multi_op_bytes(op: &MultiOp) -> usize {
             }
             MultiOp::Delete { path, .. } | MultiOp::Check { path, .. } => string(path) + 4,
             MultiOp::SetData { path, data, .. } => string(path) + buffer(data) + 4,
+            MultiOp::Invalid => 0,
         }
 }
 
 impl Service {
-    fn check_path_len(&self, path: &str) -> Result<(), ErrorCode> {
-        if path.len() > self.inner.config.max_path_bytes {
-            Err(ErrorCode::BadArguments)
-        } else {
-            Ok(())
-        }
-    }
-
     fn check_data(&self, data: &Option<Vec<u8>>) -> Result<usize, ErrorCode> {
         let len = data.as_ref().map_or(0, Vec::len);
         if len > self.inner.config.max_data_bytes {
@@ -48,31 +42,65 @@ impl Service {
         }
     }
 
-    fn create_txn(&self, args: CreateArgs) -> Result<(Txn, usize), ErrorCode> {
-        self.check_path_len(&args.path)?;
-        let len = self.check_data(&args.data)?;
-        Ok((
-            Txn::Create(CreateTxn {
-                path: args.path,
-                data: args.data,
-                mode: args.mode,
-                ttl_ms: args.ttl_ms.max(0),
-                acl: args.acl,
-            }),
-            len,
-        ))
+    fn create_txn(&self, protocol: Protocol, args: CreateArgs) -> Result<Txn, ErrorCode> {
+        self.check_write_path(protocol, &args.path, args.mode.is_sequential())?;
+        self.check_data(&args.data)?;
+        Ok(Txn::Create(CreateTxn {
+            path: args.path,
+            data: args.data,
+            mode: args.mode,
+            ttl_ms: args.ttl_ms.max(0),
+            acl: args.acl,
+        }))
     }
 
-    /// Turns a write request into a log entry's command, enforcing limits.
-    fn to_txn(&self, request: Request) -> Result<Txn, ErrorCode> {
+    /// One op of a multi as a sub-txn. An op whose path the front end's rules
+    /// refuse, or that is invalid in itself, becomes
+    /// [`Txn::bad_arguments_op`]: it fails in its place, so the ops before it
+    /// decide first, as in ZooKeeper. Data over the limit refuses the whole
+    /// request (it has no place in ZooKeeper's protocol).
+    fn multi_op_txn(&self, protocol: Protocol, op: MultiOp) -> Result<Txn, ErrorCode> {
+        let txn = match op {
+            MultiOp::Create(args) => {
+                // First, so that only a path refusal is left to map below.
+                self.check_data(&args.data)?;
+                self.create_txn(protocol, args)
+            }
+            MultiOp::Delete { path, version } => self
+                .check_write_path(protocol, &path, false)
+                .map(|_| Txn::Delete { path, version }),
+            MultiOp::SetData {
+                path,
+                data,
+                version,
+            } => {
+                self.check_data(&data)?;
+                self.check_write_path(protocol, &path, false)
+                    .map(|_| Txn::SetData {
+                        path,
+                        data,
+                        version,
+                    })
+            }
+            MultiOp::Check { path, version } => self
+                .check_write_path(protocol, &path, false)
+                .map(|_| Txn::Check { path, version }),
+            MultiOp::Invalid => Err(ErrorCode::BadArguments),
+        };
+        Ok(txn.unwrap_or_else(|_| Txn::bad_arguments_op()))
+    }
+
+    /// Turns a write request into a log entry's command, enforcing limits
+    /// and the path rules of the front end it came through (`paths.rs`).
+    fn to_txn(&self, protocol: Protocol, request: Request) -> Result<Txn, ErrorCode> {
         Ok(match request {
-            Request::Create(args) => self.create_txn(args)?.0,
+            Request::Create(args) => self.create_txn(protocol, args)?,
             Request::Delete { path, version } => {
-                self.check_path_len(&path)?;
+                self.check_write_path(protocol, &path, false)?;
                 Txn::Delete { path, version }
             }
             Request::SetAcl { path, acl, version } => {
-                self.check_path_len(&path)?;
+                self.check_write_path(protocol, &path, false)?;
                 Txn::SetAcl { path, acl, version }
             }
             Request::SetData {
@@ -80,7 +108,7 @@ impl Service {
                 data,
                 version,
             } => {
-                self.check_path_len(&path)?;
+                self.check_write_path(protocol, &path, false)?;
                 self.check_data(&data)?;
                 Txn::SetData {
                     path,
@@ -98,31 +126,7 @@ impl Service {
                     if total > self.inner.config.max_request_bytes {
                         return Err(ErrorCode::TooLarge);
                     }
-                    let txn = match op {
-                        MultiOp::Create(args) => self.create_txn(args)?.0,
-                        MultiOp::Delete { path, version } => {
-                            self.check_path_len(&path)?;
-                            Txn::Delete { path, version }
-                        }
-                        MultiOp::SetData {
-                            path,
-                            data,
-                            version,
-                        } => {
-                            self.check_path_len(&path)?;
-                            self.check_data(&data)?;
-                            Txn::SetData {
-                                path,
-                                data,
-                                version,
-                            }
-                        }
-                        MultiOp::Check { path, version } => {
-                            self.check_path_len(&path)?;
-                            Txn::Check { path, version }
-                        }
-                    };
-                    txns.push(txn);
+                    txns.push(self.multi_op_txn(protocol, op)?);
                 }
                 Txn::Multi(txns)
             }
@@ -163,7 +167,7 @@ impl Service {
         let inner = &self.inner;
         inner.stats.received();
         let zxid = inner.state.last_zxid();
-        let txn = match self.to_txn(request) {
+        let txn = match self.to_txn(connection.protocol, request) {
             Ok(txn) => txn,
             Err(code) => {
                 return PendingWrite::Ready(Response {

@@ -88,10 +88,7 @@ pub(super) fn apply_op(
             if !has_basic_shape(path) || SPECIAL_PATHS.contains(&path.as_str()) {
                 return Err(ErrorCode::BadArguments);
             }
-            let parent = sm
-                .nodes
-                .get(path::parent(path).unwrap_or("/"))
-                .ok_or(ErrorCode::NoNode)?;
+            let parent = sm.nodes.get(parent_of(path)).ok_or(ErrorCode::NoNode)?;
             permit(sm, parent, acl::perms::DELETE, entry)?;
             let node = sm.nodes.get(path.as_str()).ok_or(ErrorCode::NoNode)?;
             check_version(*version, node.version)?;
@@ -180,9 +177,22 @@ fn check_version(expected: i32, actual: i32) -> Result<(), ErrorCode> {
     }
 }
 
-/// ZooKeeper's first, weak path check: a `/` somewhere and no NUL.
+/// ZooKeeper's first, weak path check (PrepRequestProcessor's
+/// `validatePathForCreate` and `getParentPathAndValidate`): a `/` somewhere
+/// and no NUL. A path that passes is looked up by its parent, everything
+/// before its last `/` (`a/b` has the parent `a`, which never exists: NoNode).
 fn has_basic_shape(p: &str) -> bool {
-    p.starts_with('/') && !p.contains('\0')
+    p.contains('/') && !p.contains('\0')
+}
+
+/// The parent a create or delete looks up first: everything before the last
+/// `/`, the root for `/name` (ZooKeeper's tree also keeps the root under
+/// ``). Only for paths that [`has_basic_shape`].
+fn parent_of(p: &str) -> &str {
+    match p.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &p[..i],
+    }
 }
 
 fn apply_create(
@@ -198,18 +208,14 @@ fn apply_create(
     if mode.is_ephemeral() && entry.session_id == 0 {
         return Err(ErrorCode::BadArguments);
     }
-    if !has_basic_shape(&create.path) || create.path == "/" {
+    if !has_basic_shape(&create.path) {
         return Err(ErrorCode::BadArguments);
     }
     let fixed_acl = acl::fixup(&create.acl, &entry.auth)?;
     // The parent is looked up before full validation, as ZooKeeper does, so
-    // `/a//b` is NoNode while `/a/` is BadArguments.
-    let slash = create.path.rfind('/').unwrap_or(0);
-    let parent_path = if slash == 0 {
-        "/"
-    } else {
-        &create.path[..slash]
-    };
+    // `/a//b` is NoNode while `/a/` is BadArguments (and `/` is NodeExists:
+    // its parent is the root itself).
+    let parent_path = parent_of(&create.path);
     let parent = sm.nodes.get(parent_path).ok_or(ErrorCode::NoNode)?;
     permit(sm, parent, acl::perms::CREATE, entry)?;
     let final_path = if mode.is_sequential() {

@@ -96,6 +96,22 @@ pub enum Txn {
     },
 }
 
+impl Txn {
+    /// A sub-op of a [`Txn::Multi`] that fails with BadArguments where it
+    /// stands and changes nothing: how an op found invalid in itself before
+    /// the log (a bad create flag, a path over the limit) keeps its place in
+    /// the multi's results, so earlier ops still decide first, as in
+    /// ZooKeeper's multi. It is a check of the empty path, which apply always
+    /// refuses with BadArguments (`path_tests` pins that), so the log and
+    /// peer formats need no new shape.
+    pub fn bad_arguments_op() -> Txn {
+        Txn::Check {
+            path: String::new(),
+            version: -1,
+        }
+    }
+}
+
 /// Arguments of a create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateTxn {
@@ -157,3 +173,6 @@ mod acl_tests;
 
 #[cfg(test)]
 mod size_tests;
+
+#[cfg(test)]
+mod path_tests;

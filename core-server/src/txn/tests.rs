@@ -50,12 +50,12 @@ impl Log {
         )
     }
 
-    fn create(&mut self, path: &str, mode: CreateMode) -> Result<OpResult, ErrorCode> {
+    pub(super) fn create(&mut self, path: &str, mode: CreateMode) -> Result<OpResult, ErrorCode> {
         self.run(7, create(path, mode, 0)).result
     }
 }
 
-fn create(path: &str, mode: CreateMode, ttl_ms: i64) -> Txn {
+pub(super) fn create(path: &str, mode: CreateMode, ttl_ms: i64) -> Txn {
     Txn::Create(CreateTxn {
         path: path.into(),
         data: Some(b"d".to_vec()),
@@ -216,9 +216,10 @@ fn check_order_matches_zookeeper() {
         log.create("a", CreateMode::Persistent),
         Err(ErrorCode::BadArguments)
     );
+    // The root's parent is the root itself, so `/` exists (as in ZooKeeper).
     assert_eq!(
         log.create("/", CreateMode::Persistent),
-        Err(ErrorCode::BadArguments)
+        Err(ErrorCode::NodeExists)
     );
     log.create("/a", CreateMode::Persistent).expect("create");
     assert_eq!(

@@ -7,10 +7,21 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 pub const OP_CREATE: i32 = 1;
+pub const OP_DELETE: i32 = 2;
+pub const OP_EXISTS: i32 = 3;
 pub const OP_GET_DATA: i32 = 4;
 pub const OP_SET_DATA: i32 = 5;
-pub const OP_MULTI: i32 = 14;
+pub const OP_GET_ACL: i32 = 6;
+pub const OP_GET_CHILDREN: i32 = 8;
+pub const OP_SYNC: i32 = 9;
+pub const OP_GET_CHILDREN2: i32 = 12;
 pub const OP_CHECK: i32 = 13;
+pub const OP_MULTI: i32 = 14;
+pub const OP_CREATE2: i32 = 15;
+pub const OP_CHECK_WATCHES: i32 = 17;
+pub const OP_CREATE_CONTAINER: i32 = 19;
+pub const OP_CREATE_TTL: i32 = 21;
+pub const OP_ALL_CHILDREN_NUMBER: i32 = 104;
 pub const OP_ADD_WATCH: i32 = 106;
 
 /// A frame: 4-byte length, then the body.
@@ -51,16 +62,104 @@ impl Body {
 }
 
 pub fn handshake() -> Vec<u8> {
+    handshake_for(0, &[0u8; 16])
+}
+
+/// A ConnectRequest reattaching `session_id` (0: a new session).
+pub fn handshake_for(session_id: i64, password: &[u8]) -> Vec<u8> {
     framed(
         &Body::default()
             .i32(0)
             .i64(0)
             .i32(30_000)
-            .i64(0)
-            .bytes(&[0u8; 16])
+            .i64(session_id)
+            .bytes(password)
             .bool(false)
             .0,
     )
+}
+
+/// A request frame: header, then `body`.
+pub fn request(xid: i32, opcode: i32, body: Body) -> Vec<u8> {
+    let mut out = Body::default().i32(xid).i32(opcode);
+    out.0.extend_from_slice(&body.0);
+    framed(&out.0)
+}
+
+/// A path-only body (getACL, sync, getAllChildrenNumber).
+pub fn path_body(path: &str) -> Body {
+    Body::default().string(path)
+}
+
+/// A path-and-watch body (exists, getData, getChildren).
+pub fn watch_body(path: &str, watch: bool) -> Body {
+    Body::default().string(path).bool(watch)
+}
+
+/// A CreateRequest body (a CreateTTLRequest with `ttl`), open ACL.
+pub fn create_body(path: &str, data: &[u8], flags: i32, ttl: Option<i64>) -> Body {
+    let body = Body::default()
+        .string(path)
+        .bytes(data)
+        .open_acl()
+        .i32(flags);
+    match ttl {
+        Some(ttl) => body.i64(ttl),
+        None => body,
+    }
+}
+
+/// A multi of `(opcode, body)` ops.
+pub fn multi(xid: i32, ops: Vec<(i32, Body)>) -> Vec<u8> {
+    let mut out = Body::default();
+    for (opcode, body) in ops {
+        out = out.i32(opcode).bool(false).i32(-1);
+        out.0.extend_from_slice(&body.0);
+    }
+    request(xid, OP_MULTI, out.i32(-1).bool(true).i32(-1))
+}
+
+/// A multi reply's results as `(type, err)` pairs (err 0 for a success),
+/// with the path of each create.
+pub fn multi_results(frame: &[u8]) -> anyhow::Result<Vec<(i32, i32, String)>> {
+    let mut at = 16;
+    let mut take = |n: usize| -> anyhow::Result<&[u8]> {
+        let bytes = frame
+            .get(at..at + n)
+            .ok_or_else(|| anyhow::anyhow!("short multi reply"))?;
+        at += n;
+        Ok(bytes)
+    };
+    let int = |b: &[u8]| i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let mut results = Vec::new();
+    loop {
+        let kind = int(take(4)?);
+        let done = take(1)?[0] != 0;
+        let err = int(take(4)?);
+        if done {
+            return Ok(results);
+        }
+        let mut path = String::new();
+        match kind {
+            -1 => {
+                let code = int(take(4)?);
+                results.push((kind, code, path));
+                continue;
+            }
+            OP_CREATE | OP_CREATE2 => {
+                let len = int(take(4)?) as usize;
+                path = String::from_utf8_lossy(take(len)?).into_owned();
+                if kind == OP_CREATE2 {
+                    take(68)?;
+                }
+            }
+            OP_SET_DATA => {
+                take(68)?;
+            }
+            _ => {}
+        }
+        results.push((kind, err, path));
+    }
 }
 
 pub fn create(xid: i32, path: &str, data: &[u8]) -> Vec<u8> {
@@ -160,6 +259,10 @@ pub fn header(frame: &[u8]) -> anyhow::Result<ReplyHeader> {
 /// A connected raw session.
 pub struct RawZk {
     pub stream: TcpStream,
+    /// The session the server granted.
+    pub session_id: i64,
+    /// Its password.
+    pub password: Vec<u8>,
 }
 
 impl RawZk {
@@ -168,15 +271,94 @@ impl RawZk {
         Self::handshake_on(TcpStream::connect(addr).await?).await
     }
 
+    /// Reattaches an existing session on a new connection; fails if the
+    /// server refuses it (a zero timeout).
+    pub async fn reattach(
+        addr: SocketAddr,
+        session_id: i64,
+        password: &[u8],
+    ) -> anyhow::Result<RawZk> {
+        let stream = TcpStream::connect(addr).await?;
+        let zk = Self::handshake_with(stream, &handshake_for(session_id, password)).await?;
+        anyhow::ensure!(zk.session_id == session_id, "session not reattached");
+        Ok(zk)
+    }
+
     /// Completes the handshake on a connected stream.
-    async fn handshake_on(mut stream: TcpStream) -> anyhow::Result<RawZk> {
+    async fn handshake_on(stream: TcpStream) -> anyhow::Result<RawZk> {
+        Self::handshake_with(stream, &handshake()).await
+    }
+
+    async fn handshake_with(mut stream: TcpStream, hello: &[u8]) -> anyhow::Result<RawZk> {
         stream.set_nodelay(true)?;
-        stream.write_all(&handshake()).await?;
+        stream.write_all(hello).await?;
         let reply = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut stream))
             .await??
             .ok_or_else(|| anyhow::anyhow!("closed during the handshake"))?;
         anyhow::ensure!(reply.len() >= 20, "short connect response");
-        Ok(RawZk { stream })
+        let timeout = i32::from_be_bytes([reply[4], reply[5], reply[6], reply[7]]);
+        anyhow::ensure!(timeout > 0, "session refused (timeout 0)");
+        let mut sid = [0u8; 8];
+        sid.copy_from_slice(&reply[8..16]);
+        let len = i32::from_be_bytes([reply[16], reply[17], reply[18], reply[19]]).max(0) as usize;
+        let password = reply
+            .get(20..20 + len)
+            .ok_or_else(|| anyhow::anyhow!("short password"))?
+            .to_vec();
+        Ok(RawZk {
+            stream,
+            session_id: i64::from_be_bytes(sid),
+            password,
+        })
+    }
+
+    /// Sends one request and returns its reply header and whole frame,
+    /// skipping notifications.
+    pub async fn call_frame(&mut self, frame: &[u8]) -> anyhow::Result<(ReplyHeader, Vec<u8>)> {
+        self.stream.write_all(frame).await?;
+        self.reply().await
+    }
+
+    /// Sends one request; `None` if the server closed the connection
+    /// instead of answering.
+    pub async fn call_or_closed(&mut self, frame: &[u8]) -> anyhow::Result<Option<ReplyHeader>> {
+        if self.stream.write_all(frame).await.is_err() {
+            return Ok(None);
+        }
+        loop {
+            let next =
+                tokio::time::timeout(Duration::from_secs(30), read_frame(&mut self.stream)).await?;
+            match next {
+                Ok(None) | Err(_) => return Ok(None),
+                Ok(Some(frame)) => {
+                    let header = header(&frame)?;
+                    if header.xid != -1 {
+                        return Ok(Some(header));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends one request and returns the notifications that came before its
+    /// reply, and the reply's header.
+    pub async fn call_with_events(
+        &mut self,
+        frame: &[u8],
+    ) -> anyhow::Result<(Vec<Vec<u8>>, ReplyHeader)> {
+        self.stream.write_all(frame).await?;
+        let mut events = Vec::new();
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(30), read_frame(&mut self.stream))
+                .await??
+                .ok_or_else(|| anyhow::anyhow!("connection closed"))?;
+            let header = header(&frame)?;
+            if header.xid == -1 {
+                events.push(frame);
+            } else {
+                return Ok((events, header));
+            }
+        }
     }
 
     /// Reads the next reply that is not a watch event (xid -1).

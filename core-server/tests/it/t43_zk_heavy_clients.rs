@@ -221,7 +221,7 @@ async fn a_multi_under_the_frame_limit_is_served_and_one_over_it_closes_the_conn
         "50,000 checks are one valid multi"
     );
     let over = raw_zk::multi_checks(2, "/", 80_000);
-    assert!(over.len() > server.config().max_request_bytes);
+    assert!(over.len() > server.config().jute_maxbuffer_bytes);
     let _ = zk.stream.write_all(&over).await;
     assert!(
         zk.closed_within(Duration::from_secs(10)).await,

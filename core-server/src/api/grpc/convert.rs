@@ -124,7 +124,8 @@ pub fn request(op: Option<Op>) -> Result<Request, ErrorCode> {
             for item in m.ops {
                 use v1::multi_op_item::Op as M;
                 ops.push(match item.op.ok_or(ErrorCode::MarshallingError)? {
-                    M::Create(c) => MultiOp::Create(create_args(c)?),
+                    // A mode that names no create mode fails in its place.
+                    M::Create(c) => create_args(c).map_or(MultiOp::Invalid, MultiOp::Create),
                     M::Delete(d) => MultiOp::Delete {
                         path: d.path,
                         version: d.version,

@@ -94,7 +94,7 @@ pub fn answer(service: &Service, command: &str) -> String {
             let _ = writeln!(out, "minSessionTimeout={}", c.min_session_timeout_ms);
             let _ = writeln!(out, "maxSessionTimeout={}", c.max_session_timeout_ms);
             let _ = writeln!(out, "maxClientCnxns={}", c.max_connections);
-            let _ = writeln!(out, "jute.maxbuffer={}", c.max_request_bytes);
+            let _ = writeln!(out, "jute.maxbuffer={}", c.jute_maxbuffer_bytes);
             let _ = writeln!(out, "serverId={}", service.zk_server_id());
         }
         "cons" => {

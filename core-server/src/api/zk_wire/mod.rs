@@ -1,8 +1,9 @@
 //! Apache ZooKeeper's own TCP protocol, so existing ZooKeeper clients and
 //! tools work against Corral unchanged.
 //!
-//! Owns framing (4-byte big-endian length; a frame over the limit closes the
-//! connection), the connect handshake (timeout negotiation, session reattach,
+//! Owns framing (4-byte big-endian length; a frame longer than
+//! `jute_maxbuffer_bytes`, ZooKeeper's jute.maxbuffer, closes the connection
+//! without a reply, the session staying), the connect handshake (timeout negotiation, session reattach,
 //! the last-zxid rule), four-letter words, special xids (-1 notification, -2
 //! ping, -4 auth, -8 setWatches) and the per-connection task, over plain TCP
 //! or, on the secure port ([`serve_secure`]), over TLS. Requests go to
@@ -12,6 +13,7 @@
 pub mod four_letter;
 pub mod framing;
 pub mod jute;
+pub mod multi;
 pub mod records;
 mod secure;
 
@@ -168,7 +170,7 @@ async fn connection<R, W>(
     let config = service.config().clone();
     let mut reader = FrameReader::new(
         read,
-        config.max_request_bytes,
+        config.jute_maxbuffer_bytes,
         Duration::from_millis(config.frame_timeout_ms),
         partial,
     );

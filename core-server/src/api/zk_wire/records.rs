@@ -7,8 +7,7 @@
 
 use super::jute::{JuteError, Reader, Writer};
 use crate::connection::WatchedEvent;
-use crate::service::{CreateArgs, MultiOp, ReadOp, Reply, Request, SetWatches, WatcherType};
-use crate::txn::OpResult;
+use crate::service::{CreateArgs, Reply, Request, SetWatches, WatcherType};
 use proto::{CreateMode, ErrorCode};
 
 /// ZooKeeper opcodes.
@@ -92,6 +91,7 @@ impl From<JuteError> for ErrorCode {
     }
 }
 
+/// A top-level create of any opcode (inside a multi, `multi.rs` reads creates).
 fn create(r: &mut Reader<'_>, opcode: i32) -> Result<CreateArgs, ErrorCode> {
     let path = r.string()?;
     let data = r.buffer()?;
@@ -103,7 +103,12 @@ fn create(r: &mut Reader<'_>, opcode: i32) -> Result<CreateArgs, ErrorCode> {
         0
     };
     let mode = CreateMode::from_flag(flags)?;
+    // ZooKeeper checks the TTL against the mode first: a TTL mode through
+    // any opcode but createTTL has none (BadArguments), and createTTL with
+    // another mode is BadArguments too (3.8 would crash on one with a
+    // negative TTL).
     let mode = match opcode {
+        op::CREATE_CONTAINER if mode.is_ttl() => return Err(ErrorCode::BadArguments),
         op::CREATE_CONTAINER => CreateMode::Container,
         // The create txn has no container notion: flag 4 makes a plain node.
         op::CREATE | op::CREATE2 if mode == CreateMode::Container => CreateMode::Persistent,
@@ -128,53 +133,6 @@ fn watcher_type(t: i32) -> Result<WatcherType, ErrorCode> {
         4 => WatcherType::Persistent,
         5 => WatcherType::PersistentRecursive,
         _ => return Err(ErrorCode::BadArguments),
-    })
-}
-
-fn multi(r: &mut Reader<'_>, reads: bool) -> Result<(Request, Body), ErrorCode> {
-    let mut writes = Vec::new();
-    let mut read_ops = Vec::new();
-    let mut types = Vec::new();
-    loop {
-        let kind = r.i32()?;
-        let done = r.bool()?;
-        let _err = r.i32()?;
-        if done {
-            break;
-        }
-        types.push(kind);
-        match (kind, reads) {
-            (op::CREATE | op::CREATE2 | op::CREATE_CONTAINER | op::CREATE_TTL, false) => {
-                writes.push(MultiOp::Create(create(r, kind)?))
-            }
-            (op::DELETE, false) => writes.push(MultiOp::Delete {
-                path: r.string()?,
-                version: r.i32()?,
-            }),
-            (op::SET_DATA, false) => writes.push(MultiOp::SetData {
-                path: r.string()?,
-                data: r.buffer()?,
-                version: r.i32()?,
-            }),
-            (op::CHECK, false) => writes.push(MultiOp::Check {
-                path: r.string()?,
-                version: r.i32()?,
-            }),
-            (op::GET_DATA, true) => {
-                read_ops.push(ReadOp::GetData(r.string()?));
-                r.bool()?;
-            }
-            (op::GET_CHILDREN, true) => {
-                read_ops.push(ReadOp::GetChildren(r.string()?));
-                r.bool()?;
-            }
-            _ => return Err(ErrorCode::MarshallingError),
-        }
-    }
-    Ok(if reads {
-        (Request::MultiRead(read_ops), Body::MultiRead(types))
-    } else {
-        (Request::Multi(writes), Body::Multi(types))
     })
 }
 
@@ -229,8 +187,8 @@ pub fn decode(opcode: i32, r: &mut Reader<'_>) -> Result<(Request, Body), ErrorC
             (Request::GetChildren { path, watch }, body)
         }
         op::SYNC => (Request::Sync { path: r.string()? }, Body::Sync),
-        op::MULTI => multi(r, false)?,
-        op::MULTI_READ => multi(r, true)?,
+        op::MULTI => super::multi::decode(r, false)?,
+        op::MULTI_READ => super::multi::decode(r, true)?,
         op::GET_EPHEMERALS => (
             Request::GetEphemerals {
                 prefix: r.string()?,
@@ -340,7 +298,9 @@ pub fn encode_reply(xid: i32, zxid: i64, result: Result<Reply, ErrorCode>, body:
         (Body::Sync, Reply::Synced(path)) => {
             w.string(&path);
         }
-        (Body::Multi(types), Reply::Multi(results)) => multi_body(&mut w, types, results),
+        (Body::Multi(types), Reply::Multi(results)) => {
+            super::multi::encode_results(&mut w, types, results)
+        }
         (Body::MultiRead(_), Reply::MultiRead(results)) => {
             for result in results {
                 match result {
@@ -386,33 +346,6 @@ pub fn encode_reply(xid: i32, zxid: i64, result: Result<Reply, ErrorCode>, body:
         _ => {}
     }
     w.finish()
-}
-
-fn multi_body(w: &mut Writer, types: &[i32], results: Vec<Result<OpResult, ErrorCode>>) {
-    for (i, result) in results.into_iter().enumerate() {
-        let kind = types.get(i).copied().unwrap_or(op::ERROR);
-        match result {
-            Ok(OpResult::Created { path, stat }) => {
-                w.i32(kind).bool(false).i32(0).string(&path);
-                if kind != op::CREATE {
-                    w.stat(&stat);
-                }
-            }
-            Ok(OpResult::DataSet(stat)) => {
-                w.i32(kind).bool(false).i32(0).stat(&stat);
-            }
-            Ok(_) => {
-                w.i32(kind).bool(false).i32(0);
-            }
-            Err(code) => {
-                w.i32(op::ERROR)
-                    .bool(false)
-                    .i32(code.as_i32())
-                    .i32(code.as_i32());
-            }
-        }
-    }
-    w.i32(-1).bool(true).i32(-1);
 }
 
 /// A watch notification frame (xid -1, state SyncConnected).
@@ -498,6 +431,11 @@ mod tests {
         assert_eq!(
             decode(op::CREATE, &mut Reader::new(&bytes[4..])).err(),
             Some(ErrorCode::BadArguments)
+        );
+        assert_eq!(
+            decode(op::CREATE_CONTAINER, &mut Reader::new(&bytes[4..])).err(),
+            Some(ErrorCode::BadArguments),
+            "a TTL mode through createContainer"
         );
         let bytes = create_bytes(7);
         assert_eq!(
