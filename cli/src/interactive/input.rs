@@ -39,8 +39,40 @@ trait LineSource: Send + 'static {
     fn read(&mut self, prompt: &str) -> Line;
 }
 
-/// A printer for text that arrives while the user is typing.
-pub type Printer = Box<dyn ExternalPrinter + Send>;
+/// Notices waiting for the printer thread; past this many, they go
+/// straight to stdout.
+const PRINTER_QUEUE: usize = 256;
+
+/// Prints text that arrives while the user types above the prompt, through
+/// rustyline's external printer on a thread of its own: that printer can
+/// block until the editor takes the text, and the editor only reads again
+/// once the async side has asked for the next line, so the async side must
+/// never wait for it. The thread ends when this is dropped.
+pub struct Printer {
+    queue: std::sync::mpsc::SyncSender<String>,
+}
+
+impl Printer {
+    fn spawn(mut printer: impl ExternalPrinter + Send + 'static) -> std::io::Result<Printer> {
+        let (queue, texts) = std::sync::mpsc::sync_channel::<String>(PRINTER_QUEUE);
+        std::thread::Builder::new()
+            .name("corral-shell-printer".into())
+            .spawn(move || {
+                while let Ok(text) = texts.recv() {
+                    if printer.print(text.clone()).is_err() {
+                        print!("{text}");
+                    }
+                }
+            })?;
+        Ok(Printer { queue })
+    }
+
+    /// Queues `text` (ending with a line end); false when it could not be
+    /// queued (print it some other way).
+    pub fn print(&self, text: String) -> bool {
+        self.queue.try_send(text).is_ok()
+    }
+}
 
 /// The handle of the reading thread. The thread ends when this is dropped
 /// (at its next request; one blocked in a read ends with the process).
@@ -70,10 +102,10 @@ impl Input {
             // A missing file is the usual first run; anything else shows later, on save.
             let _ = editor.load_history(file);
         }
-        let printer = editor
-            .create_external_printer()
-            .ok()
-            .map(|p| Box::new(p) as Printer);
+        let printer = match editor.create_external_printer() {
+            Ok(printer) => Some(Printer::spawn(printer)?),
+            Err(_) => None,
+        };
         let source = Terminal {
             editor,
             history: HistoryFile::new(history_file),

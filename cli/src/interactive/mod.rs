@@ -116,11 +116,11 @@ fn report(result: Result<Flow, ShellError>) -> (Option<Flow>, ExitCode) {
 }
 
 /// Prints a notice: above the prompt on a terminal, else on stdout.
-fn show(printer: &mut Option<Printer>, text: &str) {
-    let printed = printer
-        .as_mut()
-        .is_some_and(|p| p.print(format!("{text}\n")).is_ok());
-    if !printed {
+fn show(printer: &Option<Printer>, text: &str) {
+    let is_queued = printer
+        .as_ref()
+        .is_some_and(|p| p.print(format!("{text}\n")));
+    if !is_queued {
         println!("{text}");
     }
 }
@@ -128,22 +128,22 @@ fn show(printer: &mut Option<Printer>, text: &str) {
 /// The read-run loop until `quit`, the end of input, or Ctrl-C while a
 /// script waits for input (exit code 130).
 async fn interact(shell: &mut Shell, mut input: Input, interrupt: &mut Signal) -> ExitCode {
-    let mut printer = input.take_printer();
+    let printer = input.take_printer();
     show(
-        &mut printer,
+        &printer,
         &format::watcher_block(&format::session_line(SessionEvent::Connected)),
     );
     let mut code = ExitCode::SUCCESS;
     loop {
         for notice in shell.notices.ready() {
-            show(&mut printer, &notice);
+            show(&printer, &notice);
         }
         input.ask(shell.prompt());
         let line = loop {
             tokio::select! {
                 biased;
                 line = input.next() => break line,
-                notice = shell.notices.next() => show(&mut printer, &notice),
+                notice = shell.notices.next() => show(&printer, &notice),
                 _ = interrupt.recv() => return ExitCode::from(130),
             }
         };
@@ -162,11 +162,11 @@ async fn interact(shell: &mut Shell, mut input: Input, interrupt: &mut Signal) -
         }
     }
     for notice in shell.notices.ready() {
-        show(&mut printer, &notice);
+        show(&printer, &notice);
     }
     let _ = shell.client().close().await;
     show(
-        &mut printer,
+        &printer,
         &format::watcher_block(&format::session_line(SessionEvent::Closed)),
     );
     code
