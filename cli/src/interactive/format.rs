@@ -113,9 +113,17 @@ pub fn error_message(error: &Error, path: &str) -> String {
         Error::InvalidPath { path, reason } => {
             format!("Invalid path string \"{path}\" caused by {reason}")
         }
-        Error::SessionExpired => format!("KeeperErrorCode = Session expired for {path}"),
         Error::Closed => "Not connected".to_string(),
-        other => format!("KeeperErrorCode = {:?} for {path}", other.code()),
+        other => {
+            let code = match other {
+                Error::SessionExpired => "Session expired".to_string(),
+                other => format!("{:?}", other.code()),
+            };
+            match path {
+                "" => format!("KeeperErrorCode = {code}"),
+                path => format!("KeeperErrorCode = {code} for {path}"),
+            }
+        }
     }
 }
 
@@ -244,6 +252,15 @@ mod tests {
         assert_eq!(
             error_message(&Error::ConnectionLoss, "/x"),
             "KeeperErrorCode = ConnectionLoss for /x"
+        );
+        assert_eq!(
+            error_message(&Error::SessionExpired, "/x"),
+            "KeeperErrorCode = Session expired for /x"
+        );
+        assert_eq!(
+            error_message(&Error::AuthFailed, ""),
+            "KeeperErrorCode = AuthFailed",
+            "addauth and whoami have no path"
         );
     }
 
