@@ -1,12 +1,13 @@
 //! `corral`: run a server (`serve`), a local development setup (`dev`), or talk
 //! to one from the shell (`ls`, `get`, `set`, `create`, `delete`, `stat`, `watch`,
 //! `admin` for cluster membership and backups, `restore` to build a data
-//! directory from a backup).
+//! directory from a backup), or open an interactive shell (`shell`).
 
 mod admin;
 mod backup;
 mod dev;
 mod dev_tls;
+mod interactive;
 mod serve;
 mod shell;
 mod signals;
@@ -42,6 +43,9 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Build a new server's data directory from a backup (`admin snapshot save`).
     Restore(backup::RestoreArgs),
+    /// An interactive shell with zkCli's commands (a script when stdin is not a terminal).
+    #[command(name = "shell")]
+    Interactive(interactive::ShellArgs),
     /// Shell commands against a running server.
     #[command(flatten)]
     Shell(shell::ShellCommand),
@@ -95,7 +99,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        let done = match cli.command {
             Command::Serve(args) => serve::serve(*args).await,
             Command::Dev(args) => serve::dev(args).await,
             Command::Admin(command) => {
@@ -103,11 +107,13 @@ fn main() -> std::process::ExitCode {
                 admin::run(cli.shell.server(), tls, cli.shell.json(), command).await
             }
             Command::Restore(args) => backup::restore(args, cli.shell.json()).await,
+            Command::Interactive(args) => return interactive::run(&cli.shell, args).await,
             Command::Shell(command) => shell::run(cli.shell, command).await,
-        }
+        };
+        done.map(|()| std::process::ExitCode::SUCCESS)
     });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("corral: {error:#}");
             std::process::ExitCode::FAILURE

@@ -4,3 +4,4 @@
 mod t30_cli;
 mod t31_dev;
 mod t32_dev_tls;
+mod t33_shell;

@@ -1,0 +1,541 @@
+//! Owns the shell's command language: splitting a line into words as zkCli
+//! does, the catalog of commands with their usage lines, and parsing words
+//! into a typed [`Command`]. Nothing here talks to a server.
+
+use super::acl::{self, AclError};
+use client::Acl;
+use std::collections::HashMap;
+
+/// Why a line is not a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// A quote that is never closed.
+    #[error("unterminated quote")]
+    UnterminatedQuote,
+    /// The first word names no command.
+    #[error("Command not found: {0}")]
+    UnknownCommand(String),
+    /// The words do not fit the command; shows its usage, as zkCli does.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// `create` flags that exclude each other.
+    #[error("{0}")]
+    CreateFlags(&'static str),
+    /// The ACL argument.
+    #[error(transparent)]
+    Acl(#[from] AclError),
+}
+
+/// One command of the catalog: its name, usage line, and what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    /// The command's name.
+    pub name: &'static str,
+    /// Its usage line, in zkCli's notation.
+    pub usage: &'static str,
+    /// One line saying what it does.
+    pub about: &'static str,
+}
+
+/// Every command, in the order `help` lists them (zkCli's, alphabetical,
+/// then Corral's own).
+#[rustfmt::skip]
+pub const CATALOG: &[Spec] = &[
+    Spec { name: "addauth", usage: "addauth scheme auth", about: "prove an identity (digest user:password)" },
+    Spec { name: "create", usage: "create [-s] [-e] [-c] [-t ttl] path [data] [acl]", about: "create a node" },
+    Spec { name: "delete", usage: "delete [-v version] path", about: "delete a node without children" },
+    Spec { name: "deleteall", usage: "deleteall path", about: "delete a node and its subtree" },
+    Spec { name: "get", usage: "get [-s] [-w] path", about: "print a node's data" },
+    Spec { name: "getAcl", usage: "getAcl [-s] path", about: "print a node's ACL" },
+    Spec { name: "getAllChildrenNumber", usage: "getAllChildrenNumber path", about: "count a node's descendants" },
+    Spec { name: "getEphemerals", usage: "getEphemerals path", about: "this session's ephemerals under a prefix" },
+    Spec { name: "help", usage: "help", about: "list the commands" },
+    Spec { name: "history", usage: "history", about: "the last 10 commands, numbered" },
+    Spec { name: "ls", usage: "ls [-s] [-w] [-R] path", about: "list children (-R: the subtree)" },
+    Spec { name: "quit", usage: "quit", about: "close the session and leave (also exit)" },
+    Spec { name: "redo", usage: "redo cmdno", about: "run a command of the history again" },
+    Spec { name: "set", usage: "set [-s] [-v version] path data", about: "replace a node's data" },
+    Spec { name: "setAcl", usage: "setAcl [-s] [-v version] [-R] path acl", about: "replace a node's ACL" },
+    Spec { name: "stat", usage: "stat [-w] path", about: "print a node's Stat" },
+    Spec { name: "sync", usage: "sync path", about: "catch up with the leader" },
+    Spec { name: "whoami", usage: "whoami", about: "the identities of this session" },
+    Spec { name: "du", usage: "du path", about: "nodes and data bytes of a subtree (Corral)" },
+    Spec { name: "tree", usage: "tree [path]", about: "print a subtree, indented (Corral)" },
+    Spec { name: "watch", usage: "watch path", about: "print every change under path until Ctrl-C (Corral)" },
+];
+
+/// Names accepted besides the catalog's.
+const ALIASES: &[(&str, &str)] = &[("exit", "quit"), ("rmr", "deleteall")];
+
+/// Every name the shell accepts, for completion.
+pub fn command_names() -> impl Iterator<Item = &'static str> {
+    CATALOG
+        .iter()
+        .map(|spec| spec.name)
+        .chain(ALIASES.iter().map(|(alias, _)| *alias))
+}
+
+fn usage(name: &str) -> &'static str {
+    CATALOG
+        .iter()
+        .find(|spec| spec.name == name)
+        .map_or("", |spec| spec.usage)
+}
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `addauth scheme auth`.
+    AddAuth { scheme: String, auth: String },
+    /// `create`; `data: None` creates a node with null data.
+    Create {
+        path: String,
+        data: Option<String>,
+        acl: Vec<Acl>,
+        ephemeral: bool,
+        sequential: bool,
+        container: bool,
+        ttl_ms: Option<i64>,
+    },
+    /// `delete`.
+    Delete { path: String, version: Option<i32> },
+    /// `deleteall`.
+    DeleteAll { path: String },
+    /// `du`.
+    Du { path: String },
+    /// `get`.
+    Get {
+        path: String,
+        stat: bool,
+        watch: bool,
+    },
+    /// `getAcl`.
+    GetAcl { path: String, stat: bool },
+    /// `getAllChildrenNumber`.
+    GetAllChildrenNumber { path: String },
+    /// `getEphemerals`.
+    GetEphemerals { path: String },
+    /// `help`.
+    Help,
+    /// `history`.
+    History,
+    /// `ls`.
+    Ls {
+        path: String,
+        stat: bool,
+        watch: bool,
+        recursive: bool,
+    },
+    /// `quit` or `exit`.
+    Quit,
+    /// `redo N`.
+    Redo { number: usize },
+    /// `set`.
+    Set {
+        path: String,
+        data: String,
+        version: Option<i32>,
+        stat: bool,
+    },
+    /// `setAcl`.
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        version: Option<i32>,
+        stat: bool,
+        recursive: bool,
+    },
+    /// `stat`.
+    Stat { path: String, watch: bool },
+    /// `sync`.
+    Sync { path: String },
+    /// `tree`.
+    Tree { path: String },
+    /// `watch`.
+    Watch { path: String },
+    /// `whoami`.
+    WhoAmI,
+}
+
+/// Splits a line into words the way zkCli does: a word starting with `"`
+/// or `'` runs to the matching quote (taken verbatim, so `""` is an empty
+/// word); any other word is a run of non-blanks, quotes inside it kept
+/// (`{"a":1}` stays one word, quotes included).
+pub fn tokenize(line: &str) -> Result<Vec<String>, ParseError> {
+    let mut words = Vec::new();
+    let mut rest = line.trim_start();
+    while let Some(first) = rest.chars().next() {
+        let (word, after) = if first == '"' || first == '\'' {
+            let body = &rest[1..];
+            let end = body.find(first).ok_or(ParseError::UnterminatedQuote)?;
+            (&body[..end], &body[end + 1..])
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            (&rest[..end], &rest[end..])
+        };
+        words.push(word.to_string());
+        rest = after.trim_start();
+    }
+    Ok(words)
+}
+
+/// Words split into options and positional arguments.
+#[derive(Debug, Default)]
+struct Options {
+    switches: Vec<char>,
+    values: HashMap<char, String>,
+    args: Vec<String>,
+}
+
+impl Options {
+    /// Splits `words`: `-x` switches from `switches`, `-v VALUE` options
+    /// from `valued` (also `-vVALUE`), bundles like `-es`, anything else
+    /// positional; `--` ends the options. An unknown option is `Err`.
+    fn split(words: &[String], switches: &str, valued: &str) -> Result<Options, ()> {
+        let mut options = Options::default();
+        let mut words = words.iter();
+        while let Some(word) = words.next() {
+            if word == "--" {
+                options.args.extend(words.by_ref().cloned());
+                break;
+            }
+            let Some(flags) = word.strip_prefix('-').filter(|f| !f.is_empty()) else {
+                options.args.push(word.clone());
+                continue;
+            };
+            for (at, flag) in flags.char_indices() {
+                if switches.contains(flag) {
+                    options.switches.push(flag);
+                } else if valued.contains(flag) {
+                    let inline = &flags[at + flag.len_utf8()..];
+                    let value = if inline.is_empty() {
+                        words.next().cloned().ok_or(())?
+                    } else {
+                        inline.to_string()
+                    };
+                    options.values.insert(flag, value);
+                    break;
+                } else {
+                    return Err(());
+                }
+            }
+        }
+        Ok(options)
+    }
+
+    fn has(&self, flag: char) -> bool {
+        self.switches.contains(&flag)
+    }
+
+    fn number<T: std::str::FromStr>(&self, flag: char) -> Result<Option<T>, ()> {
+        self.values
+            .get(&flag)
+            .map(|v| v.parse().map_err(|_| ()))
+            .transpose()
+    }
+}
+
+/// Parses a line's words into a command.
+pub fn parse(words: &[String]) -> Result<Command, ParseError> {
+    let Some((first, rest)) = words.split_first() else {
+        return Err(ParseError::Usage(usage("help")));
+    };
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| alias == first)
+        .map_or(first.as_str(), |(_, name)| *name);
+    if !CATALOG.iter().any(|spec| spec.name == name) {
+        return Err(ParseError::UnknownCommand(first.clone()));
+    }
+    let bad = || ParseError::Usage(usage(name));
+    let (switches, valued) = match name {
+        "create" => ("sec", "t"),
+        "delete" => ("", "v"),
+        "get" => ("sw", ""),
+        "getAcl" => ("s", ""),
+        "ls" => ("swR", ""),
+        "set" => ("s", "v"),
+        "setAcl" => ("sR", "v"),
+        "stat" => ("w", ""),
+        _ => ("", ""),
+    };
+    let o = Options::split(rest, switches, valued).map_err(|_| bad())?;
+    let args: Vec<&str> = o.args.iter().map(String::as_str).collect();
+    let path = |args: &[&str]| match args {
+        [path] => Ok(path.to_string()),
+        _ => Err(bad()),
+    };
+    Ok(match name {
+        "addauth" => match args[..] {
+            [scheme, auth] => Command::AddAuth {
+                scheme: scheme.into(),
+                auth: auth.into(),
+            },
+            _ => return Err(bad()),
+        },
+        "create" => parse_create(&o, &args).map_err(|e| e.unwrap_or_else(bad))?,
+        "delete" => Command::Delete {
+            path: path(&args)?,
+            version: o.number('v').map_err(|_| bad())?,
+        },
+        "deleteall" => Command::DeleteAll { path: path(&args)? },
+        "du" => Command::Du { path: path(&args)? },
+        "get" => Command::Get {
+            path: path(&args)?,
+            stat: o.has('s'),
+            watch: o.has('w'),
+        },
+        "getAcl" => Command::GetAcl {
+            path: path(&args)?,
+            stat: o.has('s'),
+        },
+        "getAllChildrenNumber" => Command::GetAllChildrenNumber { path: path(&args)? },
+        "getEphemerals" => Command::GetEphemerals {
+            path: args.first().map_or("/", |p| p).to_string(),
+        },
+        "ls" => Command::Ls {
+            path: path(&args)?,
+            stat: o.has('s'),
+            watch: o.has('w'),
+            recursive: o.has('R'),
+        },
+        "redo" => match args[..] {
+            [number] => Command::Redo {
+                number: number.parse().map_err(|_| bad())?,
+            },
+            _ => return Err(bad()),
+        },
+        "set" => match args[..] {
+            [path, data] => Command::Set {
+                path: path.into(),
+                data: data.into(),
+                version: o.number('v').map_err(|_| bad())?,
+                stat: o.has('s'),
+            },
+            _ => return Err(bad()),
+        },
+        "setAcl" => match args[..] {
+            [path, acl] => Command::SetAcl {
+                path: path.into(),
+                acl: acl::parse_acl(acl)?,
+                version: o.number('v').map_err(|_| bad())?,
+                stat: o.has('s'),
+                recursive: o.has('R'),
+            },
+            _ => return Err(bad()),
+        },
+        "stat" => Command::Stat {
+            path: path(&args)?,
+            watch: o.has('w'),
+        },
+        "sync" => Command::Sync { path: path(&args)? },
+        "tree" => Command::Tree {
+            path: args.first().map_or("/", |p| p).to_string(),
+        },
+        "watch" => Command::Watch { path: path(&args)? },
+        "help" => Command::Help,
+        "history" => Command::History,
+        "quit" => Command::Quit,
+        _ => Command::WhoAmI,
+    })
+}
+
+/// `create`'s flags and arguments; `Err(None)` means "show the usage".
+fn parse_create(o: &Options, args: &[&str]) -> Result<Command, Option<ParseError>> {
+    let (ephemeral, sequential, container) = (o.has('e'), o.has('s'), o.has('c'));
+    let ttl_ms = o.number::<i64>('t').map_err(|_| None)?;
+    if container && (ephemeral || sequential) {
+        return Err(Some(ParseError::CreateFlags(
+            "-c cannot be combined with -s or -e. Containers cannot be ephemeral or sequential.",
+        )));
+    }
+    if ttl_ms.is_some() && (ephemeral || container) {
+        return Err(Some(ParseError::CreateFlags(
+            "-t cannot be combined with -e or -c. TTLs are for persistent nodes.",
+        )));
+    }
+    let (path, data, acl) = match args {
+        [path] => (path, None, Vec::new()),
+        [path, data] => (path, Some(data.to_string()), Vec::new()),
+        [path, data, acl] => (
+            path,
+            Some(data.to_string()),
+            acl::parse_acl(acl).map_err(|e| Some(e.into()))?,
+        ),
+        _ => return Err(None),
+    };
+    Ok(Command::Create {
+        path: path.to_string(),
+        data,
+        acl,
+        ephemeral,
+        sequential,
+        container,
+        ttl_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        tokenize(line).expect("tokenizes")
+    }
+
+    fn cmd(line: &str) -> Result<Command, ParseError> {
+        parse(&words(line))
+    }
+
+    #[test]
+    fn words_split_like_zkcli() {
+        assert_eq!(words("  ls   /a "), ["ls", "/a"]);
+        assert_eq!(
+            words("create /q \"hello world\""),
+            ["create", "/q", "hello world"]
+        );
+        assert_eq!(words("create /q 'single q'"), ["create", "/q", "single q"]);
+        assert_eq!(words("create /e \"\""), ["create", "/e", ""]);
+        assert_eq!(words(r#"set /j {"a":1}"#), ["set", "/j", r#"{"a":1}"#]);
+        assert_eq!(
+            tokenize("set /x \"open"),
+            Err(ParseError::UnterminatedQuote)
+        );
+        assert!(words("   ").is_empty());
+    }
+
+    #[test]
+    fn ls_takes_its_switches_in_any_order_and_bundled() {
+        let expect = Command::Ls {
+            path: "/a".into(),
+            stat: true,
+            watch: false,
+            recursive: true,
+        };
+        assert_eq!(cmd("ls -R -s /a"), Ok(expect.clone()));
+        assert_eq!(cmd("ls -sR /a"), Ok(expect.clone()));
+        assert_eq!(cmd("ls /a -s -R"), Ok(expect));
+        assert_eq!(
+            cmd("ls -x /a"),
+            Err(ParseError::Usage("ls [-s] [-w] [-R] path"))
+        );
+        assert_eq!(cmd("ls"), Err(ParseError::Usage("ls [-s] [-w] [-R] path")));
+    }
+
+    #[test]
+    fn set_takes_a_version_and_dash_dash_ends_options() {
+        assert_eq!(
+            cmd("set -v 3 /a data"),
+            Ok(Command::Set {
+                path: "/a".into(),
+                data: "data".into(),
+                version: Some(3),
+                stat: false
+            })
+        );
+        assert_eq!(
+            cmd("set -s /a -- -1"),
+            Ok(Command::Set {
+                path: "/a".into(),
+                data: "-1".into(),
+                version: None,
+                stat: true
+            })
+        );
+        assert_eq!(
+            cmd("set -v x /a d"),
+            Err(ParseError::Usage("set [-s] [-v version] path data"))
+        );
+        assert_eq!(
+            cmd("set /a"),
+            Err(ParseError::Usage("set [-s] [-v version] path data"))
+        );
+    }
+
+    #[test]
+    fn create_reads_modes_ttl_data_and_acl() {
+        assert_eq!(
+            cmd("create -e -s /w- x world:anyone:r"),
+            Ok(Command::Create {
+                path: "/w-".into(),
+                data: Some("x".into()),
+                acl: vec![Acl::new(client::perms::READ, "world", "anyone")],
+                ephemeral: true,
+                sequential: true,
+                container: false,
+                ttl_ms: None,
+            })
+        );
+        assert!(matches!(
+            cmd("create /n"),
+            Ok(Command::Create { data: None, .. })
+        ));
+        assert!(matches!(
+            cmd("create -t 500 /t"),
+            Ok(Command::Create {
+                ttl_ms: Some(500),
+                ..
+            })
+        ));
+        assert!(matches!(
+            cmd("create -e -c /x"),
+            Err(ParseError::CreateFlags(_))
+        ));
+        assert!(matches!(
+            cmd("create -t 5 -e /x"),
+            Err(ParseError::CreateFlags(_))
+        ));
+        assert!(matches!(
+            cmd("create /x d bogus"),
+            Err(ParseError::Acl(AclError::Form(_)))
+        ));
+        assert!(matches!(
+            cmd("create -t soon /x"),
+            Err(ParseError::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn aliases_and_unknown_commands() {
+        assert_eq!(cmd("exit"), Ok(Command::Quit));
+        assert_eq!(cmd("rmr /a"), Ok(Command::DeleteAll { path: "/a".into() }));
+        assert_eq!(
+            cmd("bogus /a"),
+            Err(ParseError::UnknownCommand("bogus".into()))
+        );
+        assert_eq!(
+            cmd("bogus").map_err(|e| e.to_string()),
+            Err("Command not found: bogus".to_string())
+        );
+    }
+
+    #[test]
+    fn redo_needs_a_number_and_tree_defaults_to_the_root() {
+        assert_eq!(cmd("redo 4"), Ok(Command::Redo { number: 4 }));
+        assert_eq!(cmd("redo x"), Err(ParseError::Usage("redo cmdno")));
+        assert_eq!(cmd("tree"), Ok(Command::Tree { path: "/".into() }));
+        assert!(matches!(
+            cmd("setAcl -R /a digest:bob:h:cdrwa"),
+            Ok(Command::SetAcl {
+                recursive: true,
+                ..
+            })
+        ));
+        assert_eq!(
+            cmd("addauth digest"),
+            Err(ParseError::Usage("addauth scheme auth"))
+        );
+    }
+
+    #[test]
+    fn every_catalog_command_has_a_usage_and_parses_its_own_name() {
+        for spec in CATALOG {
+            assert!(spec.usage.starts_with(spec.name), "{spec:?}");
+            assert!(
+                !matches!(cmd(spec.name), Err(ParseError::UnknownCommand(_))),
+                "{}",
+                spec.name
+            );
+        }
+    }
+}
