@@ -20,15 +20,7 @@ use proto::{CreateMode, ErrorCode};
 
 /// A create inside a multi, and the result type its success is reported as.
 fn create_op(r: &mut Reader<'_>, opcode: i32) -> Result<(MultiOp, i32), ErrorCode> {
-    let path = r.string()?;
-    let data = r.buffer()?;
-    let acl = r.acls()?;
-    let flags = r.i32()?;
-    let ttl_ms = if opcode == op::CREATE_TTL {
-        r.i64()?
-    } else {
-        0
-    };
+    let (path, data, acl, flags, ttl_ms) = super::records::create_fields(r, opcode)?;
     let Ok(mode) = CreateMode::from_flag(flags) else {
         return Ok((MultiOp::Invalid, op::CREATE));
     };

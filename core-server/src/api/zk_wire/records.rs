@@ -91,8 +91,12 @@ impl From<JuteError> for ErrorCode {
     }
 }
 
-/// A top-level create of any opcode (inside a multi, `multi.rs` reads creates).
-fn create(r: &mut Reader<'_>, opcode: i32) -> Result<CreateArgs, ErrorCode> {
+/// The fields of a create record of any opcode, as on the wire: path, data,
+/// ACL, flags, and the TTL (createTTL only, else 0).
+pub(super) type CreateFields = (String, Option<Vec<u8>>, Vec<crate::tree::Acl>, i32, i64);
+
+/// Reads a create record's fields (what its opcode means is the caller's).
+pub(super) fn create_fields(r: &mut Reader<'_>, opcode: i32) -> Result<CreateFields, ErrorCode> {
     let path = r.string()?;
     let data = r.buffer()?;
     let acl = r.acls()?;
@@ -102,6 +106,12 @@ fn create(r: &mut Reader<'_>, opcode: i32) -> Result<CreateArgs, ErrorCode> {
     } else {
         0
     };
+    Ok((path, data, acl, flags, ttl_ms))
+}
+
+/// A top-level create of any opcode (inside a multi, `multi.rs` reads creates).
+fn create(r: &mut Reader<'_>, opcode: i32) -> Result<CreateArgs, ErrorCode> {
+    let (path, data, acl, flags, ttl_ms) = create_fields(r, opcode)?;
     let mode = CreateMode::from_flag(flags)?;
     // ZooKeeper checks the TTL against the mode first: a TTL mode through
     // any opcode but createTTL has none (BadArguments), and createTTL with
