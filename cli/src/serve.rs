@@ -104,6 +104,9 @@ pub struct ServeArgs {
     /// Bytes of Raft log records waiting for the disk (cluster members).
     #[arg(long)]
     log_write_queue_bytes: Option<usize>,
+    /// Bytes of the newest Raft log entries kept in memory (older ones are read from disk).
+    #[arg(long)]
+    log_cache_bytes: Option<usize>,
     /// Dial peer ID at HOST:PORT instead of its advertised address,
     /// `ID=HOST:PORT` (repeatable; for relays and fault-injection tests).
     #[arg(long = "peer-route")]
@@ -213,6 +216,7 @@ impl ServeArgs {
         put(&mut t, "partial_frame_bytes", &self.partial_frame_bytes)?;
         put(&mut t, "log_retained_bytes", &self.log_retained_bytes)?;
         put(&mut t, "log_write_queue_bytes", &self.log_write_queue_bytes)?;
+        put(&mut t, "log_cache_bytes", &self.log_cache_bytes)?;
         put(&mut t, "snapshot_every", &self.snapshot_every)?;
         put(&mut t, "container_check_ms", &self.container_check_ms)?;
         put(&mut t, "node_id", &self.id)?;

@@ -37,6 +37,7 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
     (&["--partial-frame-bytes", "200000000"], "partial_frame_bytes = 200000000"),
     (&["--log-retained-bytes", "300000000"], "log_retained_bytes = 300000000"),
     (&["--log-write-queue-bytes", "1000"], "log_write_queue_bytes = 1000"),
+    (&["--log-cache-bytes", "2000"], "log_cache_bytes = 2000"),
     (&["--snapshot-every", "50"], "snapshot_every = 50"),
     (&["--container-check-ms", "900"], "container_check_ms = 900"),
     (

@@ -187,6 +187,10 @@ fn describe() {
         "corral_log_entries_total",
         "Records written to the log by this process's servers"
     );
+    describe_counter!(
+        "corral_raft_log_disk_reads_total",
+        "Reads of Raft log entries no longer held in memory, from disk, by this process's servers"
+    );
     describe_histogram!(
         "corral_batch_proposals",
         "Proposals per Raft entry on the leader"

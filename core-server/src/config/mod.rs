@@ -112,6 +112,10 @@ pub struct Config {
     /// Most bytes of Raft log records a member holds for its log writer
     /// before they are on disk: past it, appends wait for the disk.
     pub log_write_queue_bytes: usize,
+    /// Most bytes of the newest Raft log entries a member keeps in memory
+    /// (for replication to followers that keep up, and for apply); older
+    /// entries are read back from disk when a lagging follower needs them.
+    pub log_cache_bytes: usize,
     /// Where to dial a peer instead of its advertised address (`ID=HOST:PORT`
     /// each): a relay, or a fault-injecting proxy in tests.
     pub peer_routes: Vec<Member>,
@@ -283,6 +287,7 @@ impl Default for Config {
             proposal_queue_bytes: 64 << 20,
             log_retained_bytes: 256 << 20,
             log_write_queue_bytes: 64 << 20,
+            log_cache_bytes: 32 << 20,
             peer_listen: None,
             cluster_secret_file: None,
             admin_identities: Vec::new(),

@@ -180,6 +180,7 @@ fn raft_options(config: &Config, node_id: u64, peer_credentials: PeerCredentials
         proposal_queue: (config.proposal_queue, config.proposal_queue_bytes),
         log_retained_bytes: config.log_retained_bytes,
         log_write_queue_bytes: config.log_write_queue_bytes,
+        log_cache_bytes: config.log_cache_bytes,
         peer_routes: config
             .peer_routes
             .iter()

@@ -154,6 +154,26 @@ impl SegmentReader {
         })
     }
 
+    /// Opens `path` at byte `offset`, where the record with index
+    /// `expected` starts (a position an earlier reader reported).
+    pub(super) fn open_at(path: &Path, offset: u64, expected: u64) -> Result<Self, StorageError> {
+        use std::io::{Seek, SeekFrom};
+        let mut reader = SegmentReader::open(path, expected)?;
+        if offset > reader.file_len {
+            return Err(StorageError::Corrupt {
+                path: path.to_path_buf(),
+                offset,
+                detail: "read position past the end of the segment".into(),
+            });
+        }
+        reader
+            .reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(io_err("seek segment", path))?;
+        reader.offset = offset;
+        Ok(reader)
+    }
+
     /// The file's length when it was opened.
     pub(super) fn file_len(&self) -> u64 {
         self.file_len

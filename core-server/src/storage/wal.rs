@@ -28,6 +28,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod read;
+
 /// Above this capacity the batch buffer is released after a write, so one
 /// huge batch does not pin its memory for the life of the log.
 const BATCH_BUFFER_KEEP_BYTES: usize = 4 << 20;
@@ -91,6 +93,9 @@ pub struct Wal {
     is_poisoned: bool,
     /// `fdatasync` calls made by appends, so tests can check group commit.
     data_syncs: u64,
+    /// Where the last [`Wal::read_range`] stopped, so the next one in
+    /// sequence goes on from there instead of scanning its segment again.
+    read_cursor: Option<read::Cursor>,
 }
 
 impl Wal {
@@ -102,23 +107,42 @@ impl Wal {
     /// removed from disk (with a `tracing::warn`) so it cannot come back.
     /// Errors are I/O failures only.
     pub fn open(dir: &Path, options: WalOptions) -> Result<(Wal, Vec<Record>), StorageError> {
+        let mut records = Vec::new();
+        let wal = Wal::open_with(dir, options, |index, payload| {
+            records.push((index, payload))
+        })?;
+        Ok((wal, records))
+    }
+
+    /// As [`Wal::open`], but hands each intact record to `visit` in index
+    /// order instead of returning them all, so a caller that keeps only
+    /// some of them never holds the whole log in memory.
+    pub fn open_with(
+        dir: &Path,
+        options: WalOptions,
+        mut visit: impl FnMut(u64, Vec<u8>),
+    ) -> Result<Wal, StorageError> {
         create_dir_durable(dir)?;
         let found = list_segments(dir)?;
-        let mut records = Vec::new();
+        let mut last_index: Option<u64> = None;
         let mut kept = Vec::new();
         let mut tail_len = 0;
-        let mut expected: Option<u64> = None;
         for (position, seg) in found.iter().enumerate() {
             let mut reader = SegmentReader::open(&seg.path, seg.first)?;
-            let before = records.len();
-            let defect = match expected {
-                Some(next) if next != seg.first => Some(Defect::OutOfSequence {
-                    expected: next,
-                    got: seg.first,
-                }),
-                _ => read_all(&mut reader, &mut records)?,
+            let expected = last_index.map(|last| last.saturating_add(1));
+            let (count, defect) = match expected {
+                Some(next) if next != seg.first => (
+                    0,
+                    Some(Defect::OutOfSequence {
+                        expected: next,
+                        got: seg.first,
+                    }),
+                ),
+                _ => read_all(&mut reader, &mut |index, payload| {
+                    last_index = Some(index);
+                    visit(index, payload);
+                })?,
             };
-            let count = records.len() - before;
             let defect = defect.or(if count == 0 {
                 Some(Defect::Empty)
             } else {
@@ -143,7 +167,6 @@ impl Wal {
                 break;
             }
             tail_len = reader.offset();
-            expected = records.last().map(|r| r.0.saturating_add(1));
             kept.push(Segment {
                 first: seg.first,
                 path: seg.path.clone(),
@@ -157,18 +180,18 @@ impl Wal {
             }),
             None => None,
         };
-        let wal = Wal {
+        Ok(Wal {
             dir: dir.to_path_buf(),
             options,
             faults: super::faults::for_path(dir),
             segments: kept,
             tail,
-            last_index: records.last().map(|r| r.0),
+            last_index,
             buf: Vec::new(),
             is_poisoned: false,
             data_syncs: 0,
-        };
-        Ok((wal, records))
+            read_cursor: None,
+        })
     }
 
     /// Index of the newest record, `None` if the log is empty.
@@ -260,6 +283,7 @@ impl Wal {
         if remove == 0 {
             return Ok(());
         }
+        self.read_cursor = None;
         if remove == self.segments.len() {
             self.tail = None;
             self.last_index = None;
@@ -303,6 +327,7 @@ impl Wal {
             Some(last) if index < last => {}
             _ => return Ok(()),
         }
+        self.read_cursor = None;
         let result = self.cut_after(index);
         self.poison_on_error(result)
     }
@@ -416,16 +441,21 @@ impl Wal {
     }
 }
 
-/// Reads records into `out` until the end or the first defect.
+/// Hands records to `visit` until the end or the first defect; returns how
+/// many it handed over and the defect, if any.
 fn read_all(
     reader: &mut SegmentReader,
-    out: &mut Vec<Record>,
-) -> Result<Option<Defect>, StorageError> {
+    visit: &mut dyn FnMut(u64, Vec<u8>),
+) -> Result<(usize, Option<Defect>), StorageError> {
+    let mut count = 0;
     loop {
         match reader.next_step()? {
-            Step::Record(index, payload) => out.push((index, payload)),
-            Step::End => return Ok(None),
-            Step::Defect(defect) => return Ok(Some(defect)),
+            Step::Record(index, payload) => {
+                count += 1;
+                visit(index, payload);
+            }
+            Step::End => return Ok((count, None)),
+            Step::Defect(defect) => return Ok((count, Some(defect))),
         }
     }
 }

@@ -207,6 +207,54 @@ async fn a_follower_that_was_down_catches_up_by_snapshot<C: Cluster>(
 }
 
 testkit::on_every_cluster!(
+    a_follower_that_was_down_catches_up_from_the_log_on_disk,
+    ClusterOptions {
+        settings: tiny_log_cache(),
+        ..ClusterOptions::default()
+    }
+);
+
+/// A log cache of 2 KiB: a few entries stay in memory, the rest are read
+/// back from disk.
+fn tiny_log_cache() -> core_server::config::settings::Settings {
+    let mut settings = core_server::config::settings::Settings::new();
+    settings.insert("log_cache_bytes".into(), toml::Value::Integer(2048));
+    settings
+}
+
+async fn a_follower_that_was_down_catches_up_from_the_log_on_disk<C: Cluster>(
+    mut c: C,
+) -> anyhow::Result<()> {
+    let leader = c.leader(LIMIT).await?;
+    let follower = [1, 2, 3].into_iter().find(|id| *id != leader).expect("3");
+    c.crash(follower).await?;
+    let live: Vec<u64> = [1, 2, 3].into_iter().filter(|id| *id != follower).collect();
+    let w = client_on(&c.connect_string(&live)).await?;
+    w.create("/load", b"", CreateOptions::mode(CreateMode::Persistent))
+        .await?;
+    let mut acked = Vec::new();
+    for n in 0..600 {
+        let path = format!("/load/n{n}");
+        w.create(
+            &path,
+            &[7u8; 100],
+            CreateOptions::mode(CreateMode::Persistent),
+        )
+        .await?;
+        acked.push(path);
+    }
+    c.restart(follower).await?;
+    c.converged(&[1, 2, 3], LIMIT).await?;
+    let caught_up = c.status(follower).await?;
+    assert_eq!(
+        caught_up.snapshot_index, 0,
+        "no snapshot was taken: the follower replayed the leader's log: {caught_up:?}"
+    );
+    assert_present(&c, follower, &acked).await?;
+    Ok(())
+}
+
+testkit::on_every_cluster!(
     a_cut_off_minority_cannot_commit_and_all_converge_after_healing,
     ClusterOptions::default()
 );

@@ -4,8 +4,16 @@
 //! Raft index = zxid) and `raft-meta` (vote, last purged log id, a recent
 //! committed log id). One writer thread owns the files: it takes every append
 //! queued while it was busy and writes them with a single `fdatasync` (group
-//! commit), then tells openraft they are durable. Reads are served from an
-//! in-memory copy of the entries not yet purged behind a snapshot.
+//! commit), then tells openraft they are durable.
+//!
+//! Memory holds only the newest entries, within `Config::log_cache_bytes`
+//! (what the leader replicates to followers that keep up and what is about
+//! to be applied); older ones are read back from disk by the writer thread
+//! (a lagging follower, apply after a restart), so the log's memory does not
+//! grow with the log. Restart streams the log from disk and keeps only that
+//! newest part. For every retained entry the store keeps its encoded size
+//! (for the log's byte budget) and, per run of entries from one leader, the
+//! leader's id, so any entry's log id is known without reading it.
 
 use super::types::{LogEntry, LogId, NodeId, StorageError, TypeConfig};
 use crate::storage::{self, Wal, WalOptions};
@@ -13,12 +21,11 @@ use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{ErrorSubject, ErrorVerb, LogState, RaftLogId, RaftLogReader, Vote};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::io;
 use std::ops::RangeBounds;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// The committed log id is written to `raft-meta` each time it has moved
 /// this many entries past the saved one.
@@ -26,49 +33,15 @@ const COMMITTED_SAVE_EVERY: u64 = 1024;
 
 /// The small state kept beside the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Meta {
+pub(super) struct Meta {
     vote: Option<Vote<NodeId>>,
     committed: Option<LogId>,
     last_purged: Option<LogId>,
 }
 
-/// Entries not yet purged, for reads; shared with log readers.
-#[derive(Debug, Default)]
-struct Cache {
-    entries: BTreeMap<u64, LogEntry>,
-    /// The encoded size of each entry in `entries`.
-    sizes: BTreeMap<u64, usize>,
-    /// The sum of `sizes`.
-    bytes: usize,
-    meta: Meta,
-    committed_saved: Option<u64>,
-}
-
-type Done = oneshot::Sender<Result<(), storage::StorageError>>;
-
-enum Command {
-    Append {
-        records: Vec<(u64, Vec<u8>)>,
-        flushed: LogFlushed<TypeConfig>,
-        /// The records' share of the write queue's byte budget, given back
-        /// once they are on disk.
-        budget: OwnedSemaphorePermit,
-    },
-    /// Remove every record at `index` and above.
-    TruncateFrom {
-        index: u64,
-        done: Done,
-    },
-    /// Remove records up to and including `index` (whole segments).
-    PurgeUpTo {
-        index: u64,
-        done: Done,
-    },
-    SaveMeta {
-        meta: Meta,
-        done: Option<Done>,
-    },
-}
+/// Most payload bytes one read from disk gathers; a longer range takes
+/// several reads.
+pub(super) const DISK_READ_BYTES: usize = 4 << 20;
 
 /// The Raft log storage (also its own reader).
 #[derive(Clone)]
@@ -106,8 +79,9 @@ pub enum OpenError {
 
 impl LogStore {
     /// Opens (or creates) the log under `dir`, and starts its writer thread,
-    /// which holds at most `queue_bytes` of records not yet written.
-    pub fn open(dir: &Path, queue_bytes: usize) -> Result<LogStore, OpenError> {
+    /// which holds at most `queue_bytes` of records not yet written; at most
+    /// `cache_bytes` of the newest entries stay in memory.
+    pub fn open(dir: &Path, queue_bytes: usize, cache_bytes: usize) -> Result<LogStore, OpenError> {
         let meta_path = dir.join("raft-meta");
         let meta: Meta = match std::fs::read(&meta_path) {
             Ok(bytes) => postcard::from_bytes(&bytes).map_err(|source| OpenError::Decode {
@@ -117,26 +91,40 @@ impl LogStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Meta::default(),
             Err(e) => Err(storage::io_err("read", &meta_path)(e))?,
         };
-        let (wal, records) = Wal::open(&dir.join("raft-log"), WalOptions::default())?;
         let purged = meta.last_purged.map(|id| id.index);
-        let mut entries = BTreeMap::new();
-        let mut sizes = BTreeMap::new();
-        for (index, bytes) in records {
-            if purged.is_some_and(|p| index <= p) {
-                continue;
-            }
-            sizes.insert(index, bytes.len());
-            let entry: LogEntry =
-                postcard::from_bytes(&bytes).map_err(|source| OpenError::Decode {
-                    what: "raft log record",
-                    source,
-                })?;
-            entries.insert(index, entry);
+        let mut cache = Cache {
+            cached_max: cache_bytes,
+            meta,
+            ..Cache::default()
+        };
+        let mut undecodable = None;
+        let wal = Wal::open_with(
+            &dir.join("raft-log"),
+            WalOptions::default(),
+            |index, bytes| {
+                if undecodable.is_some() || purged.is_some_and(|p| index <= p) {
+                    return;
+                }
+                match postcard::from_bytes::<LogEntry>(&bytes) {
+                    Ok(entry) => {
+                        cache.insert(entry, bytes.len());
+                        cache.evict();
+                    }
+                    Err(source) => undecodable = Some(source),
+                }
+            },
+        )?;
+        if let Some(source) = undecodable {
+            return Err(OpenError::Decode {
+                what: "raft log record",
+                source,
+            });
         }
         tracing::debug!(
-            entries = entries.len(),
-            last_purged = ?meta.last_purged,
-            vote = ?meta.vote,
+            entries = cache.sizes.len(),
+            cached = cache.entries.len(),
+            last_purged = ?cache.meta.last_purged,
+            vote = ?cache.meta.vote,
             "raft log opened"
         );
         // The channel is unbounded in count; what it holds is bounded by the
@@ -151,13 +139,7 @@ impl LogStore {
             .spawn(move || writer(wal, thread_meta, rx))
             .map_err(storage::io_err("spawn writer for", dir))?;
         Ok(LogStore {
-            cache: Arc::new(Mutex::new(Cache {
-                entries,
-                bytes: sizes.values().sum(),
-                sizes,
-                meta,
-                committed_saved: None,
-            })),
+            cache: Arc::new(Mutex::new(cache)),
             writer: tx,
             unwritten: Arc::new(Semaphore::new(unwritten_max as usize)),
             unwritten_max,
@@ -182,12 +164,71 @@ impl LogStore {
 
     /// The id of the last entry in the log (or of the last purged one).
     pub fn last_log_id(&self) -> Option<LogId> {
-        let cache = self.cache.lock();
-        cache
-            .entries
-            .last_key_value()
-            .map(|(_, e)| *e.get_log_id())
-            .or(cache.meta.last_purged)
+        self.cache.lock().last_log_id()
+    }
+
+    /// Bytes of the newest entries held in memory.
+    pub fn cached_bytes(&self) -> usize {
+        self.cache.lock().cached_bytes
+    }
+
+    /// Entries `start..end` that are in the log, from memory where they are
+    /// cached and from disk before that.
+    async fn entries(&self, start: u64, end: u64) -> Result<Vec<LogEntry>, StorageError> {
+        let mut out = Vec::new();
+        let mut next = start;
+        loop {
+            let disk_end = {
+                let cache = self.cache.lock();
+                let (Some((&first, _)), Some((&last, _))) =
+                    (cache.sizes.first_key_value(), cache.sizes.last_key_value())
+                else {
+                    return Ok(out);
+                };
+                // Purged entries are gone, even where their records linger.
+                next = next.max(first);
+                let end = end.min(last.saturating_add(1));
+                if next >= end {
+                    return Ok(out);
+                }
+                match cache.entries.first_key_value() {
+                    Some((&first, _)) if first <= next => {
+                        out.extend(cache.entries.range(next..end).map(|(_, e)| e.clone()));
+                        return Ok(out);
+                    }
+                    Some((&first, _)) => first.min(end),
+                    None => end,
+                }
+            };
+            // Entries leave the cache only once their records are queued for
+            // the writer, so this read, queued after them, finds them.
+            let records = self.read_disk(next, disk_end).await?;
+            let Some(&(first, _)) = records.first() else {
+                return Ok(out);
+            };
+            if first != next {
+                return Ok(out);
+            }
+            for (index, bytes) in records {
+                let entry: LogEntry = postcard::from_bytes(&bytes)
+                    .map_err(|e| read_failure(ErrorSubject::Logs, e))?;
+                out.push(entry);
+                next = index.saturating_add(1);
+            }
+        }
+    }
+
+    async fn read_disk(&self, from: u64, to: u64) -> Result<Vec<storage::Record>, StorageError> {
+        let (done, answer) = oneshot::channel();
+        self.writer
+            .send(Command::Read { from, to, done })
+            .map_err(|_| stopped(ErrorSubject::Logs))?;
+        metrics::counter!("corral_raft_log_disk_reads_total").increment(1);
+        match answer.await {
+            Ok(Ok(records)) => Ok(records),
+            Ok(Err(e)) => Err(read_failure(ErrorSubject::Logs, e)),
+            Err(_) => Err(stopped(ErrorSubject::Logs)),
+        }
     }
 
     /// Bytes of log entries held (in memory, and as records on disk).
@@ -214,15 +255,8 @@ impl LogStore {
     }
 }
 
-impl Cache {
-    /// Records the size of the entry appended at `index` (replacing one a
-    /// conflicting append overwrites).
-    fn note_size(&mut self, index: u64, size: usize) {
-        if let Some(old) = self.sizes.insert(index, size) {
-            self.bytes -= old;
-        }
-        self.bytes += size;
-    }
+fn read_failure(subject: ErrorSubject<NodeId>, e: impl std::fmt::Display) -> StorageError {
+    StorageError::from_io_error(subject, ErrorVerb::Read, io::Error::other(e.to_string()))
 }
 
 fn failure(subject: ErrorSubject<NodeId>, e: impl std::fmt::Display) -> StorageError {
@@ -238,8 +272,18 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<LogEntry>, StorageError> {
-        let cache = self.cache.lock();
-        Ok(cache.entries.range(range).map(|(_, e)| e.clone()).collect())
+        use std::ops::Bound;
+        let start = match range.start_bound() {
+            Bound::Included(&i) => i,
+            Bound::Excluded(&i) => i.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&i) => i.saturating_add(1),
+            Bound::Excluded(&i) => i,
+            Bound::Unbounded => u64::MAX,
+        };
+        self.entries(start, end).await
     }
 }
 
@@ -249,11 +293,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
         let cache = self.cache.lock();
         let last_purged_log_id = cache.meta.last_purged;
-        let last_log_id = cache
-            .entries
-            .last_key_value()
-            .map(|(_, e)| *e.get_log_id())
-            .or(last_purged_log_id);
+        let last_log_id = cache.last_log_id();
         Ok(LogState {
             last_purged_log_id,
             last_log_id,
@@ -325,10 +365,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 let index = entry.get_log_id().index;
                 let bytes =
                     postcard::to_allocvec(&entry).map_err(|e| failure(ErrorSubject::Logs, e))?;
-                cache.note_size(index, bytes.len());
                 size += bytes.len();
+                cache.insert(entry, bytes.len());
                 records.push((index, bytes));
-                cache.entries.insert(index, entry);
             }
         }
         let want = size.clamp(1, self.unwritten_max as usize) as u32;
@@ -344,16 +383,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 flushed: callback,
                 budget,
             })
-            .map_err(|_| stopped(ErrorSubject::Logs))
+            .map_err(|_| stopped(ErrorSubject::Logs))?;
+        // Only now, with their records queued ahead of any later read, may
+        // entries leave memory.
+        self.cache.lock().evict();
+        Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        {
-            let mut cache = self.cache.lock();
-            cache.entries.split_off(&log_id.index);
-            let dropped = cache.sizes.split_off(&log_id.index);
-            cache.bytes -= dropped.values().sum::<usize>();
-        }
+        self.cache.lock().truncate(log_id.index);
         let index = log_id.index;
         self.call(
             |done| Command::TruncateFrom { index, done },
@@ -365,11 +403,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         let meta = {
             let mut cache = self.cache.lock();
-            let kept = cache.entries.split_off(&(log_id.index + 1));
-            cache.entries = kept;
-            let kept = cache.sizes.split_off(&(log_id.index + 1));
-            cache.sizes = kept;
-            cache.bytes = cache.sizes.values().sum();
+            cache.purge(log_id.index);
             cache.meta.last_purged = Some(log_id);
             cache.meta.clone()
         };
@@ -392,131 +426,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 }
 
-/// The writer thread: applies commands in order, batching appends.
-fn writer(mut wal: Wal, meta_path: PathBuf, mut rx: mpsc::UnboundedReceiver<Command>) {
-    let mut held: Option<Command> = None;
-    loop {
-        let command = match held.take() {
-            Some(c) => c,
-            None => match rx.blocking_recv() {
-                Some(c) => c,
-                None => return,
-            },
-        };
-        match command {
-            Command::Append {
-                records,
-                flushed,
-                budget,
-            } => {
-                let mut records = records;
-                let mut callbacks = vec![flushed];
-                let mut budgets = vec![budget];
-                while let Ok(next) = rx.try_recv() {
-                    match next {
-                        Command::Append {
-                            records: more,
-                            flushed,
-                            budget,
-                        } => {
-                            records.extend(more);
-                            callbacks.push(flushed);
-                            budgets.push(budget);
-                        }
-                        other => {
-                            held = Some(other);
-                            break;
-                        }
-                    }
-                }
-                let result = append(&mut wal, &records);
-                // On disk (or failed): the records leave the queue's budget
-                // before anyone is told.
-                drop(budgets);
-                tracing::trace!(
-                    entries = records.len(),
-                    appends = callbacks.len(),
-                    "log batch written"
-                );
-                metrics::counter!("corral_log_batches_total").increment(1);
-                metrics::counter!("corral_log_entries_total").increment(records.len() as u64);
-                for callback in callbacks {
-                    let outcome = match &result {
-                        Ok(()) => Ok(()),
-                        Err(e) => Err(io::Error::other(e.to_string())),
-                    };
-                    callback.log_io_completed(outcome);
-                }
-            }
-            Command::TruncateFrom { index, done } => {
-                let result = match index.checked_sub(1) {
-                    Some(keep) => wal.truncate_after(keep),
-                    None => wal.truncate_before(u64::MAX),
-                };
-                let _ = done.send(result);
-            }
-            Command::PurgeUpTo { index, done } => {
-                let _ = done.send(wal.truncate_before(index.saturating_add(1)));
-            }
-            Command::SaveMeta { meta, done } => {
-                let result = save_meta(&meta_path, &meta);
-                if let Err(error) = &result {
-                    tracing::error!(%error, "cannot save raft meta");
-                }
-                if let Some(done) = done {
-                    let _ = done.send(result);
-                }
-            }
-        }
-    }
-}
+mod cache;
+mod writer;
 
-/// Appends a batch; a batch that starts past the end of the log (after a
-/// snapshot was installed over it) first empties the stale log.
-fn append(wal: &mut Wal, records: &[(u64, Vec<u8>)]) -> Result<(), storage::StorageError> {
-    if let (Some(last), Some((first, _))) = (wal.last_index(), records.first()) {
-        if *first > last + 1 {
-            wal.truncate_before(u64::MAX)?;
-        }
-    }
-    let refs: Vec<(u64, &[u8])> = records.iter().map(|(i, b)| (*i, b.as_slice())).collect();
-    wal.append(&refs)
-}
-
-/// Writes the `raft-meta` of a restored member under `dir`: no vote yet,
-/// and everything through `snapshot` (the restored snapshot's log id)
-/// committed and purged, so the log continues after it (`raft::restore`).
-pub(crate) fn write_restored_meta(
-    dir: &Path,
-    snapshot: LogId,
-) -> Result<(), storage::StorageError> {
-    let meta = Meta {
-        vote: None,
-        committed: Some(snapshot),
-        last_purged: Some(snapshot),
-    };
-    save_meta(&dir.join("raft-meta"), &meta)
-}
-
-/// Writes the meta file durably: tmp file, fsync, rename, fsync the directory.
-fn save_meta(path: &Path, meta: &Meta) -> Result<(), storage::StorageError> {
-    use std::io::Write;
-    let bytes = postcard::to_allocvec(meta).map_err(|e| storage::StorageError::Io {
-        op: "encode",
-        path: path.to_path_buf(),
-        source: io::Error::other(e),
-    })?;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(storage::io_err("create", &tmp))?;
-    file.write_all(&bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(storage::io_err("write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(storage::io_err("rename", path))?;
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => storage::sync_dir(dir),
-        _ => Ok(()),
-    }
-}
+use cache::Cache;
+pub(crate) use writer::write_restored_meta;
+use writer::{writer, Command, Done};
 
 #[cfg(test)]
 mod tests;

@@ -74,6 +74,8 @@ pub struct RaftOptions {
     pub log_retained_bytes: usize,
     /// Most bytes of log records waiting for the log writer.
     pub log_write_queue_bytes: usize,
+    /// Most bytes of the newest log entries kept in memory.
+    pub log_cache_bytes: usize,
     /// What peers prove to each other.
     pub peer_credentials: peer_auth::PeerCredentials,
 }
@@ -131,8 +133,9 @@ pub async fn start(
     )?;
     let waiters = sm.waiters();
     let applied_index = sm.applied_index();
-    let log = log_store::LogStore::open(dir, options.log_write_queue_bytes)
-        .map_err(StartFailure::from)?;
+    let log =
+        log_store::LogStore::open(dir, options.log_write_queue_bytes, options.log_cache_bytes)
+            .map_err(StartFailure::from)?;
     let election = options.election_timeout.as_millis() as u64;
     let config = openraft::Config {
         cluster_name: "corral".into(),

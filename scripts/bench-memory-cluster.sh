@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Memory of a 3-server cluster member, side by side with a 3-server Apache
+# ZooKeeper 3.8 ensemble on the same machine: loads N znodes with 100-byte
+# values through one server of each (the same load
+# generator over ZooKeeper's protocol), then writes VOLUME_MIB of 512 KiB values
+# over 16 keys, and prints every server's resident set (VmRSS) after each
+# phase and its growth per znode. Corral runs with its defaults (a 32 MiB log
+# cache, log_retained_bytes 256 MiB, snapshot_every 100,000); ZooKeeper with
+# the package's JVM defaults.
+# Usage: scripts/bench-memory-cluster.sh [znodes] [volume-mib]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_zookeeper
+n=${1:-1000000}
+volume_mib=${2:-1024}
+cargo build --quiet --release --bin corral --bin loadgen
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+bin="$target_dir/release"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# Prints "LABEL PHASE rss_kib=A,B,C max_kib=M per_znode_b=P" for server pids.
+report() {
+  local label=$1 phase=$2 max=0 list="" kb
+  shift 2
+  for p in "$@"; do
+    kb=$(rss_kb "$p"); list="$list${list:+,}$kb"
+    if [ "$kb" -gt "$max" ]; then max=$kb; fi
+  done
+  echo "$label $phase rss_kib=$list max_kib=$max per_znode_b=$(( max * 1024 / n ))"
+}
+
+# load ADDRS: the znodes, then the write volume (512 KiB values, 16 keys).
+load() {
+  "$bin/loadgen" --server "$1" --protocol zk --keys "$n" --clients 1 --seconds 1 --workload read >/dev/null
+}
+write_volume() {
+  local writes=$(( volume_mib * 2 )) written=0 line ops
+  while [ "$written" -lt "$writes" ]; do
+    line=$("$bin/loadgen" --server "$1" --protocol zk --keys 16 --value-bytes 524288 --clients 4 --seconds 2 --workload write --json)
+    ops=$(echo "$line" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(int(d["ops"]))')
+    written=$(( written + ops ))
+  done
+  echo "$written"
+}
+
+# ZooKeeper ensemble.
+declare -A zc zq ze
+write_zk_ensemble_configs "$work"
+zk_java=()
+for id in 1 2 3; do
+  d="$work/zk$id"
+  ZOO_LOG_DIR="$d" "$ZKSERVER" start-foreground "$d/zoo.cfg" >"$d/zookeeper.log" 2>&1 &
+  pids+=($!)
+done
+for id in 1 2 3; do wait_for_port "${zc[$id]}" 60; done
+for id in 1 2 3; do zk_java+=("$(pgrep -f "$work/zk$id/zoo.cfg" | tail -n1)"); done
+for _ in $(seq 1 120); do
+  modes=$(for id in 1 2 3; do (exec 3<>"/dev/tcp/127.0.0.1/${zc[$id]}" && echo srvr >&3 && cat <&3) 2>/dev/null | sed -n 's/^Mode: //p'; done | sort | tr '\n' ' ')
+  if [ "$modes" = "follower follower leader " ]; then break; fi
+  sleep 0.5
+done
+zk_addrs="127.0.0.1:${zc[1]},127.0.0.1:${zc[2]},127.0.0.1:${zc[3]}"
+report "zookeeper-3.8" "empty" "${zk_java[@]}"
+load "$zk_addrs"
+report "zookeeper-3.8" "znodes=$n" "${zk_java[@]}"
+w=$(write_volume "$zk_addrs")
+report "zookeeper-3.8" "after_512KiB_writes=$w" "${zk_java[@]}"
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+pids=()
+
+# Corral cluster.
+declare -A cn cz cp
+for id in 1 2 3; do cn[$id]=$(free_port); cz[$id]=$(free_port); cp[$id]=$(free_port); done
+write_cluster_secret "$work/secret"
+members=()
+for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${cp[$id]},client=127.0.0.1:${cn[$id]},zk=127.0.0.1:${cz[$id]}"); done
+for id in 1 2 3; do
+  "$bin/corral" serve --max-client-cnxns 0 --id "$id" --data-dir "$work/c$id" --listen "127.0.0.1:${cn[$id]}" --peer-listen "127.0.0.1:${cp[$id]}" --cluster-secret-file "$work/secret" \
+    --zk-listen "127.0.0.1:${cz[$id]}" "${members[@]}" >"$work/c$id.out" 2>"$work/c$id.err" &
+  pids+=($!)
+done
+for id in 1 2 3; do wait_for_line "$work/c$id.out" "listening: " 60 >/dev/null; done
+wait_for_corral_leader "$bin/corral" 127.0.0.1:${cn[1]} 127.0.0.1:${cn[2]} 127.0.0.1:${cn[3]}
+corral_addrs="127.0.0.1:${cz[1]},127.0.0.1:${cz[2]},127.0.0.1:${cz[3]}"
+report "corral" "empty" "${pids[@]}"
+load "$corral_addrs"
+report "corral" "znodes=$n" "${pids[@]}"
+w=$(write_volume "$corral_addrs")
+report "corral" "after_512KiB_writes=$w" "${pids[@]}"
