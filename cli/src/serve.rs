@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// jute.maxbuffer, default 1048575; a longer frame closes the connection).
     #[arg(long)]
     jute_maxbuffer_bytes: Option<usize>,
+    /// Answer on the ZooKeeper ports as this ZooKeeper release does where
+    /// releases differ: 3.9 (default) or 3.8 (3.8.0 exactly).
+    #[arg(long)]
+    zk_compat: Option<core_server::config::ZkCompat>,
     /// Snapshot and truncate the log every N entries.
     #[arg(long)]
     snapshot_every: Option<u64>,
@@ -205,6 +209,7 @@ impl ServeArgs {
         )?;
         put(&mut t, "max_data_bytes", &self.max_data_bytes)?;
         put(&mut t, "jute_maxbuffer_bytes", &self.jute_maxbuffer_bytes)?;
+        put(&mut t, "zk_compat", &self.zk_compat)?;
         put(&mut t, "max_connections_per_ip", &self.max_client_cnxns)?;
         put(
             &mut t,

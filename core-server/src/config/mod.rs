@@ -1,10 +1,12 @@
 //! One typed, validated server configuration, from flags or a TOML file
 //! (both through [`settings`]).
 
+mod compat;
 mod sasl;
 pub mod settings;
 mod tls;
 
+pub use compat::ZkCompat;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +44,9 @@ pub struct Config {
     /// does; the session stays and may be reattached, that connection's
     /// watches go with it.
     pub jute_maxbuffer_bytes: usize,
+    /// The ZooKeeper release the ZooKeeper ports answer like where releases
+    /// differ (`"3.9"`, the default, or `"3.8"`).
+    pub zk_compat: ZkCompat,
     /// Longest path in bytes.
     pub max_path_bytes: usize,
     /// Most live sessions this server accepts.
@@ -259,6 +264,7 @@ impl Default for Config {
             max_data_bytes: proto::DEFAULT_MAX_DATA_BYTES,
             max_request_bytes: proto::DEFAULT_MAX_DATA_BYTES + 64 * 1024,
             jute_maxbuffer_bytes: DEFAULT_JUTE_MAXBUFFER_BYTES,
+            zk_compat: ZkCompat::default(),
             max_path_bytes: 4096,
             max_sessions: 60_000,
             max_connections: 10_000,

@@ -3,6 +3,7 @@
 //! watch is kept on the path as the client gave it, the lookup may differ
 //! (`""` is the root on the ZooKeeper port).
 
+use super::latency::Protocol;
 use super::{Connection, Reply, Request, Service};
 use crate::tree::acl::perms;
 use crate::tree::StateMachine;
@@ -32,7 +33,9 @@ impl Service {
         let result = match request {
             Request::Exists { path, watch } => self.exists_path(connection, &path).and_then(|at| {
                 let stat = state.stat(at);
-                if let Some(node) = state.node(at) {
+                let checks_read = connection.protocol != Protocol::ZooKeeper
+                    || self.config().zk_compat.exists_checks_read();
+                if let (Some(node), true) = (state.node(at), checks_read) {
                     self.permit_read(connection, &state, node, perms::READ)?;
                 }
                 if watch {

@@ -19,6 +19,7 @@ mod t44_slow_readers_and_signals;
 mod t45_zk_paths;
 mod t46_zk_frame_limit;
 mod t47_zk_multi_order;
+mod t48_zk_compat;
 mod t50_linearizability;
 mod t60_cluster;
 mod t61_cluster_linearizability;

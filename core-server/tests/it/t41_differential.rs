@@ -145,14 +145,19 @@ async fn script(addr: &str, root: &str) -> anyhow::Result<Vec<String>> {
     w.add_check_version(&p("/m"), 1)?;
     w.add_delete(&p("/x"), None)?;
     // ZooKeeper 3.8 answers a create inside a multi without its Stat
-    // (ZOOKEEPER-4026, fixed in 3.9); Corral sends the Stat, as 3.9 does, so
-    // only the result kinds and paths are compared here.
+    // (ZOOKEEPER-4026, fixed in 3.9); Corral, run here with
+    // `zk_compat = "3.8"`, must do the same.
     log.push(match w.commit().await {
         Ok(r) => {
             let kinds: Vec<String> = r
                 .iter()
                 .map(|x| match x {
-                    zk::MultiWriteResult::Create { path, .. } => format!("create {path}"),
+                    zk::MultiWriteResult::Create { path, stat } if stat.is_invalid() => {
+                        format!("create {path} without a Stat")
+                    }
+                    zk::MultiWriteResult::Create { path, stat } => {
+                        format!("create {path} {}", shape(stat, sid))
+                    }
                     zk::MultiWriteResult::SetData { stat } => format!("set {}", shape(stat, sid)),
                     other => format!("{other:?}"),
                 })
@@ -223,7 +228,7 @@ async fn corral_matches_apache_zookeeper() -> anyhow::Result<()> {
     let reference = std::env::var("CORRAL_ZK_REFERENCE").map_err(|_| {
         anyhow::anyhow!("set CORRAL_ZK_REFERENCE=host:port of a ZooKeeper 3.8 server")
     })?;
-    let server = testkit::TestServer::start().await?;
+    let server = testkit::TestServer::start_with(as_zookeeper_3_8()).await?;
     let corral = server
         .zk_addr()
         .ok_or_else(|| anyhow::anyhow!("no zk listener"))?
@@ -247,4 +252,12 @@ async fn corral_matches_apache_zookeeper() -> anyhow::Result<()> {
         expected.len()
     );
     Ok(())
+}
+
+/// The configuration of the Corral server compared with ZooKeeper 3.8.0:
+/// the test defaults, answering as 3.8 where releases differ.
+pub fn as_zookeeper_3_8() -> core_server::Config {
+    let mut config = testkit::test_config();
+    config.zk_compat = core_server::config::ZkCompat::V3_8;
+    config
 }

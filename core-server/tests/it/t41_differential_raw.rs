@@ -320,7 +320,8 @@ async fn corral_matches_apache_zookeeper_byte_for_byte() -> anyhow::Result<()> {
             anyhow::anyhow!("set CORRAL_ZK_REFERENCE=host:port of a ZooKeeper 3.8 server")
         })?
         .parse()?;
-    let server = testkit::TestServer::start().await?;
+    let server =
+        testkit::TestServer::start_with(crate::t41_differential::as_zookeeper_3_8()).await?;
     let corral = server
         .zk_addr()
         .ok_or_else(|| anyhow::anyhow!("no zk listener"))?;

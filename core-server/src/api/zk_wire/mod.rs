@@ -17,6 +17,7 @@ pub mod multi;
 pub mod records;
 mod secure;
 
+use crate::config::ZkCompat;
 use crate::connection::{
     outbound, ByteBudget, CloseReason, IpLimiter, OutboundReceiver, OutboundSender, SendError,
 };
@@ -195,7 +196,8 @@ async fn connection<R, W>(
         Ok(Ok(Handshake::Connect(args))) => args,
     };
     let (tx, rx) = outbound::channel(config.connection_queue, config.connection_queue_bytes);
-    let writer = tokio::spawn(write_loop(rx, write, close.clone()));
+    let compat = config.zk_compat;
+    let writer = tokio::spawn(write_loop(rx, write, close.clone(), compat));
     let outbox = Outbox {
         tx: tx.clone(),
         close: close.clone(),
@@ -260,26 +262,33 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     mut rx: OutboundReceiver,
     write: W,
     close: CancellationToken,
+    compat: ZkCompat,
 ) {
     let mut out = BufWriter::new(write);
     let overflow_close = rx.closed_by_overflow(close);
     tokio::select! {
         biased;
         _ = overflow_close => {}
-        _ = drain(&mut rx, &mut out) => {
+        _ = drain(&mut rx, &mut out, compat) => {
             let _ = out.shutdown().await;
         }
     }
 }
 
-async fn drain<W: AsyncWrite + Unpin>(rx: &mut OutboundReceiver, out: &mut BufWriter<W>) {
+async fn drain<W: AsyncWrite + Unpin>(
+    rx: &mut OutboundReceiver,
+    out: &mut BufWriter<W>,
+    compat: ZkCompat,
+) {
     let sent = metrics::counter!("corral_sent_bytes_total", "protocol" => "zookeeper");
     while let Some(item) = rx.recv().await {
         let mut item = Some(item);
         while let Some(o) = item.take() {
             let bytes = match o {
                 Outgoing::Frame(bytes) => bytes,
-                Outgoing::Event(event) => records::encode_event(&event),
+                Outgoing::Event(event) => {
+                    records::encode_event(&event, compat.notification_zxid(event.zxid))
+                }
                 Outgoing::Pong(zxid) => records::encode_pong(zxid),
                 // Responses are encoded by the reader, which knows their shape.
                 Outgoing::Response(_) => Vec::new(),
@@ -382,6 +391,10 @@ async fn serve_requests<R: AsyncRead + Unpin>(
             continue;
         }
         let (request, body) = match records::decode(opcode, &mut r) {
+            Ok((request, body)) if !service.config().zk_compat.multi_create_has_stat() => {
+                let body = multi::types_as_3_8(&request, body);
+                (request, body)
+            }
             Ok(decoded) => decoded,
             Err(code) => {
                 pipeline.push_error(xid, code, Body::Empty);

@@ -104,6 +104,25 @@ pub fn decode(r: &mut Reader<'_>, reads: bool) -> Result<(Request, Body), ErrorC
     })
 }
 
+/// The result types ZooKeeper 3.8 gives `request`'s ops: a plain create
+/// (create or create2) reports its path only, as a create (1); a create
+/// that became a container or TTL create keeps create2 (15) with its Stat
+/// (ZOOKEEPER-4026 gave every create2 its Stat in 3.9).
+pub fn types_as_3_8(request: &Request, body: Body) -> Body {
+    let (Request::Multi(ops), Body::Multi(types)) = (request, &body) else {
+        return body;
+    };
+    let mut types = types.clone();
+    for (kind, op) in types.iter_mut().zip(ops) {
+        if let MultiOp::Create(create) = op {
+            if !create.mode.is_container() && !create.mode.is_ttl() {
+                *kind = op::CREATE;
+            }
+        }
+    }
+    Body::Multi(types)
+}
+
 /// Writes a multi's results, each under its op's result type (`types`).
 pub fn encode_results(w: &mut Writer, types: &[i32], results: Vec<Result<OpResult, ErrorCode>>) {
     for (i, result) in results.into_iter().enumerate() {

@@ -358,10 +358,11 @@ pub fn encode_reply(xid: i32, zxid: i64, result: Result<Reply, ErrorCode>, body:
     w.finish()
 }
 
-/// A watch notification frame (xid -1, state SyncConnected).
-pub fn encode_event(event: &WatchedEvent) -> Vec<u8> {
+/// A watch notification frame (xid -1, state SyncConnected) carrying
+/// `zxid` in its header (the change's, or -1 as ZooKeeper 3.8 sends).
+pub fn encode_event(event: &WatchedEvent, zxid: i64) -> Vec<u8> {
     let mut w = Writer::frame();
-    w.i32(-1).i64(event.zxid).i32(0);
+    w.i32(-1).i64(zxid).i32(0);
     w.i32(event.kind.as_i32()).i32(3).string(&event.path);
     w.finish()
 }
