@@ -297,6 +297,47 @@ async fn frame_steps(addr: SocketAddr, root: &str, log: &mut Vec<String>) -> any
     Ok(())
 }
 
+/// Where 3.8.0 and 3.9 differ (Corral runs with `zk_compat = "3.8"`):
+/// exists on a node without READ, and the zxid of a notification (whether
+/// it is -1).
+async fn compat_steps(addr: SocketAddr, root: &str, log: &mut Vec<String>) -> anyhow::Result<()> {
+    let mut zk = RawZk::connect(addr).await?;
+    let hidden = format!("{root}/hidden");
+    let write_only = Body::default()
+        .string(&hidden)
+        .bytes(b"s")
+        .i32(1)
+        .i32(2)
+        .string("world")
+        .string("anyone")
+        .i32(0);
+    let made = outcome(&mut zk, &raw_zk::request(1, raw_zk::OP_CREATE, write_only)).await?;
+    let exists = raw_zk::request(2, raw_zk::OP_EXISTS, raw_zk::watch_body(&hidden, false));
+    let exists = outcome(&mut zk, &exists).await?;
+    log.push(format!("create write-only: {made}; exists: {exists}"));
+    let watched = format!("{root}/watched");
+    zk.call(&raw_zk::create(3, &watched, b"")).await?;
+    let watch = raw_zk::request(4, raw_zk::OP_GET_DATA, raw_zk::watch_body(&watched, true));
+    zk.call(&watch).await?;
+    let (mut events, _) = zk
+        .call_with_events(&raw_zk::set_data(5, &watched, b"x"))
+        .await?;
+    if events.is_empty() {
+        let sync = raw_zk::request(6, raw_zk::OP_SYNC, raw_zk::path_body(root));
+        events = zk.call_with_events(&sync).await?.0;
+    }
+    let zxids: Vec<String> = events
+        .iter()
+        .map(|e| match raw_zk::header(e) {
+            Ok(h) if h.zxid == -1 => "-1".to_string(),
+            Ok(_) => "the change's".to_string(),
+            Err(e) => format!("{e}"),
+        })
+        .collect();
+    log.push(format!("notification zxids: {zxids:?}"));
+    Ok(())
+}
+
 async fn script(addr: SocketAddr, root: &str) -> anyhow::Result<Vec<String>> {
     let mut zk = RawZk::connect(addr).await?;
     let mut log = Vec::new();
@@ -309,6 +350,7 @@ async fn script(addr: SocketAddr, root: &str) -> anyhow::Result<Vec<String>> {
     path_steps(&mut zk, root, &mut log).await?;
     multi_steps(&mut zk, root, &mut log).await?;
     frame_steps(addr, root, &mut log).await?;
+    compat_steps(addr, root, &mut log).await?;
     Ok(log)
 }
 
