@@ -10,4 +10,4 @@ work=$(mktemp -d)
 start_reference_zookeeper "$work"
 trap 'kill "$ZK_REF_PID" 2>/dev/null; wait "$ZK_REF_PID" 2>/dev/null || true; rm -rf "$work"' EXIT
 CORRAL_ZK_REFERENCE="127.0.0.1:$ZK_REF_PORT" \
-  cargo test -p core-server --test it t41_differential -- --ignored --nocapture
+  cargo test -p core-server --test it -- --ignored --nocapture "${@:-t41_differential}"

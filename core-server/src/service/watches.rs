@@ -9,10 +9,18 @@ use crate::watch::WatchKind;
 use proto::ErrorCode;
 use std::sync::atomic::Ordering;
 
+/// The watches a check or removal of `kind` finds, as in ZooKeeper, where
+/// a persistent watch is held as both a data and a child watch and a
+/// recursive one as a data watch.
 fn kinds(kind: WatcherType) -> &'static [WatchKind] {
     match kind {
-        WatcherType::Children => &[WatchKind::Child],
-        WatcherType::Data => &[WatchKind::Data, WatchKind::Exist],
+        WatcherType::Children => &[WatchKind::Child, WatchKind::Persistent],
+        WatcherType::Data => &[
+            WatchKind::Data,
+            WatchKind::Exist,
+            WatchKind::Persistent,
+            WatchKind::Recursive,
+        ],
         WatcherType::Any => &[
             WatchKind::Data,
             WatchKind::Exist,
@@ -49,12 +57,17 @@ impl Service {
                 })
             }
             Request::RemoveWatches { path, kind } => {
-                let removed =
-                    self.inner
-                        .state
-                        .watches()
-                        .lock()
-                        .remove(connection.conn, kinds(kind), &path);
+                // Removing the child side of a persistent watch leaves
+                // ZooKeeper a data-only persistent watch; Corral keeps the
+                // whole watch (docs/wire-compat.md).
+                let removes: &[WatchKind] = match kind {
+                    WatcherType::Children => &[WatchKind::Child],
+                    other => kinds(other),
+                };
+                let mut watches = self.inner.state.watches().lock();
+                let kept_persistent = kind == WatcherType::Children
+                    && watches.has(connection.conn, WatchKind::Persistent, &path);
+                let removed = watches.remove(connection.conn, removes, &path) || kept_persistent;
                 if removed {
                     Ok(Reply::Done)
                 } else {
@@ -63,6 +76,12 @@ impl Service {
             }
             Request::CheckWatches { path, kind } => {
                 let watches = self.inner.state.watches().lock();
+                // ZooKeeper 3.8 walks the path's parents, which breaks on a
+                // path without '/' (seeded differential, issue 14).
+                let zk = connection.protocol == super::latency::Protocol::ZooKeeper;
+                if zk && !path.is_empty() && !path.contains('/') {
+                    return (zxid, Err(ErrorCode::MarshallingError));
+                }
                 let found = kinds(kind)
                     .iter()
                     .any(|k| watches.has(connection.conn, *k, &path));

@@ -3,6 +3,7 @@
 
 mod raw;
 mod raw_zk;
+mod seeded;
 mod t10_bad_input;
 mod t11_data_model;
 mod t12_sessions_watches;
@@ -20,6 +21,7 @@ mod t45_zk_paths;
 mod t46_zk_frame_limit;
 mod t47_zk_multi_order;
 mod t48_zk_compat;
+mod t49_differential_seeded;
 mod t50_linearizability;
 mod t60_cluster;
 mod t61_cluster_linearizability;
