@@ -1,9 +1,10 @@
 //! Owns the shell's command language: splitting a line into words as zkCli
-//! does, the catalog of commands with their usage lines, and parsing words
-//! into a typed [`Command`]. Nothing here talks to a server.
+//! does and parsing words into a typed [`Command`] (the names and usage
+//! lines are in `catalog`). Nothing here talks to a server.
 
 use super::acl::{self, AclError};
-use client::Acl;
+use super::catalog::{usage, ALIASES, CATALOG};
+use client::{Acl, WatcherType};
 use std::collections::HashMap;
 
 /// Why a line is not a command.
@@ -26,67 +27,17 @@ pub enum ParseError {
     Acl(#[from] AclError),
 }
 
-/// One command of the catalog: its name, usage line, and what it does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Spec {
-    /// The command's name.
-    pub name: &'static str,
-    /// Its usage line, in zkCli's notation.
-    pub usage: &'static str,
-    /// One line saying what it does.
-    pub about: &'static str,
-}
-
-/// Every command, in the order `help` lists them (zkCli's, alphabetical,
-/// then Corral's own).
-#[rustfmt::skip]
-pub const CATALOG: &[Spec] = &[
-    Spec { name: "addauth", usage: "addauth scheme auth", about: "prove an identity (digest user:password)" },
-    Spec { name: "create", usage: "create [-s] [-e] [-c] [-t ttl] path [data] [acl]", about: "create a node" },
-    Spec { name: "delete", usage: "delete [-v version] path", about: "delete a node without children" },
-    Spec { name: "deleteall", usage: "deleteall path", about: "delete a node and its subtree" },
-    Spec { name: "get", usage: "get [-s] [-w] path", about: "print a node's data" },
-    Spec { name: "getAcl", usage: "getAcl [-s] path", about: "print a node's ACL" },
-    Spec { name: "getAllChildrenNumber", usage: "getAllChildrenNumber path", about: "count a node's descendants" },
-    Spec { name: "getEphemerals", usage: "getEphemerals path", about: "this session's ephemerals under a prefix" },
-    Spec { name: "help", usage: "help", about: "list the commands" },
-    Spec { name: "history", usage: "history", about: "the last 10 commands, numbered" },
-    Spec { name: "ls", usage: "ls [-s] [-w] [-R] path", about: "list children (-R: the subtree)" },
-    Spec { name: "quit", usage: "quit", about: "close the session and leave (also exit)" },
-    Spec { name: "redo", usage: "redo cmdno", about: "run a command of the history again" },
-    Spec { name: "set", usage: "set [-s] [-v version] path data", about: "replace a node's data" },
-    Spec { name: "setAcl", usage: "setAcl [-s] [-v version] [-R] path acl", about: "replace a node's ACL" },
-    Spec { name: "stat", usage: "stat [-w] path", about: "print a node's Stat" },
-    Spec { name: "sync", usage: "sync path", about: "catch up with the leader" },
-    Spec { name: "whoami", usage: "whoami", about: "the identities of this session" },
-    Spec { name: "du", usage: "du path", about: "nodes and data bytes of a subtree (Corral)" },
-    Spec { name: "tree", usage: "tree [path]", about: "print a subtree, indented (Corral)" },
-    Spec { name: "watch", usage: "watch path", about: "print every change under path until Ctrl-C (Corral)" },
-];
-
-/// Names accepted besides the catalog's.
-const ALIASES: &[(&str, &str)] = &[("exit", "quit"), ("rmr", "deleteall")];
-
-/// Every name the shell accepts, for completion.
-pub fn command_names() -> impl Iterator<Item = &'static str> {
-    CATALOG
-        .iter()
-        .map(|spec| spec.name)
-        .chain(ALIASES.iter().map(|(alias, _)| *alias))
-}
-
-fn usage(name: &str) -> &'static str {
-    CATALOG
-        .iter()
-        .find(|spec| spec.name == name)
-        .map_or("", |spec| spec.usage)
-}
-
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// `addauth scheme auth`.
     AddAuth { scheme: String, auth: String },
+    /// `close`.
+    Close,
+    /// `config`: the data of `/zookeeper/config`.
+    Config { stat: bool, watch: bool },
+    /// `connect [hosts]`; `None` reconnects to the same servers.
+    Connect { hosts: Option<String> },
     /// `create`; `data: None` creates a node with null data.
     Create {
         path: String,
@@ -103,6 +54,8 @@ pub enum Command {
     DeleteAll { path: String },
     /// `du`.
     Du { path: String },
+    /// `dump PATH [FILE]`; no file: stdout.
+    Dump { path: String, file: Option<String> },
     /// `get`.
     Get {
         path: String,
@@ -119,6 +72,12 @@ pub enum Command {
     Help,
     /// `history`.
     History,
+    /// `load [-f] FILE [PATH]`; no path: the dump's own root.
+    Load {
+        file: String,
+        path: Option<String>,
+        overwrite: bool,
+    },
     /// `ls`.
     Ls {
         path: String,
@@ -126,10 +85,14 @@ pub enum Command {
         watch: bool,
         recursive: bool,
     },
+    /// `printwatches on|off`; `None` prints the setting.
+    PrintWatches { is_on: Option<bool> },
     /// `quit` or `exit`.
     Quit,
     /// `redo N`.
     Redo { number: usize },
+    /// `removewatches PATH [-c|-d|-a]`.
+    RemoveWatches { path: String, kind: WatcherType },
     /// `set`.
     Set {
         path: String,
@@ -151,6 +114,8 @@ pub enum Command {
     Sync { path: String },
     /// `tree`.
     Tree { path: String },
+    /// `version`.
+    Version,
     /// `watch`.
     Watch { path: String },
     /// `whoami`.
@@ -249,11 +214,14 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
     }
     let bad = || ParseError::Usage(usage(name));
     let (switches, valued) = match name {
+        "config" => ("sw", ""),
         "create" => ("sec", "t"),
         "delete" => ("", "v"),
         "get" => ("sw", ""),
         "getAcl" => ("s", ""),
+        "load" => ("f", ""),
         "ls" => ("swR", ""),
+        "removewatches" => ("cdal", ""),
         "set" => ("s", "v"),
         "setAcl" => ("sR", "v"),
         "stat" => ("w", ""),
@@ -273,6 +241,18 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
             },
             _ => return Err(bad()),
         },
+        "close" => Command::Close,
+        "config" => Command::Config {
+            stat: o.has('s'),
+            watch: o.has('w'),
+        },
+        "connect" => match args[..] {
+            [] => Command::Connect { hosts: None },
+            [hosts] => Command::Connect {
+                hosts: Some(hosts.into()),
+            },
+            _ => return Err(bad()),
+        },
         "create" => parse_create(&o, &args).map_err(|e| e.unwrap_or_else(bad))?,
         "delete" => Command::Delete {
             path: path(&args)?,
@@ -280,6 +260,30 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         },
         "deleteall" => Command::DeleteAll { path: path(&args)? },
         "du" => Command::Du { path: path(&args)? },
+        "dump" => match args[..] {
+            [path] | [path, "-"] => Command::Dump {
+                path: path.into(),
+                file: None,
+            },
+            [path, file] => Command::Dump {
+                path: path.into(),
+                file: Some(file.into()),
+            },
+            _ => return Err(bad()),
+        },
+        "load" => match args[..] {
+            [file] => Command::Load {
+                file: file.into(),
+                path: None,
+                overwrite: o.has('f'),
+            },
+            [file, path] => Command::Load {
+                file: file.into(),
+                path: Some(path.into()),
+                overwrite: o.has('f'),
+            },
+            _ => return Err(bad()),
+        },
         "get" => Command::Get {
             path: path(&args)?,
             stat: o.has('s'),
@@ -298,6 +302,23 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
             stat: o.has('s'),
             watch: o.has('w'),
             recursive: o.has('R'),
+        },
+        "printwatches" => match args[..] {
+            [] => Command::PrintWatches { is_on: None },
+            // As zkCli: any word but "on" turns it off.
+            [word] => Command::PrintWatches {
+                is_on: Some(word == "on"),
+            },
+            _ => return Err(bad()),
+        },
+        "removewatches" => Command::RemoveWatches {
+            path: path(&args)?,
+            kind: match (o.has('c'), o.has('d')) {
+                (true, false) => WatcherType::Children,
+                (false, true) => WatcherType::Data,
+                (true, true) => return Err(bad()),
+                (false, false) => WatcherType::Any,
+            },
         },
         "redo" => match args[..] {
             [number] => Command::Redo {
@@ -336,6 +357,7 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         "help" => Command::Help,
         "history" => Command::History,
         "quit" => Command::Quit,
+        "version" => Command::Version,
         _ => Command::WhoAmI,
     })
 }
