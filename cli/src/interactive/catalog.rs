@@ -28,7 +28,7 @@ pub const CATALOG: &[Spec] = &[
     Spec { name: "getAllChildrenNumber", usage: "getAllChildrenNumber path", about: "count a node's descendants" },
     Spec { name: "getEphemerals", usage: "getEphemerals path", about: "this session's ephemerals under a prefix" },
     Spec { name: "help", usage: "help", about: "list the commands" },
-    Spec { name: "history", usage: "history", about: "the last 10 commands, numbered" },
+    Spec { name: "history", usage: "history", about: "the last 11 commands, numbered" },
     Spec { name: "ls", usage: "ls [-s] [-w] [-R] path", about: "list children (-R: the subtree)" },
     Spec { name: "printwatches", usage: "printwatches on|off", about: "print fired watches or not" },
     Spec { name: "quit", usage: "quit", about: "close the session and leave (also exit)" },

@@ -65,6 +65,15 @@ pub enum ShellError {
     Output(#[from] std::io::Error),
 }
 
+/// What `help` says after the commands.
+const HELP_NOTES: &[&str] = &[
+    "Tab completes commands and paths (twice: lists them); the up arrow recalls",
+    "earlier commands, kept in the history file (corral shell --history FILE).",
+    "dump writes JSON: each node's path below the dumped one, its data (text, or",
+    "data_base64 when not UTF-8; null for null data) and ACL; ephemerals are left",
+    "out. load creates what is missing; -f also replaces differing data.",
+];
+
 /// The node `config` prints, as zkCli's `config` does.
 const CONFIG_NODE: &str = "/zookeeper/config";
 
@@ -364,6 +373,7 @@ impl Shell {
                         .iter()
                         .map(|s| format!("\t{:<48} {}", s.usage, s.about)),
                 )?;
+                write_lines(out, HELP_NOTES)?;
             }
             Command::History => write_lines(out, self.history.listing())?,
             Command::Ls {
