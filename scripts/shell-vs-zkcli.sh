@@ -58,6 +58,14 @@ get -w $p/a
 removewatches $p/a -d
 ls -w $p
 removewatches $p -c
+addWatch $p
+create $p/w
+set $p/w 1
+removewatches $p
+create $p/w2
+addWatch -m PERSISTENT $p
+set $p 7
+set $p/w 2
 printwatches
 printwatches off
 get -w $p/a

@@ -16,6 +16,7 @@ pub struct Spec {
 /// then Corral's own).
 #[rustfmt::skip]
 pub const CATALOG: &[Spec] = &[
+    Spec { name: "addWatch", usage: "addWatch [-m mode] path", about: "a persistent watch (mode PERSISTENT or PERSISTENT_RECURSIVE, the default); events print between commands" },
     Spec { name: "addauth", usage: "addauth scheme auth", about: "prove an identity (digest user:password)" },
     Spec { name: "close", usage: "close", about: "close the session (connect opens a new one)" },
     Spec { name: "config", usage: "config [-s] [-w]", about: "print the ensemble's configuration node" },

@@ -240,6 +240,10 @@ impl Shell {
     ) -> Result<Flow, ShellError> {
         let client = self.client();
         match command {
+            Command::AddWatch { path, mode } => {
+                let watch = client.add_watch(&path, mode).await.map_err(at(&path))?;
+                self.notices.persistent(watch, &path);
+            }
             Command::AddAuth { scheme, auth } => {
                 client
                     .add_auth(&scheme, auth.as_bytes())

@@ -3,9 +3,9 @@
 //! `removewatches` may still drop, and the `printwatches` switch.
 
 use super::format::{self, event_line, session_line, watcher_block};
-use client::{Client, OneshotWatch, SessionEvent, WatcherType};
+use client::{Client, OneshotWatch, PersistentWatch, SessionEvent, WatcherType};
 use futures::future::{AbortHandle, Abortable, BoxFuture};
-use futures::stream::FuturesUnordered;
+use futures::stream::{BoxStream, FuturesUnordered, SelectAll};
 use futures::{FutureExt, StreamExt};
 use std::collections::HashMap;
 use tokio::sync::broadcast;
@@ -38,6 +38,11 @@ pub struct Notices {
     watches: FuturesUnordered<BoxFuture<'static, (u64, Option<String>)>>,
     pending: HashMap<u64, (String, WatchKind, AbortHandle)>,
     next_id: u64,
+    /// `addWatch`'s persistent watches; each ends with the session or when
+    /// `removewatches` removes it.
+    persistent: SelectAll<BoxStream<'static, String>>,
+    /// The paths of `addWatch`'s watches, for `removewatches`' notice.
+    persistent_paths: Vec<String>,
     session: broadcast::Receiver<SessionEvent>,
     is_session_open: bool,
     is_session_shown: bool,
@@ -52,6 +57,8 @@ impl Notices {
             watches: FuturesUnordered::new(),
             pending: HashMap::new(),
             next_id: 0,
+            persistent: SelectAll::new(),
+            persistent_paths: Vec::new(),
             session: client.events(),
             is_session_open: true,
             is_session_shown,
@@ -80,7 +87,17 @@ impl Notices {
         );
     }
 
-    /// Drops the pending watches on `path` that `kind` covers; returns the
+    /// Prints every event of a persistent watch (`addWatch`) until it ends.
+    pub fn persistent(&mut self, watch: PersistentWatch, path: &str) {
+        if !self.persistent_paths.iter().any(|p| p == path) {
+            self.persistent_paths.push(path.to_string());
+        }
+        let texts = watch.map(|event| watcher_block(&event_line(event.event_type, &event.path)));
+        self.persistent.push(texts.boxed());
+    }
+
+    /// Drops the pending watches on `path` that `kind` covers (with `Any`,
+    /// `addWatch`'s too: the client ends their streams); returns the
     /// `WATCHER::` blocks zkCli prints for them (one per kind removed).
     pub fn remove(&mut self, path: &str, kind: WatcherType) -> Vec<String> {
         let mut removed: Vec<WatchKind> = Vec::new();
@@ -95,10 +112,20 @@ impl Notices {
             !is_removed
         });
         removed.sort_by_key(|k| *k == WatchKind::Child);
-        removed
+        let mut blocks: Vec<String> = removed
             .into_iter()
-            .map(|k| watcher_block(&format::watch_removed_line(k == WatchKind::Data, path)))
-            .collect()
+            .map(|k| format::watch_removed_line(k == WatchKind::Data, path))
+            .collect();
+        let persistent_before = self.persistent_paths.len();
+        if kind == WatcherType::Any {
+            self.persistent_paths.retain(|p| p != path);
+        }
+        if self.persistent_paths.len() < persistent_before {
+            blocks.push(format!(
+                "WatchedEvent state:SyncConnected type:PersistentWatchRemoved path:{path}"
+            ));
+        }
+        blocks.iter().map(|line| watcher_block(line)).collect()
     }
 
     /// Whether fired watches and session transitions are printed
@@ -120,6 +147,7 @@ impl Notices {
                     self.pending.remove(&id);
                     text
                 }
+                Some(text) = self.persistent.next(), if !self.persistent.is_empty() => Some(text),
                 event = self.session.recv(), if self.is_session_open => match event {
                     // Closed is printed by whoever closes.
                     Ok(SessionEvent::Closed) => None,

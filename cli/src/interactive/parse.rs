@@ -4,7 +4,7 @@
 
 use super::acl::{self, AclError};
 use super::catalog::{usage, ALIASES, CATALOG};
-use client::{Acl, WatcherType};
+use client::{Acl, AddWatchMode, WatcherType};
 use std::collections::HashMap;
 
 /// Why a line is not a command.
@@ -30,6 +30,8 @@ pub enum ParseError {
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `addWatch [-m mode] path`.
+    AddWatch { path: String, mode: AddWatchMode },
     /// `addauth scheme auth`.
     AddAuth { scheme: String, auth: String },
     /// `close`.
@@ -214,6 +216,7 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
     }
     let bad = || ParseError::Usage(usage(name));
     let (switches, valued) = match name {
+        "addWatch" => ("", "m"),
         "config" => ("sw", ""),
         "create" => ("sec", "t"),
         "delete" => ("", "v"),
@@ -240,6 +243,14 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
                 auth: auth.into(),
             },
             _ => return Err(bad()),
+        },
+        "addWatch" => Command::AddWatch {
+            path: path(&args)?,
+            mode: match o.values.get(&'m').map(String::as_str) {
+                None | Some("PERSISTENT_RECURSIVE") => AddWatchMode::PersistentRecursive,
+                Some("PERSISTENT") => AddWatchMode::Persistent,
+                Some(_) => return Err(bad()),
+            },
         },
         "close" => Command::Close,
         "config" => Command::Config {

@@ -198,6 +198,24 @@ fn session_watch_and_transfer_commands_parse_as_zkcli_words_them() {
         })
     );
     assert_eq!(cmd("dump"), Err(ParseError::Usage("dump path [file]")));
+    assert_eq!(
+        cmd("addWatch -m PERSISTENT /a"),
+        Ok(Command::AddWatch {
+            path: "/a".into(),
+            mode: AddWatchMode::Persistent
+        })
+    );
+    assert!(matches!(
+        cmd("addWatch /a"),
+        Ok(Command::AddWatch {
+            mode: AddWatchMode::PersistentRecursive,
+            ..
+        })
+    ));
+    assert!(matches!(
+        cmd("addWatch -m ONCE /a"),
+        Err(ParseError::Usage(_))
+    ));
 }
 
 #[test]

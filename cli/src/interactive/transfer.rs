@@ -267,23 +267,28 @@ pub async fn dump(
         file: name.to_string(),
         source,
     };
-    let partial = format!("{name}.partial");
-    let handle = std::fs::File::create(&partial).map_err(file_error)?;
+    let partial = Partial(format!("{name}.partial"));
+    let handle = std::fs::File::create(&partial.0).map_err(file_error)?;
     let mut writer = std::io::BufWriter::new(handle);
-    let counts = dump_to(client, root, &mut writer).await;
-    let finished = counts.and_then(|counts| {
-        writer
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|f| f.sync_all())
-            .and_then(|()| std::fs::rename(&partial, name))
-            .map_err(file_error)?;
-        Ok(counts)
-    });
-    if finished.is_err() {
-        let _ = std::fs::remove_file(&partial);
+    let counts = dump_to(client, root, &mut writer).await?;
+    writer
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&partial.0, name))
+        .map_err(file_error)?;
+    Ok(counts)
+}
+
+/// A dump being written; removed if dropped before it is renamed into
+/// place (an error, or Ctrl-C dropping the command).
+struct Partial(String);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        // Gone already after the rename.
+        let _ = std::fs::remove_file(&self.0);
     }
-    finished
 }
 
 async fn dump_to(

@@ -1,8 +1,9 @@
 //! `corral shell` on a pseudo-terminal, as a person types at it: tab
 //! completion of commands and paths, history (the up arrow, and across two
 //! runs with the same history file), Ctrl-C on a line, errors that do not
-//! end the shell, `quit`, and a prompt that follows the session. Every wait
-//! is for expected output, with a deadline (rexpect's timeout).
+//! end the shell, `quit`, a prompt that follows the session, and the
+//! progress bar of `dump` and `load`. Every wait is for expected output,
+//! with a deadline (rexpect's timeout).
 
 use client::{Client, CreateOptions};
 use rexpect::session::PtySession;
@@ -160,6 +161,29 @@ async fn the_prompt_follows_the_session_while_waiting_and_after_connect() -> any
         shell.exp_string(&format!("[corral: {other_addr}(CONNECTED) 4]"))?;
         shell.send_line("ls /")?;
         shell.exp_string("[zookeeper]")?;
+        quit(shell)
+    })
+    .await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dump_and_load_show_a_progress_bar_on_a_terminal() -> anyhow::Result<()> {
+    let server = seeded_server().await?;
+    let addr = server.connect_string();
+    let dir = tempfile::tempdir()?;
+    let history = dir.path().join("history");
+    let file = dir.path().join("app.json");
+    let file = file.to_string_lossy().into_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut shell = spawn_shell(&addr, &history)?;
+        shell.send_line(&format!("dump /app {file}"))?;
+        shell.exp_string("dumping")?;
+        shell.exp_string("Dumped 3 nodes of /app, skipped 0 ephemeral nodes")?;
+        shell.send_line(&format!("load {file} /copy"))?;
+        shell.exp_string("loading")?;
+        shell.exp_string("/3 nodes")?;
+        shell.exp_string("Loaded 3 nodes: 3 created, 0 updated, 0 existing left unchanged")?;
         quit(shell)
     })
     .await??;

@@ -1,8 +1,8 @@
 //! `corral shell`'s `dump` and `load` against a real server (a subtree of a
 //! few thousand nodes round-trips under another path, data and ACLs
 //! included), and the zkCli commands of session and watch housekeeping
-//! (`printwatches`, `removewatches`, `close`, `connect`, `version`), with
-//! zkCli's output where zkCli has the command.
+//! (`addWatch`, `printwatches`, `removewatches`, `close`, `connect`,
+//! `version`), with zkCli's output where zkCli has the command.
 
 use super::t33_shell::{shell, text};
 use client::{perms, Acl, Client, CreateMode, CreateOptions};
@@ -213,6 +213,9 @@ removewatches /n
 removewatches /n
 ls -w /
 removewatches / -c
+addWatch /n
+create /n/k
+removewatches /n
 printwatches off
 get -w /n
 set /n b
@@ -238,6 +241,7 @@ version
         blocks("DataWatchRemoved", "/n"),
         "[n, zookeeper]\n".to_string(),
         blocks("ChildWatchRemoved", "/"),
+        blocks("PersistentWatchRemoved", "/n"),
         "a\n\nWATCHER::\n\nWatchedEvent state:Closed type:None path:null\n".to_string(),
         "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\nb\n".to_string(),
         format!("Corral CLI version: {}\n", env!("CARGO_PKG_VERSION")),
@@ -256,6 +260,10 @@ version
             "Not connected",
             "Not connected"
         ]
+    );
+    assert!(
+        stdout.contains(&blocks("NodeCreated", "/n/k")),
+        "addWatch's event: {stdout}"
     );
     assert_eq!(
         stdout.matches("type:NodeDataChanged").count(),
