@@ -1,7 +1,7 @@
 //! `corral shell`: an interactive shell with zkCli's commands and habits
 //! (its output formats, error sentences, `history`/`redo`, `WATCHER::`
-//! blocks), plus Corral's `tree`, `du`, `watch` and tab completion of
-//! commands and paths.
+//! blocks, `connect`/`close`, `printwatches`), plus Corral's `tree`, `du`,
+//! `watch`, `dump`/`load` and tab completion of commands and paths.
 //!
 //! On a terminal, lines are edited with rustyline and kept in a history
 //! file. When stdin is not a terminal, commands are read from it line by
