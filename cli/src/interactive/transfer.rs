@@ -261,7 +261,9 @@ pub async fn dump(
     out: &mut dyn Write,
 ) -> Result<Counts, TransferError> {
     let Some(name) = file else {
-        return dump_to(client, root, out).await;
+        // A bar between JSON lines on the same terminal would garble both.
+        let is_bar_shown = !std::io::stdout().is_terminal();
+        return dump_to(client, root, out, is_bar_shown).await;
     };
     let file_error = |source| TransferError::File {
         file: name.to_string(),
@@ -270,7 +272,7 @@ pub async fn dump(
     let partial = Partial(format!("{name}.partial"));
     let handle = std::fs::File::create(&partial.0).map_err(file_error)?;
     let mut writer = std::io::BufWriter::new(handle);
-    let counts = dump_to(client, root, &mut writer).await?;
+    let counts = dump_to(client, root, &mut writer, true).await?;
     writer
         .into_inner()
         .map_err(|e| e.into_error())
@@ -291,16 +293,22 @@ impl Drop for Partial {
     }
 }
 
+/// Writes the dump to `out`, with a progress bar on a terminal's stderr
+/// when `is_bar_shown`.
 async fn dump_to(
     client: &Client,
     root: &str,
     out: &mut dyn Write,
+    is_bar_shown: bool,
 ) -> Result<Counts, TransferError> {
     let io = |source| TransferError::File {
         file: "output".to_string(),
         source,
     };
-    let bar = progress(None, "dumping");
+    let bar = match is_bar_shown {
+        true => progress(None, "dumping"),
+        false => ProgressBar::hidden(),
+    };
     let mut counts = Counts::default();
     let header = serde_json::json!({ "format": FORMAT, "version": VERSION, "root": root });
     let header = header.to_string();
