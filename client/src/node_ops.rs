@@ -187,6 +187,17 @@ impl Client {
         Ok((data.unwrap_or_default(), stat, watch))
     }
 
+    /// Like [`get_data_watch`](Self::get_data_watch), telling null data
+    /// (`None`) from empty data, as [`get_data_opt`](Self::get_data_opt) does.
+    pub async fn get_data_opt_watch(
+        &self,
+        path: &str,
+    ) -> Result<(Option<Vec<u8>>, Stat, OneshotWatch), Error> {
+        let (data, stat, watch) = self.get_data_inner(path, true, false).await?;
+        let watch = watch.ok_or_else(|| Error::Protocol("watch missing".into()))?;
+        Ok((data, stat, watch))
+    }
+
     /// Replaces the node's data (version `None` = any); returns the new Stat.
     pub async fn set_data(
         &self,

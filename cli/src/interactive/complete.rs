@@ -2,13 +2,15 @@
 //! a word starting with `/` (the children of the typed parent, read from
 //! the server when Tab is pressed). The rustyline [`Helper`] lives here.
 
-use super::parse;
-use client::Client;
+use super::catalog;
+use super::format::state_name;
+use super::session::Current;
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// How long completion waits for the server before offering nothing.
@@ -60,7 +62,7 @@ pub fn request(line: &str, pos: usize) -> Option<(usize, Request)> {
 
 /// Command names starting with `prefix`, each followed by a space.
 pub fn command_candidates(prefix: &str) -> Vec<Pair> {
-    let mut names: Vec<&str> = parse::command_names()
+    let mut names: Vec<&str> = catalog::command_names()
         .filter(|name| name.starts_with(prefix))
         .collect();
     names.sort_unstable();
@@ -86,25 +88,47 @@ pub fn path_candidates(parent: &str, prefix: &str, children: &[String]) -> Vec<P
         .collect()
 }
 
+/// `prompt` with the word in its last parentheses (the session state)
+/// replaced by `state`, kept as wide as `prompt` (the editor places the
+/// cursor by the width of the prompt it was given): padded with spaces, or
+/// shortened by trailing spaces; `None` when it cannot keep the width.
+pub fn live_prompt(prompt: &str, state: &str) -> Option<String> {
+    let close = prompt.rfind(')')?;
+    let open = prompt[..close].rfind('(')?;
+    let mut live = format!("{}{state}{}", &prompt[..=open], &prompt[close..]);
+    let width = prompt.chars().count();
+    while live.chars().count() > width && live.ends_with(' ') {
+        live.pop();
+    }
+    let live_width = live.chars().count();
+    if live_width > width {
+        return None;
+    }
+    live.extend(std::iter::repeat_n(' ', width - live_width));
+    Some(live)
+}
+
 /// The shell's rustyline helper: completion from the command catalog and
-/// the server's tree; no hints, highlighting or multi-line validation.
+/// the server's tree, and a prompt that shows the session state as of each
+/// redraw (a session change while the user types is printed above the
+/// line, which redraws it); no hints or multi-line validation.
 pub struct ShellHelper {
-    client: Client,
+    current: Current,
     runtime: tokio::runtime::Handle,
 }
 
 impl ShellHelper {
-    /// A helper reading children through `client` on `runtime` (completion
-    /// runs on the line-reading thread, outside the runtime).
-    pub fn new(client: Client, runtime: tokio::runtime::Handle) -> Self {
-        ShellHelper { client, runtime }
+    /// A helper reading children through `current`'s client on `runtime`
+    /// (completion runs on the line-reading thread, outside the runtime).
+    pub fn new(current: Current, runtime: tokio::runtime::Handle) -> Self {
+        ShellHelper { current, runtime }
     }
 
     fn children(&self, parent: &str) -> Vec<String> {
+        let client = self.current.get();
         // The timer must be made inside the runtime, so inside the block.
-        let read = async {
-            tokio::time::timeout(CHILDREN_TIMEOUT, self.client.get_children(parent)).await
-        };
+        let read =
+            async { tokio::time::timeout(CHILDREN_TIMEOUT, client.get_children(parent)).await };
         match self.runtime.block_on(read) {
             Ok(Ok(children)) => children,
             _ => Vec::new(),
@@ -136,7 +160,19 @@ impl Hinter for ShellHelper {
     type Hint = String;
 }
 
-impl Highlighter for ShellHelper {}
+impl Highlighter for ShellHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        default: bool,
+    ) -> Cow<'b, str> {
+        let state = state_name(self.current.get().state());
+        match live_prompt(prompt, state).filter(|_| default) {
+            Some(live) => Cow::Owned(live),
+            None => Cow::Borrowed(prompt),
+        }
+    }
+}
 
 impl Validator for ShellHelper {}
 
@@ -188,6 +224,22 @@ mod tests {
         assert_eq!(request("ls -R", 5), None, "an option");
         assert_eq!(request("set /a da", 9), None, "data");
         assert_eq!(request("ls /é", 5), None, "not a char boundary");
+    }
+
+    #[test]
+    fn the_live_prompt_shows_the_state_now_in_the_same_width() {
+        let prompt = "[corral: h:1(CONNECTED) 3] ";
+        assert_eq!(
+            live_prompt(prompt, "CONNECTING").as_deref(),
+            Some("[corral: h:1(CONNECTING) 3]")
+        );
+        assert_eq!(
+            live_prompt(prompt, "CLOSED").as_deref(),
+            Some("[corral: h:1(CLOSED) 3]    ")
+        );
+        assert_eq!(live_prompt(prompt, "CONNECTED").as_deref(), Some(prompt));
+        assert_eq!(live_prompt("[corral: h(EXPIRED) 3] ", "CONNECTING"), None);
+        assert_eq!(live_prompt("> ", "CONNECTED"), None);
     }
 
     #[test]

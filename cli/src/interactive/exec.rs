@@ -1,23 +1,23 @@
 //! Owns running one command line against the server: history and `redo`,
-//! each command's calls and output, the pending one-shot watches and the
-//! session transitions waiting to be printed ([`Notices`]).
+//! each command's calls and output (`connect` and `close` are in
+//! `session`, `dump` and `load` in `transfer`).
 
 use super::acl::acl_lines;
-use super::format::{self, event_line, session_line, stat_lines, watcher_block};
+use super::catalog::CATALOG;
+use super::format::{self, event_line, stat_lines};
 use super::history::{RedoError, SessionHistory};
-use super::parse::{self, Command, ParseError, CATALOG};
+use super::notices::{Notices, WatchKind};
+use super::parse::{self, Command, ParseError};
+use super::session::Current;
+use super::transfer;
 use super::walk::{to_tree, walk};
 use client::{
-    AddWatchMode, Client, CreateMode, CreateOptions, Error, OneshotWatch, SessionEvent,
-    SessionState, Stat, WatcherType,
+    AddWatchMode, Client, CreateMode, CreateOptions, Error, Stat, TlsConfig, WatcherType,
 };
-use futures::future::BoxFuture;
-use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use std::io::Write;
 use std::time::Duration;
 use tokio::signal::unix::Signal;
-use tokio::sync::broadcast;
 
 /// What the shell does after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,96 +49,55 @@ pub enum ShellError {
     /// Ctrl-C stopped the command (a write may still have been applied).
     #[error("Interrupted")]
     Interrupted,
+    /// `connect` could not open a session.
+    #[error("cannot connect to {hosts}: {error}")]
+    Connect {
+        /// The servers asked for.
+        hosts: String,
+        /// Why not.
+        error: Error,
+    },
+    /// `dump` or `load` failed.
+    #[error(transparent)]
+    Transfer(#[from] transfer::TransferError),
     /// Stdout is gone.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
 }
 
+/// What `help` says after the commands.
+const HELP_NOTES: &[&str] = &[
+    "Tab completes commands and paths (twice: lists them); the up arrow recalls",
+    "earlier commands, kept in the history file (corral shell --history FILE).",
+    "dump writes JSON: each node's path below the dumped one, its data (text, or",
+    "data_base64 when not UTF-8; null for null data) and ACL; ephemerals are left",
+    "out. load creates what is missing; -f also replaces differing data.",
+];
+
+/// The node `config` prints, as zkCli's `config` does.
+const CONFIG_NODE: &str = "/zookeeper/config";
+
 /// The error of a client call about `path`.
-fn at(path: &str) -> impl FnOnce(Error) -> ShellError + '_ {
+pub(super) fn at(path: &str) -> impl FnOnce(Error) -> ShellError + '_ {
     move |error| ShellError::Client {
         error,
         path: path.to_string(),
     }
 }
 
-/// Text waiting to be printed between commands: fired one-shot watches
-/// (`get -w`, `ls -w`, `stat -w`) and session transitions, both as zkCli's
-/// `WATCHER::` blocks. Watches are bounded by the session: each resolves
-/// at the latest when it ends.
-pub struct Notices {
-    watches: FuturesUnordered<BoxFuture<'static, Option<String>>>,
-    session: broadcast::Receiver<SessionEvent>,
-    is_session_open: bool,
-    is_session_shown: bool,
-}
-
-impl Notices {
-    /// Notices of `client`'s session; transitions are printed only when
-    /// `is_session_shown`.
-    pub fn new(client: &Client, is_session_shown: bool) -> Self {
-        Notices {
-            watches: FuturesUnordered::new(),
-            session: client.events(),
-            is_session_open: true,
-            is_session_shown,
-        }
-    }
-
-    /// Prints `watch`'s event when it fires (nothing if the session ends first).
-    pub fn watch(&mut self, watch: OneshotWatch) {
-        self.watches.push(
-            async move {
-                let event = watch.await.ok()?;
-                Some(watcher_block(&event_line(event.event_type, &event.path)))
-            }
-            .boxed(),
-        );
-    }
-
-    /// The next notice; pending while there is none. Cancellation-safe.
-    pub async fn next(&mut self) -> String {
-        loop {
-            tokio::select! {
-                Some(text) = self.watches.next(), if !self.watches.is_empty() => {
-                    if let Some(text) = text {
-                        return text;
-                    }
-                }
-                event = self.session.recv(), if self.is_session_open => match event {
-                    // Closed is printed by whoever closes.
-                    Ok(SessionEvent::Closed) => {}
-                    Ok(event) if self.is_session_shown => return watcher_block(&session_line(event)),
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => self.is_session_open = false,
-                },
-                else => std::future::pending::<()>().await,
-            }
-        }
-    }
-
-    /// Every notice already there, without waiting.
-    pub fn ready(&mut self) -> Vec<String> {
-        std::iter::from_fn(|| self.next().now_or_never()).collect()
-    }
-}
-
 /// One shell session: the client, this session's history, the notices.
 pub struct Shell {
-    client: Client,
-    server: String,
+    /// The session commands go through (`connect` replaces it).
+    pub(super) current: Current,
+    /// The servers of the session, as shown in the prompt.
+    pub(super) server: String,
+    /// TLS for `connect`'s new sessions.
+    pub(super) tls: Option<TlsConfig>,
+    /// The largest file `load` reads, in bytes.
+    pub(super) load_max_bytes: u64,
     history: SessionHistory,
     /// Fired watches and session transitions to print.
     pub notices: Notices,
-}
-
-fn state_name(state: SessionState) -> &'static str {
-    match state {
-        SessionState::Connecting | SessionState::Suspended => "CONNECTING",
-        SessionState::Connected => "CONNECTED",
-        SessionState::Expired => "EXPIRED",
-        SessionState::Closed => "CLOSED",
-    }
 }
 
 fn create_mode(ephemeral: bool, sequential: bool, container: bool, ttl: bool) -> CreateMode {
@@ -153,7 +112,7 @@ fn create_mode(ephemeral: bool, sequential: bool, container: bool, ttl: bool) ->
     }
 }
 
-fn write_lines<S: AsRef<str>>(
+pub(super) fn write_lines<S: AsRef<str>>(
     out: &mut dyn Write,
     lines: impl IntoIterator<Item = S>,
 ) -> std::io::Result<()> {
@@ -168,19 +127,22 @@ fn list(items: &[String]) -> String {
 }
 
 impl Shell {
-    /// A shell on `client`, connected to `server` (shown in the prompt).
-    pub fn new(client: Client, server: String, notices: Notices) -> Self {
+    /// A shell on `current`'s client, connected to `server` (shown in the
+    /// prompt); `connect` opens new sessions with `tls`.
+    pub fn new(current: Current, server: String, tls: Option<TlsConfig>, notices: Notices) -> Self {
         Shell {
-            client,
+            current,
             server,
+            tls,
+            load_max_bytes: transfer::LOAD_MAX_BYTES,
             history: SessionHistory::default(),
             notices,
         }
     }
 
-    /// The client.
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// The client of the current session.
+    pub fn client(&self) -> Client {
+        self.current.get()
     }
 
     /// zkCli's prompt: `[corral: SERVER(CONNECTED) N] `.
@@ -188,7 +150,7 @@ impl Shell {
         format!(
             "[corral: {}({}) {}] ",
             self.server,
-            state_name(self.client.state()),
+            format::state_name(self.client().state()),
             self.history.next_number()
         )
     }
@@ -221,6 +183,13 @@ impl Shell {
             let line = self.history.redo(number)?;
             command = parse::parse(&parse::tokenize(&line)?)?;
         }
+        if let Command::Config { stat, watch } = command {
+            command = Command::Get {
+                path: CONFIG_NODE.to_string(),
+                stat,
+                watch,
+            };
+        }
         match command {
             Command::Watch { path } => self.watch(&path, out, interrupt).await,
             other => tokio::select! {
@@ -238,8 +207,8 @@ impl Shell {
         out: &mut dyn Write,
         interrupt: &mut Signal,
     ) -> Result<Flow, ShellError> {
-        let mut events = self
-            .client
+        let client = self.client();
+        let mut events = client
             .add_watch(path, AddWatchMode::PersistentRecursive)
             .await
             .map_err(at(path))?;
@@ -257,8 +226,7 @@ impl Shell {
                 break Err(error);
             }
         };
-        let _ = self
-            .client
+        let _ = client
             .remove_watches(path, WatcherType::PersistentRecursive)
             .await;
         result?;
@@ -270,13 +238,57 @@ impl Shell {
         command: Command,
         out: &mut dyn Write,
     ) -> Result<Flow, ShellError> {
-        let client = self.client.clone();
+        let client = self.client();
         match command {
+            Command::AddWatch { path, mode } => {
+                let watch = client.add_watch(&path, mode).await.map_err(at(&path))?;
+                self.notices.persistent(watch, &path);
+            }
             Command::AddAuth { scheme, auth } => {
                 client
                     .add_auth(&scheme, auth.as_bytes())
                     .await
                     .map_err(at(""))?;
+            }
+            Command::Close => self.close(out).await?,
+            Command::Connect { hosts } => self.connect(hosts, out).await?,
+            Command::Dump { path, file } => {
+                let count = transfer::dump(&client, &path, file.as_deref(), out).await?;
+                if file.is_some() {
+                    writeln!(out, "{}", count.dump_line(&path))?;
+                }
+            }
+            Command::Load {
+                file,
+                path,
+                overwrite,
+            } => {
+                let limit = self.load_max_bytes;
+                let count =
+                    transfer::load(&client, &file, path.as_deref(), overwrite, limit).await?;
+                writeln!(out, "{}", count.load_line())?;
+            }
+            Command::PrintWatches { is_on: None } => {
+                let word = if self.notices.is_printing() {
+                    "on"
+                } else {
+                    "off"
+                };
+                writeln!(out, "printwatches is {word}")?;
+            }
+            Command::PrintWatches { is_on: Some(is_on) } => self.notices.set_printing(is_on),
+            Command::RemoveWatches { path, kind } => {
+                client
+                    .remove_watches(&path, kind)
+                    .await
+                    .map_err(at(&path))?;
+                let removed = self.notices.remove(&path, kind);
+                if self.notices.is_printing() {
+                    write_lines(out, removed)?;
+                }
+            }
+            Command::Version => {
+                writeln!(out, "Corral CLI version: {}", env!("CARGO_PKG_VERSION"))?;
             }
             Command::Create {
                 path,
@@ -322,9 +334,9 @@ impl Shell {
             Command::Get { path, stat, watch } => {
                 let (data, node_stat) = if watch {
                     let (data, node_stat, fired) =
-                        client.get_data_watch(&path).await.map_err(at(&path))?;
-                    self.notices.watch(fired);
-                    (Some(data), node_stat)
+                        client.get_data_opt_watch(&path).await.map_err(at(&path))?;
+                    self.notices.watch(fired, &path, WatchKind::Data);
+                    (data, node_stat)
                 } else {
                     client.get_data_opt(&path).await.map_err(at(&path))?
                 };
@@ -365,6 +377,7 @@ impl Shell {
                         .iter()
                         .map(|s| format!("\t{:<48} {}", s.usage, s.about)),
                 )?;
+                write_lines(out, HELP_NOTES)?;
             }
             Command::History => write_lines(out, self.history.listing())?,
             Command::Ls {
@@ -374,8 +387,8 @@ impl Shell {
                 recursive,
             } => self.ls(&path, stat, watch, recursive, out).await?,
             Command::Quit => return Ok(Flow::Quit),
-            // `run_words` resolves `redo` and runs `watch` (which needs Ctrl-C).
-            Command::Redo { .. } | Command::Watch { .. } => {}
+            // `run_words` resolves `redo` and `config`, and runs `watch` (which needs Ctrl-C).
+            Command::Redo { .. } | Command::Config { .. } | Command::Watch { .. } => {}
             Command::Set {
                 path,
                 data,
@@ -421,7 +434,7 @@ impl Shell {
             Command::Stat { path, watch } => {
                 let node_stat = if watch {
                     let (node_stat, fired) = client.exists_watch(&path).await.map_err(at(&path))?;
-                    self.notices.watch(fired);
+                    self.notices.watch(fired, &path, WatchKind::Data);
                     node_stat
                 } else {
                     client.exists(&path).await.map_err(at(&path))?
@@ -460,14 +473,14 @@ impl Shell {
         recursive: bool,
         out: &mut dyn Write,
     ) -> Result<(), ShellError> {
-        let client = self.client.clone();
+        let client = self.client();
         if recursive {
             let nodes = walk(&client, path).await.map_err(at(path))?;
             return Ok(write_lines(out, nodes.iter().map(|n| &n.path))?);
         }
         let (children, node_stat): (Vec<String>, Option<Stat>) = if watch {
             let (children, fired) = client.get_children_watch(path).await.map_err(at(path))?;
-            self.notices.watch(fired);
+            self.notices.watch(fired, path, WatchKind::Child);
             let node_stat = match stat {
                 true => client.exists(path).await.map_err(at(path))?,
                 false => None,

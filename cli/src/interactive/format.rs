@@ -2,7 +2,17 @@
 //! lines (`cZxid = 0x..`, Java's date format), `WatchedEvent` lines, error
 //! sentences (`Node does not exist: /x`), and Corral's own `tree` and `du`.
 
-use client::{Error, EventType, SessionEvent, Stat};
+use client::{Error, EventType, SessionEvent, SessionState, Stat};
+
+/// The state word of zkCli's prompt (`CONNECTED` in `[zk: host(CONNECTED) 3]`).
+pub fn state_name(state: SessionState) -> &'static str {
+    match state {
+        SessionState::Connecting | SessionState::Suspended => "CONNECTING",
+        SessionState::Connected => "CONNECTED",
+        SessionState::Expired => "EXPIRED",
+        SessionState::Closed => "CLOSED",
+    }
+}
 
 /// The Stat lines zkCli prints for `stat`, `get -s`, `ls -s`.
 pub fn stat_lines(stat: &Stat) -> Vec<String> {
@@ -76,6 +86,17 @@ pub fn event_line(event_type: EventType, path: &str) -> String {
     )
 }
 
+/// The event line zkCli prints when `removewatches` drops a data (or
+/// exist) watch, or else a child watch, on `path`.
+pub fn watch_removed_line(is_data: bool, path: &str) -> String {
+    let kind = if is_data {
+        "DataWatchRemoved"
+    } else {
+        "ChildWatchRemoved"
+    };
+    format!("WatchedEvent state:SyncConnected type:{kind} path:{path}")
+}
+
 /// The block zkCli prints when a watch fires or the session changes state:
 /// an empty line, `WATCHER::`, an empty line, the `WatchedEvent` line.
 pub fn watcher_block(event_line: &str) -> String {
@@ -117,6 +138,7 @@ pub fn error_message(error: &Error, path: &str) -> String {
         other => {
             let code = match other {
                 Error::SessionExpired => "Session expired".to_string(),
+                Error::NoWatcher => "No such watcher".to_string(),
                 other => format!("{:?}", other.code()),
             };
             match path {

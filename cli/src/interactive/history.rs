@@ -13,8 +13,9 @@ pub const FILE_MAX_LINES: usize = 1000;
 /// Commands of this session kept for `redo` (older numbers are forgotten).
 const SESSION_MAX_COMMANDS: usize = 1000;
 
-/// How many commands `history` lists, as in zkCli.
-const LISTED: usize = 10;
+/// How many commands `history` lists, as in zkCli (the current one and the
+/// ten before it).
+const LISTED: usize = 11;
 
 /// Why `redo` cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,7 +78,8 @@ impl SessionHistory {
         Ok(line)
     }
 
-    /// The lines `history` prints: the last ten, as `N - command`.
+    /// The lines `history` prints: the last eleven (the `history` itself
+    /// and the ten before), as `N - command`.
     pub fn listing(&self) -> Vec<String> {
         let skip = self.entries.len().saturating_sub(LISTED);
         self.entries
@@ -103,15 +105,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn history_lists_the_last_ten_with_their_numbers() {
+    fn history_lists_the_last_eleven_with_their_numbers_as_zkcli_does() {
         let mut history = SessionHistory::default();
         for i in 0..12 {
             history.record(&format!("ls /{i}"));
         }
         let listing = history.listing();
-        assert_eq!(listing.len(), 10);
-        assert_eq!(listing[0], "2 - ls /2");
-        assert_eq!(listing[9], "11 - ls /11");
+        assert_eq!(listing.len(), 11);
+        assert_eq!(listing[0], "1 - ls /1");
+        assert_eq!(listing[10], "11 - ls /11");
         assert_eq!(history.next_number(), 12);
     }
 

@@ -1,31 +1,40 @@
 //! `corral shell`: an interactive shell with zkCli's commands and habits
 //! (its output formats, error sentences, `history`/`redo`, `WATCHER::`
-//! blocks), plus Corral's `tree`, `du`, `watch` and tab completion of
-//! commands and paths.
+//! blocks, `connect`/`close`, `printwatches`), plus Corral's `tree`, `du`,
+//! `watch`, `dump`/`load` and tab completion of commands and paths.
 //!
 //! On a terminal, lines are edited with rustyline and kept in a history
 //! file. When stdin is not a terminal, commands are read from it line by
 //! line without a prompt, as zkCli does with a here-doc, so the shell can
 //! be scripted; `-c 'CMD'` or trailing words run one command and exit.
 //!
-//! Modules: `parse` (words, the catalog, typed commands), `exec` (running
-//! them), `format` (what is printed), `acl`, `walk` (subtree traversal),
-//! `complete`, `history`, `input` (the line-reading thread).
+//! Modules: `catalog` (the commands and their usage), `parse` (words,
+//! typed commands), `exec` (running them), `session` (the current client,
+//! `connect`, `close`), `notices` (watches and session transitions to
+//! print), `transfer` (`dump`, `load`), `format` (what is printed), `acl`,
+//! `walk` (subtree traversal), `complete` (completion and the live
+//! prompt), `history`, `input` (the line-reading thread).
 
 mod acl;
+mod catalog;
 mod complete;
 mod exec;
 mod format;
 mod history;
 mod input;
+mod notices;
 mod parse;
+mod session;
+mod transfer;
 mod walk;
 
 use crate::shell::ShellOptions;
 use anyhow::Context;
 use client::{Client, SessionEvent};
-use exec::{Flow, Notices, Shell, ShellError};
+use exec::{Flow, Shell, ShellError};
 use input::{Input, Line, Printer};
+use notices::Notices;
+use session::Current;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +58,9 @@ pub struct ShellArgs {
         value_name = "COMMAND"
     )]
     words: Vec<String>,
+    /// The largest file `load` reads, in bytes (larger ones are refused).
+    #[arg(long, value_name = "BYTES", default_value_t = transfer::LOAD_MAX_BYTES)]
+    load_max_bytes: u64,
 }
 
 /// Runs the shell; the exit code is the last command's (0 when it
@@ -69,7 +81,14 @@ pub async fn run(options: &ShellOptions, args: ShellArgs) -> anyhow::Result<Exit
         _ => None,
     };
     let notices = Notices::new(&client, one_shot.is_none());
-    let mut shell = Shell::new(client.clone(), options.server().to_string(), notices);
+    let current = Current::new(client.clone());
+    let mut shell = Shell::new(
+        current.clone(),
+        options.server().to_string(),
+        options.tls()?,
+        notices,
+    );
+    shell.load_max_bytes = args.load_max_bytes;
     let code = match one_shot {
         Some(words) => {
             let result = shell
@@ -86,8 +105,7 @@ pub async fn run(options: &ShellOptions, args: ShellArgs) -> anyhow::Result<Exit
                         std::env::var_os("HOME"),
                     )
                 });
-                let helper =
-                    complete::ShellHelper::new(client.clone(), tokio::runtime::Handle::current());
+                let helper = complete::ShellHelper::new(current, tokio::runtime::Handle::current());
                 Input::terminal(helper, file)?
             } else {
                 Input::stdin(args.history)?
@@ -95,7 +113,7 @@ pub async fn run(options: &ShellOptions, args: ShellArgs) -> anyhow::Result<Exit
             interact(&mut shell, input, &mut interrupt).await
         }
     };
-    let _ = client.close().await;
+    let _ = shell.client().close().await;
     Ok(code)
 }
 
@@ -129,10 +147,12 @@ fn show(printer: &Option<Printer>, text: &str) {
 /// script waits for input (exit code 130).
 async fn interact(shell: &mut Shell, mut input: Input, interrupt: &mut Signal) -> ExitCode {
     let printer = input.take_printer();
-    show(
-        &printer,
-        &format::watcher_block(&format::session_line(SessionEvent::Connected)),
-    );
+    if shell.notices.is_printing() {
+        show(
+            &printer,
+            &format::watcher_block(&format::session_line(SessionEvent::Connected)),
+        );
+    }
     let mut code = ExitCode::SUCCESS;
     loop {
         for notice in shell.notices.ready() {
@@ -164,10 +184,15 @@ async fn interact(shell: &mut Shell, mut input: Input, interrupt: &mut Signal) -
     for notice in shell.notices.ready() {
         show(&printer, &notice);
     }
-    let _ = shell.client().close().await;
-    show(
-        &printer,
-        &format::watcher_block(&format::session_line(SessionEvent::Closed)),
-    );
+    let client = shell.client();
+    if !client.state().is_terminal() {
+        let _ = client.close().await;
+        if shell.notices.is_printing() {
+            show(
+                &printer,
+                &format::watcher_block(&format::session_line(SessionEvent::Closed)),
+            );
+        }
+    }
     code
 }

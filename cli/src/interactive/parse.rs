@@ -1,9 +1,10 @@
 //! Owns the shell's command language: splitting a line into words as zkCli
-//! does, the catalog of commands with their usage lines, and parsing words
-//! into a typed [`Command`]. Nothing here talks to a server.
+//! does and parsing words into a typed [`Command`] (the names and usage
+//! lines are in `catalog`). Nothing here talks to a server.
 
 use super::acl::{self, AclError};
-use client::Acl;
+use super::catalog::{usage, ALIASES, CATALOG};
+use client::{Acl, AddWatchMode, WatcherType};
 use std::collections::HashMap;
 
 /// Why a line is not a command.
@@ -26,67 +27,19 @@ pub enum ParseError {
     Acl(#[from] AclError),
 }
 
-/// One command of the catalog: its name, usage line, and what it does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Spec {
-    /// The command's name.
-    pub name: &'static str,
-    /// Its usage line, in zkCli's notation.
-    pub usage: &'static str,
-    /// One line saying what it does.
-    pub about: &'static str,
-}
-
-/// Every command, in the order `help` lists them (zkCli's, alphabetical,
-/// then Corral's own).
-#[rustfmt::skip]
-pub const CATALOG: &[Spec] = &[
-    Spec { name: "addauth", usage: "addauth scheme auth", about: "prove an identity (digest user:password)" },
-    Spec { name: "create", usage: "create [-s] [-e] [-c] [-t ttl] path [data] [acl]", about: "create a node" },
-    Spec { name: "delete", usage: "delete [-v version] path", about: "delete a node without children" },
-    Spec { name: "deleteall", usage: "deleteall path", about: "delete a node and its subtree" },
-    Spec { name: "get", usage: "get [-s] [-w] path", about: "print a node's data" },
-    Spec { name: "getAcl", usage: "getAcl [-s] path", about: "print a node's ACL" },
-    Spec { name: "getAllChildrenNumber", usage: "getAllChildrenNumber path", about: "count a node's descendants" },
-    Spec { name: "getEphemerals", usage: "getEphemerals path", about: "this session's ephemerals under a prefix" },
-    Spec { name: "help", usage: "help", about: "list the commands" },
-    Spec { name: "history", usage: "history", about: "the last 10 commands, numbered" },
-    Spec { name: "ls", usage: "ls [-s] [-w] [-R] path", about: "list children (-R: the subtree)" },
-    Spec { name: "quit", usage: "quit", about: "close the session and leave (also exit)" },
-    Spec { name: "redo", usage: "redo cmdno", about: "run a command of the history again" },
-    Spec { name: "set", usage: "set [-s] [-v version] path data", about: "replace a node's data" },
-    Spec { name: "setAcl", usage: "setAcl [-s] [-v version] [-R] path acl", about: "replace a node's ACL" },
-    Spec { name: "stat", usage: "stat [-w] path", about: "print a node's Stat" },
-    Spec { name: "sync", usage: "sync path", about: "catch up with the leader" },
-    Spec { name: "whoami", usage: "whoami", about: "the identities of this session" },
-    Spec { name: "du", usage: "du path", about: "nodes and data bytes of a subtree (Corral)" },
-    Spec { name: "tree", usage: "tree [path]", about: "print a subtree, indented (Corral)" },
-    Spec { name: "watch", usage: "watch path", about: "print every change under path until Ctrl-C (Corral)" },
-];
-
-/// Names accepted besides the catalog's.
-const ALIASES: &[(&str, &str)] = &[("exit", "quit"), ("rmr", "deleteall")];
-
-/// Every name the shell accepts, for completion.
-pub fn command_names() -> impl Iterator<Item = &'static str> {
-    CATALOG
-        .iter()
-        .map(|spec| spec.name)
-        .chain(ALIASES.iter().map(|(alias, _)| *alias))
-}
-
-fn usage(name: &str) -> &'static str {
-    CATALOG
-        .iter()
-        .find(|spec| spec.name == name)
-        .map_or("", |spec| spec.usage)
-}
-
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `addWatch [-m mode] path`.
+    AddWatch { path: String, mode: AddWatchMode },
     /// `addauth scheme auth`.
     AddAuth { scheme: String, auth: String },
+    /// `close`.
+    Close,
+    /// `config`: the data of `/zookeeper/config`.
+    Config { stat: bool, watch: bool },
+    /// `connect [hosts]`; `None` reconnects to the same servers.
+    Connect { hosts: Option<String> },
     /// `create`; `data: None` creates a node with null data.
     Create {
         path: String,
@@ -103,6 +56,8 @@ pub enum Command {
     DeleteAll { path: String },
     /// `du`.
     Du { path: String },
+    /// `dump PATH [FILE]`; no file: stdout.
+    Dump { path: String, file: Option<String> },
     /// `get`.
     Get {
         path: String,
@@ -119,6 +74,12 @@ pub enum Command {
     Help,
     /// `history`.
     History,
+    /// `load [-f] FILE [PATH]`; no path: the dump's own root.
+    Load {
+        file: String,
+        path: Option<String>,
+        overwrite: bool,
+    },
     /// `ls`.
     Ls {
         path: String,
@@ -126,10 +87,14 @@ pub enum Command {
         watch: bool,
         recursive: bool,
     },
+    /// `printwatches on|off`; `None` prints the setting.
+    PrintWatches { is_on: Option<bool> },
     /// `quit` or `exit`.
     Quit,
     /// `redo N`.
     Redo { number: usize },
+    /// `removewatches PATH [-c|-d|-a]`.
+    RemoveWatches { path: String, kind: WatcherType },
     /// `set`.
     Set {
         path: String,
@@ -151,6 +116,8 @@ pub enum Command {
     Sync { path: String },
     /// `tree`.
     Tree { path: String },
+    /// `version`.
+    Version,
     /// `watch`.
     Watch { path: String },
     /// `whoami`.
@@ -249,11 +216,15 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
     }
     let bad = || ParseError::Usage(usage(name));
     let (switches, valued) = match name {
+        "addWatch" => ("", "m"),
+        "config" => ("sw", ""),
         "create" => ("sec", "t"),
         "delete" => ("", "v"),
         "get" => ("sw", ""),
         "getAcl" => ("s", ""),
+        "load" => ("f", ""),
         "ls" => ("swR", ""),
+        "removewatches" => ("cdal", ""),
         "set" => ("s", "v"),
         "setAcl" => ("sR", "v"),
         "stat" => ("w", ""),
@@ -273,6 +244,26 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
             },
             _ => return Err(bad()),
         },
+        "addWatch" => Command::AddWatch {
+            path: path(&args)?,
+            mode: match o.values.get(&'m').map(String::as_str) {
+                None | Some("PERSISTENT_RECURSIVE") => AddWatchMode::PersistentRecursive,
+                Some("PERSISTENT") => AddWatchMode::Persistent,
+                Some(_) => return Err(bad()),
+            },
+        },
+        "close" => Command::Close,
+        "config" => Command::Config {
+            stat: o.has('s'),
+            watch: o.has('w'),
+        },
+        "connect" => match args[..] {
+            [] => Command::Connect { hosts: None },
+            [hosts] => Command::Connect {
+                hosts: Some(hosts.into()),
+            },
+            _ => return Err(bad()),
+        },
         "create" => parse_create(&o, &args).map_err(|e| e.unwrap_or_else(bad))?,
         "delete" => Command::Delete {
             path: path(&args)?,
@@ -280,6 +271,30 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         },
         "deleteall" => Command::DeleteAll { path: path(&args)? },
         "du" => Command::Du { path: path(&args)? },
+        "dump" => match args[..] {
+            [path] | [path, "-"] => Command::Dump {
+                path: path.into(),
+                file: None,
+            },
+            [path, file] => Command::Dump {
+                path: path.into(),
+                file: Some(file.into()),
+            },
+            _ => return Err(bad()),
+        },
+        "load" => match args[..] {
+            [file] => Command::Load {
+                file: file.into(),
+                path: None,
+                overwrite: o.has('f'),
+            },
+            [file, path] => Command::Load {
+                file: file.into(),
+                path: Some(path.into()),
+                overwrite: o.has('f'),
+            },
+            _ => return Err(bad()),
+        },
         "get" => Command::Get {
             path: path(&args)?,
             stat: o.has('s'),
@@ -298,6 +313,23 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
             stat: o.has('s'),
             watch: o.has('w'),
             recursive: o.has('R'),
+        },
+        "printwatches" => match args[..] {
+            [] => Command::PrintWatches { is_on: None },
+            // As zkCli: any word but "on" turns it off.
+            [word] => Command::PrintWatches {
+                is_on: Some(word == "on"),
+            },
+            _ => return Err(bad()),
+        },
+        "removewatches" => Command::RemoveWatches {
+            path: path(&args)?,
+            kind: match (o.has('c'), o.has('d')) {
+                (true, false) => WatcherType::Children,
+                (false, true) => WatcherType::Data,
+                (true, true) => return Err(bad()),
+                (false, false) => WatcherType::Any,
+            },
         },
         "redo" => match args[..] {
             [number] => Command::Redo {
@@ -336,6 +368,7 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         "help" => Command::Help,
         "history" => Command::History,
         "quit" => Command::Quit,
+        "version" => Command::Version,
         _ => Command::WhoAmI,
     })
 }
@@ -376,166 +409,5 @@ fn parse_create(o: &Options, args: &[&str]) -> Result<Command, Option<ParseError
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(line: &str) -> Vec<String> {
-        tokenize(line).expect("tokenizes")
-    }
-
-    fn cmd(line: &str) -> Result<Command, ParseError> {
-        parse(&words(line))
-    }
-
-    #[test]
-    fn words_split_like_zkcli() {
-        assert_eq!(words("  ls   /a "), ["ls", "/a"]);
-        assert_eq!(
-            words("create /q \"hello world\""),
-            ["create", "/q", "hello world"]
-        );
-        assert_eq!(words("create /q 'single q'"), ["create", "/q", "single q"]);
-        assert_eq!(words("create /e \"\""), ["create", "/e", ""]);
-        assert_eq!(words(r#"set /j {"a":1}"#), ["set", "/j", r#"{"a":1}"#]);
-        assert_eq!(
-            tokenize("set /x \"open"),
-            Err(ParseError::UnterminatedQuote)
-        );
-        assert!(words("   ").is_empty());
-    }
-
-    #[test]
-    fn ls_takes_its_switches_in_any_order_and_bundled() {
-        let expect = Command::Ls {
-            path: "/a".into(),
-            stat: true,
-            watch: false,
-            recursive: true,
-        };
-        assert_eq!(cmd("ls -R -s /a"), Ok(expect.clone()));
-        assert_eq!(cmd("ls -sR /a"), Ok(expect.clone()));
-        assert_eq!(cmd("ls /a -s -R"), Ok(expect));
-        assert_eq!(
-            cmd("ls -x /a"),
-            Err(ParseError::Usage("ls [-s] [-w] [-R] path"))
-        );
-        assert_eq!(cmd("ls"), Err(ParseError::Usage("ls [-s] [-w] [-R] path")));
-    }
-
-    #[test]
-    fn set_takes_a_version_and_dash_dash_ends_options() {
-        assert_eq!(
-            cmd("set -v 3 /a data"),
-            Ok(Command::Set {
-                path: "/a".into(),
-                data: "data".into(),
-                version: Some(3),
-                stat: false
-            })
-        );
-        assert_eq!(
-            cmd("set -s /a -- -1"),
-            Ok(Command::Set {
-                path: "/a".into(),
-                data: "-1".into(),
-                version: None,
-                stat: true
-            })
-        );
-        assert_eq!(
-            cmd("set -v x /a d"),
-            Err(ParseError::Usage("set [-s] [-v version] path data"))
-        );
-        assert_eq!(
-            cmd("set /a"),
-            Err(ParseError::Usage("set [-s] [-v version] path data"))
-        );
-    }
-
-    #[test]
-    fn create_reads_modes_ttl_data_and_acl() {
-        assert_eq!(
-            cmd("create -e -s /w- x world:anyone:r"),
-            Ok(Command::Create {
-                path: "/w-".into(),
-                data: Some("x".into()),
-                acl: vec![Acl::new(client::perms::READ, "world", "anyone")],
-                ephemeral: true,
-                sequential: true,
-                container: false,
-                ttl_ms: None,
-            })
-        );
-        assert!(matches!(
-            cmd("create /n"),
-            Ok(Command::Create { data: None, .. })
-        ));
-        assert!(matches!(
-            cmd("create -t 500 /t"),
-            Ok(Command::Create {
-                ttl_ms: Some(500),
-                ..
-            })
-        ));
-        assert!(matches!(
-            cmd("create -e -c /x"),
-            Err(ParseError::CreateFlags(_))
-        ));
-        assert!(matches!(
-            cmd("create -t 5 -e /x"),
-            Err(ParseError::CreateFlags(_))
-        ));
-        assert!(matches!(
-            cmd("create /x d bogus"),
-            Err(ParseError::Acl(AclError::Form(_)))
-        ));
-        assert!(matches!(
-            cmd("create -t soon /x"),
-            Err(ParseError::Usage(_))
-        ));
-    }
-
-    #[test]
-    fn aliases_and_unknown_commands() {
-        assert_eq!(cmd("exit"), Ok(Command::Quit));
-        assert_eq!(cmd("rmr /a"), Ok(Command::DeleteAll { path: "/a".into() }));
-        assert_eq!(
-            cmd("bogus /a"),
-            Err(ParseError::UnknownCommand("bogus".into()))
-        );
-        assert_eq!(
-            cmd("bogus").map_err(|e| e.to_string()),
-            Err("Command not found: bogus".to_string())
-        );
-    }
-
-    #[test]
-    fn redo_needs_a_number_and_tree_defaults_to_the_root() {
-        assert_eq!(cmd("redo 4"), Ok(Command::Redo { number: 4 }));
-        assert_eq!(cmd("redo x"), Err(ParseError::Usage("redo cmdno")));
-        assert_eq!(cmd("tree"), Ok(Command::Tree { path: "/".into() }));
-        assert!(matches!(
-            cmd("setAcl -R /a digest:bob:h:cdrwa"),
-            Ok(Command::SetAcl {
-                recursive: true,
-                ..
-            })
-        ));
-        assert_eq!(
-            cmd("addauth digest"),
-            Err(ParseError::Usage("addauth scheme auth"))
-        );
-    }
-
-    #[test]
-    fn every_catalog_command_has_a_usage_and_parses_its_own_name() {
-        for spec in CATALOG {
-            assert!(spec.usage.starts_with(spec.name), "{spec:?}");
-            assert!(
-                !matches!(cmd(spec.name), Err(ParseError::UnknownCommand(_))),
-                "{}",
-                spec.name
-            );
-        }
-    }
-}
+#[path = "parse_tests.rs"]
+mod tests;

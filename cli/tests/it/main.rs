@@ -5,3 +5,5 @@ mod t30_cli;
 mod t31_dev;
 mod t32_dev_tls;
 mod t33_shell;
+mod t34_shell_pty;
+mod t35_shell_transfer;

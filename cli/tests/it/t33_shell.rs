@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Runs `corral --server ADDR shell ARGS` with `script` on stdin.
-async fn shell(addr: &str, args: &[&str], script: &str) -> anyhow::Result<Output> {
+pub(crate) async fn shell(addr: &str, args: &[&str], script: &str) -> anyhow::Result<Output> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["--server", addr, "shell"])
         .args(args)
@@ -31,13 +31,13 @@ async fn shell(addr: &str, args: &[&str], script: &str) -> anyhow::Result<Output
     Ok(tokio::time::timeout(DEADLINE, output).await???)
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// stdout's lines without zkCli's session blocks (`WATCHER::`, blank
 /// lines, `type:None` events), which every script prints first and last.
-fn output_lines(output: &Output) -> Vec<String> {
+pub(crate) fn output_lines(output: &Output) -> Vec<String> {
     text(&output.stdout)
         .lines()
         .filter(|l| !l.is_empty() && *l != "WATCHER::" && !l.contains("type:None"))
