@@ -88,6 +88,11 @@ async fn node_pages_show_what_clients_wrote_and_hide_what_acls_deny() -> anyhow:
 
     let page = get(admin, "/ui/node?path=/app", None).await?;
     assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("cache-control"),
+        Some("no-store"),
+        "live state is not cached"
+    );
     assert!(page.body.contains("child-x"), "{}", page.body);
     assert!(page.body.contains("numChildren"));
     assert!(page.body.contains("world"), "the ACL is shown");

@@ -156,7 +156,9 @@ struct ErrorPage {
     message: String,
 }
 
-/// Renders a template into a response.
+/// Renders a template into a response that no cache keeps (pages show
+/// live state, some of it behind ACLs).
 pub fn html(page: &impl askama::Template) -> Result<Response, UiError> {
-    Ok(Html(page.render()?).into_response())
+    let no_store = [(axum::http::header::CACHE_CONTROL, "no-store")];
+    Ok((no_store, Html(page.render()?)).into_response())
 }
