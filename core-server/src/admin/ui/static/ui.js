@@ -9,6 +9,7 @@
   var log = document.getElementById("changes");
   var source = new EventSource("/ui/events?path=" + encodeURIComponent(path));
   var pending = false;
+  var broken = false;
   function say(text) { if (status) { status.textContent = text; } }
   function refresh() {
     if (pending) { return; }
@@ -24,7 +25,11 @@
       .catch(function () { say("refresh failed; reload the page"); })
       .then(function () { pending = false; });
   }
-  source.addEventListener("hello", function () { say("live: watching " + path); });
+  source.addEventListener("hello", function () {
+    say("live: watching " + path);
+    // Back after a drop (a slow page loses its queue): catch up once.
+    if (broken) { broken = false; refresh(); }
+  });
   source.addEventListener("change", function (e) {
     var change = JSON.parse(e.data);
     if (log) {
@@ -39,5 +44,8 @@
       refresh();
     }
   });
-  source.onerror = function () { say("live updates interrupted; reconnecting"); };
+  source.onerror = function () {
+    broken = true;
+    say("live updates interrupted; reconnecting");
+  };
 })();
