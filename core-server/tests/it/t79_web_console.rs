@@ -412,3 +412,43 @@ async fn a_page_that_does_not_read_is_dropped_not_buffered() -> anyhow::Result<(
     reading.abort();
     Ok(())
 }
+
+#[tokio::test]
+async fn a_write_through_a_followers_console_is_replicated() -> anyhow::Result<()> {
+    use testkit::cluster::{Cluster, ClusterOptions, InProcessCluster};
+    let c = InProcessCluster::start(ClusterOptions::default()).await?;
+    let leader = c.leader(LIMIT).await?;
+    let follower = c
+        .ids()
+        .into_iter()
+        .find(|id| *id != leader)
+        .ok_or_else(|| anyhow::anyhow!("no follower"))?;
+    let admin = c
+        .admin_addr(follower)
+        .ok_or_else(|| anyhow::anyhow!("no admin listener"))?;
+    eventually(LIMIT, "the follower ready", || async {
+        http::get(admin, "/readyz")
+            .await
+            .map(|a| a.status == 200)
+            .unwrap_or(false)
+    })
+    .await?;
+    let (cookie, csrf) = login(admin, "erin", "pw").await?;
+    let created = post(
+        admin,
+        "/ui/create",
+        &cookie,
+        &format!("csrf={csrf}&parent=%2F&name=via-follower&data=hello&mode=persistent&acl=open"),
+    )
+    .await?;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let on_leader = Client::connect(c.connect_string(&[leader]).as_str()).await?;
+    let (data, _) = on_leader.get_data_linearizable("/via-follower").await?;
+    assert_eq!(data, b"hello");
+
+    let members = get(c.admin_addr(leader).unwrap_or(admin), "/ui/members", None).await?;
+    assert!(members.body.contains("leader"), "{}", members.body);
+    assert_eq!(members.body.matches("<tr><td>").count(), c.ids().len());
+    assert!(members.body.contains("in sync"), "{}", members.body);
+    Ok(())
+}
