@@ -393,7 +393,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         .collect();
     if !admin.is_empty() {
         say!(
-            "admin:   {}   (/status, /readyz, /metrics, /commands)",
+            "admin:   {}   (/ui, /status, /readyz, /metrics, /commands)",
             admin.join(" ")
         );
     }

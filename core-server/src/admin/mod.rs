@@ -1,6 +1,7 @@
 //! The admin HTTP listener and the read-only views of a server: health
 //! (`/livez`, `/readyz`), status (`/status`), Prometheus metrics
-//! (`/metrics`) and ZooKeeper's AdminServer commands (`/commands/NAME`).
+//! (`/metrics`), ZooKeeper's AdminServer commands (`/commands/NAME`) and
+//! the web console (`/ui`, [`ui`]).
 //!
 //! Owns what an operator or a probe reads; changes nothing in the tree and
 //! never holds the state lock longer than one reading ([`facts`]).
@@ -11,6 +12,7 @@ pub mod health;
 pub mod metrics;
 pub mod snapshot;
 pub mod status;
+pub mod ui;
 
 use crate::service::Service;
 use axum::extract::{Path, State};
@@ -49,8 +51,8 @@ impl AdminState {
     }
 }
 
-/// Every route of the admin listener.
-pub fn router(state: AdminState) -> Router {
+/// Every route of the admin listener, the console's over `ui`.
+pub fn router(state: AdminState, ui: ui::UiState) -> Router {
     Router::new()
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
@@ -60,11 +62,17 @@ pub fn router(state: AdminState) -> Router {
         .route("/commands/{name}", get(command))
         .route("/snapshot", get(snapshot::handler))
         .with_state(state)
+        .merge(ui::router(ui))
 }
 
 /// Serves `router(state)` on `listener` until `stop`.
 pub async fn serve(listener: TcpListener, state: AdminState, stop: CancellationToken) {
-    let app = router(state);
+    let console = ui::UiState::new(state.clone());
+    tokio::spawn(ui::charts::sample_every_second(
+        console.clone(),
+        stop.clone(),
+    ));
+    let app = router(state, console);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await;

@@ -84,6 +84,20 @@ pub struct Config {
     /// `/commands/NAME` (`None`: off; `"off"` in a file). Loopback by default.
     #[serde(with = "listener")]
     pub admin_listen: Option<SocketAddr>,
+    /// Web console (`/ui` on the admin listener): most bytes of change
+    /// events queued for one open node page; a page that falls behind is
+    /// dropped (its browser reconnects) instead of growing memory.
+    pub ui_event_queue_bytes: usize,
+    /// Web console: most node pages with live updates open at once (each
+    /// holds a session and a persistent watch while open).
+    pub ui_live_pages: usize,
+    /// Web console: most logged-in browsers remembered (each about 1 KiB:
+    /// its `user:password`, at most 512 bytes, and two tokens); the oldest
+    /// login is forgotten first.
+    pub ui_logins: usize,
+    /// Web console: samples kept for the live charts, one a second (each
+    /// 64 bytes); 300 is five minutes.
+    pub ui_chart_samples: usize,
     /// A cluster member is ready (`/readyz`) only while it has applied to
     /// within this many entries of its log's end.
     pub ready_lag_entries: u64,
@@ -280,6 +294,10 @@ impl Default for Config {
             partial_frame_bytes: 64 << 20,
             zk_listen: Some(SocketAddr::from(([127, 0, 0, 1], 2181))),
             admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8181))),
+            ui_event_queue_bytes: 64 << 10,
+            ui_live_pages: 32,
+            ui_logins: 256,
+            ui_chart_samples: 300,
             ready_lag_entries: 1000,
             super_digest: None,
             four_letter_words: vec!["srvr".to_string()],
@@ -397,6 +415,12 @@ impl Config {
         }
         if self.max_session_timeout_ms > i32::MAX as u32 {
             return invalid("max_session_timeout_ms", "must fit in 31 bits");
+        }
+        if self.ui_event_queue_bytes < 1024 || self.ui_chart_samples < 2 {
+            return invalid(
+                "ui_event_queue_bytes",
+                "must be at least 1024 (and ui_chart_samples at least 2)",
+            );
         }
         if self.max_request_bytes < self.max_data_bytes {
             return invalid("max_request_bytes", "must be at least max_data_bytes");

@@ -180,9 +180,94 @@ impl Latency {
     }
 }
 
+/// Requests answered so far, as the web console's charts sample them:
+/// writes, reads, and the latency buckets of every operation together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// create, delete, setData, setACL and multi answered.
+    pub writes: u64,
+    /// exists, getData, getChildren, getACL, multiRead and the counts answered.
+    pub reads: u64,
+    /// Requests of any operation per bucket of [`Totals::p99_micros_since`].
+    pub buckets: [u64; BOUNDS_MICROS.len() + 1],
+}
+
+/// Operations counted as writes in [`Totals`].
+const WRITE_OPS: [usize; 5] = [0, 1, 4, 7, 19];
+/// Operations counted as reads in [`Totals`].
+const READ_OPS: [usize; 8] = [2, 3, 5, 8, 9, 10, 18, 21];
+
+impl Totals {
+    /// The 99th percentile latency of the requests answered between
+    /// `earlier` and `self`, as the upper bound of its bucket in µs (`None`:
+    /// none answered; past the last bound: the last bound).
+    pub fn p99_micros_since(&self, earlier: &Totals) -> Option<u64> {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .zip(earlier.buckets.iter())
+            .map(|(now, then)| now.saturating_sub(*then))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = total - total / 100;
+        let mut seen = 0;
+        for (i, count) in counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                let last = BOUNDS_MICROS[BOUNDS_MICROS.len() - 1];
+                return Some(BOUNDS_MICROS.get(i).copied().unwrap_or(last));
+            }
+        }
+        None
+    }
+}
+
+impl Latency {
+    /// The answered requests so far (see [`Totals`]).
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals::default();
+        for (index, cell) in self.cells.iter().enumerate() {
+            let op = index % OPS.len();
+            let mut count = 0;
+            for (bucket, counter) in cell.buckets.iter().enumerate() {
+                let n = counter.load(Ordering::Relaxed);
+                count += n;
+                if let Some(slot) = totals.buckets.get_mut(bucket) {
+                    *slot += n;
+                }
+            }
+            if WRITE_OPS.contains(&op) {
+                totals.writes += count;
+            } else if READ_OPS.contains(&op) {
+                totals.reads += count;
+            }
+        }
+        totals
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_split_writes_from_reads_and_give_a_p99() {
+        let latency = Latency::default();
+        let before = latency.totals();
+        assert_eq!(latency.totals().p99_micros_since(&before), None);
+        for _ in 0..99 {
+            latency.record(Protocol::Native, 3, Duration::from_micros(80));
+        }
+        latency.record(Protocol::ZooKeeper, 0, Duration::from_millis(40));
+        let after = latency.totals();
+        assert_eq!((after.writes, after.reads), (1, 99));
+        assert_eq!(after.p99_micros_since(&before), Some(100));
+        latency.record(Protocol::ZooKeeper, 0, Duration::from_millis(40));
+        assert_eq!(latency.totals().p99_micros_since(&before), Some(50_000));
+    }
 
     #[test]
     fn every_operation_has_a_distinct_name() {

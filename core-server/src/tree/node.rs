@@ -85,6 +85,28 @@ impl Node {
         self.data.as_deref()
     }
 
+    /// Up to `limit` child names that start with `prefix` and sort after
+    /// `after` ("": from the first), in order, and whether more follow.
+    /// Costs a lookup in the ordered set plus the page, however many
+    /// children the node has (the web console pages 100,000 so).
+    pub fn children_page(&self, prefix: &str, after: &str, limit: usize) -> (Vec<String>, bool) {
+        use std::ops::Bound;
+        let start = if !after.is_empty() && after >= prefix {
+            Bound::Excluded(after)
+        } else {
+            Bound::Included(prefix)
+        };
+        let mut names = self
+            .children
+            .range::<str, _>((start, Bound::Unbounded))
+            .take_while(|name| name.starts_with(prefix))
+            .take(limit.saturating_add(1))
+            .map(|name| name.to_string());
+        let page: Vec<String> = names.by_ref().take(limit).collect();
+        let more = names.next().is_some();
+        (page, more)
+    }
+
     /// The owning session of an ephemeral node.
     pub fn ephemeral_owner(&self) -> Option<i64> {
         match self.kind {

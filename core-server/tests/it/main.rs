@@ -37,4 +37,5 @@ mod t75_peer_and_admin_auth;
 mod t76_native_tls;
 mod t77_zk_sasl;
 mod t78_peer_tls;
+mod t79_web_console;
 mod tls_zk;
