@@ -9,8 +9,13 @@
 //! share, that member's lease has run out even if it is alive but cut off
 //! or paused (it may have been sent a beat before the coordinator looked, so
 //! its lease ends at most `LEASE_MS` after the look, and `LEAD_MS` covers that).
+//!
+//! Before a beat extends the lease, the worker reads the split (after the
+//! beat, on the same session) and hands it to the pacer: a worker that was
+//! paused and dropped meanwhile learns its new share before it may serve
+//! again, rather than whenever its config watcher gets round to it.
 
-use crate::model::now_ms;
+use crate::model::{now_ms, Split, BUDGET};
 use crate::pacing::Pacer;
 use client::Client;
 use std::sync::Arc;
@@ -27,8 +32,8 @@ pub const STALE_MS: u64 = 1_200;
 /// [`LEASE_MS`]; also the time every worker has to see the split).
 pub const LEAD_MS: u64 = 800;
 
-/// Beats into `path` and extends `pacer`'s lease with every acknowledged
-/// beat, until aborted. A failed beat (connection lost, session expired,
+/// Beats into `path` and, after reading the split, extends `pacer`'s lease
+/// with every acknowledged beat, until aborted. A failed beat (connection lost, session expired,
 /// node gone) extends nothing, so the lease runs out by itself.
 pub fn start(client: Client, path: String, pacer: Arc<Pacer>) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -38,7 +43,17 @@ pub fn start(client: Client, path: String, pacer: Arc<Pacer>) -> JoinHandle<()> 
             ticks.tick().await;
             let sent = now_ms();
             let beat = format!("{{\"beat_ms\":{sent}}}");
-            if client.set_data(&path, beat.as_bytes(), None).await.is_ok() {
+            if client.set_data(&path, beat.as_bytes(), None).await.is_err() {
+                continue;
+            }
+            let split = match client.get_data(BUDGET).await {
+                Ok((data, _)) => serde_json::from_slice::<Split>(&data).ok(),
+                // No split yet: nothing to serve anyway.
+                Err(client::Error::NoNode { .. }) => Some(Split::default()),
+                Err(_) => None,
+            };
+            if let Some(split) = split {
+                pacer.offer(split, now_ms());
                 pacer.extend_lease(sent + LEASE_MS);
             }
         }

@@ -3,7 +3,10 @@
 //! workers. Each connection sends its requests on a fixed schedule whatever
 //! the answers take (a slow answer delays the next request on that
 //! connection, and its latency counts from when it was due, so queueing is
-//! not hidden); a connection that fails moves to the next worker.
+//! not hidden); a connection that fails moves to the next worker. The
+//! workers are a [`Targets`] list that may change during the run (a load
+//! balancer adding and removing backends): every connection then moves to
+//! its place in the new list.
 
 use crate::model::now_ms;
 use crate::report::Tally;
@@ -12,7 +15,10 @@ use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use parking_lot::RwLock;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -24,11 +30,48 @@ const MAX_LAG: Duration = Duration::from_secs(1);
 /// Pause after a failed connection attempt.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(20);
 
+/// The workers' HTTP addresses, changeable while the load runs.
+#[derive(Debug, Default)]
+pub struct Targets {
+    list: RwLock<Vec<SocketAddr>>,
+    generation: AtomicU64,
+}
+
+impl Targets {
+    /// A list of `addrs`.
+    pub fn new(addrs: Vec<SocketAddr>) -> Arc<Targets> {
+        Arc::new(Targets {
+            list: RwLock::new(addrs),
+            generation: AtomicU64::new(0),
+        })
+    }
+
+    /// Replaces the list; every connection moves to its place in it.
+    pub fn set(&self, addrs: Vec<SocketAddr>) {
+        *self.list.write() = addrs;
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current list.
+    pub fn get(&self) -> Vec<SocketAddr> {
+        self.list.read().clone()
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn pick(&self, n: usize) -> Option<SocketAddr> {
+        let list = self.list.read();
+        (!list.is_empty()).then(|| list[n % list.len()])
+    }
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Load {
     /// The workers' HTTP addresses.
-    pub targets: Vec<SocketAddr>,
+    pub targets: Arc<Targets>,
     /// Requests per second, all connections together.
     pub rate: u64,
     /// Keep-alive connections.
@@ -52,7 +95,7 @@ enum RequestError {
 
 /// Runs `load` and returns what it counted.
 pub async fn run(load: Load) -> anyhow::Result<Tally> {
-    anyhow::ensure!(!load.targets.is_empty(), "no workers to load");
+    anyhow::ensure!(!load.targets.get().is_empty(), "no workers to load");
     anyhow::ensure!(load.rate > 0 && load.connections > 0, "nothing to send");
     let start = Instant::now() + Duration::from_millis(50);
     let end = start + load.duration;
@@ -81,16 +124,19 @@ async fn connect(addr: SocketAddr) -> Option<SendRequest<Empty<Bytes>>> {
 }
 
 /// One connection's schedule: a request every `every` from `first` until
-/// `end`, to `targets[index % len]` (the next one after a failure).
+/// `end`, to `targets[index % len]` (the next one after each failure, back
+/// to its own place when the list changes).
 async fn connection(
-    targets: Vec<SocketAddr>,
+    targets: Arc<Targets>,
     index: usize,
     first: Instant,
     every: Duration,
     end: Instant,
 ) -> Tally {
     let mut tally = Tally::default();
-    let mut target = index % targets.len();
+    let mut failures = 0;
+    let mut generation = targets.generation();
+    let mut addr = targets.pick(index);
     let mut sender: Option<SendRequest<Empty<Bytes>>> = None;
     let mut due = first;
     while due < end {
@@ -103,17 +149,30 @@ async fn connection(
             continue;
         }
         *tally.sent.entry(now_ms() / 1000).or_default() += 1;
-        if sender.as_ref().is_none_or(|s| s.is_closed()) {
-            sender = connect(targets[target]).await;
+        if targets.generation() != generation {
+            generation = targets.generation();
+            failures = 0;
+            let next = targets.pick(index);
+            if next != addr {
+                addr = next;
+                sender = None;
+            }
         }
-        let Some(s) = sender.as_mut() else {
+        if sender.as_ref().is_none_or(|s| s.is_closed()) {
+            sender = match addr {
+                Some(a) => connect(a).await,
+                None => None,
+            };
+        }
+        let (Some(s), Some(a)) = (sender.as_mut(), addr) else {
             tally.errors += 1;
-            target = (target + 1) % targets.len();
+            failures += 1;
+            addr = targets.pick(index + failures);
             tokio::time::sleep(RECONNECT_PAUSE).await;
             due += every;
             continue;
         };
-        match request(s, targets[target]).await {
+        match request(s, a).await {
             Ok(answer) => {
                 tally.latency.record(due.elapsed());
                 match answer {
@@ -132,7 +191,8 @@ async fn connection(
             Err(_) => {
                 tally.errors += 1;
                 sender = None;
-                target = (target + 1) % targets.len();
+                failures += 1;
+                addr = targets.pick(index + failures);
             }
         }
         due += every;

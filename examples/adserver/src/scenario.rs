@@ -5,7 +5,7 @@
 
 use crate::chart::{self, Mark};
 use crate::fleet::Member;
-use crate::loadgen::{self, Load};
+use crate::loadgen::{self, Load, Targets};
 use crate::model::{now_ms, Settings};
 use crate::report::{overspend, Tally};
 use std::collections::BTreeMap;
@@ -104,8 +104,9 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
         Duration::from_secs(30),
     )
     .await?;
+    let targets = Targets::new(fleet.iter().map(|m| m.http).collect());
     let load = Load {
-        targets: fleet.iter().map(|m| m.http).collect(),
+        targets: targets.clone(),
         rate: plan.rate,
         connections: plan.connections,
         duration: plan.duration,
@@ -132,6 +133,9 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
                 if let Some(i) = pick {
                     let mut victim = fleet.remove(i);
                     victim.kill();
+                    // The load balancer notices at once (its health check
+                    // is not what is measured here).
+                    targets.set(fleet.iter().map(|m| m.http).collect());
                     println!(
                         "-- t={:.1}s SIGKILL {} ({})",
                         elapsed.as_secs_f64(),
