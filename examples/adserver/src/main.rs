@@ -19,7 +19,7 @@ struct Args {
     #[arg(long, default_value_t = 4)]
     workers: usize,
     /// Seconds of load.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 36)]
     seconds: u64,
     /// Requests per second offered by the load generator.
     #[arg(long, default_value_t = 25_000)]
@@ -31,7 +31,7 @@ struct Args {
     #[arg(long, default_value_t = 8)]
     kill_coordinator_at: u64,
     /// SIGKILL a worker that is not the coordinator this many seconds in (0: never).
-    #[arg(long, default_value_t = 18)]
+    #[arg(long, default_value_t = 22)]
     kill_worker_at: u64,
     /// Draw the chart of ads/s into this SVG file.
     #[arg(long)]

@@ -157,9 +157,11 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
                 }
             }
         }
-        if let Some(kill) = kills.last_mut() {
+        for kill in kills.iter_mut() {
             let since = Duration::from_millis(now_ms().saturating_sub(kill.at_ms));
-            if kill.new_coordinator_after.is_none() && fleet.iter().any(|m| m.status().coordinator)
+            if kill.was_coordinator
+                && kill.new_coordinator_after.is_none()
+                && fleet.iter().any(|m| m.status().coordinator)
             {
                 kill.new_coordinator_after = Some(since);
             }
