@@ -33,6 +33,9 @@ struct Args {
     /// SIGKILL a worker that is not the coordinator this many seconds in (0: never).
     #[arg(long, default_value_t = 22)]
     kill_worker_at: u64,
+    /// Scale every campaign's budget to this percentage of the demo's.
+    #[arg(long, default_value_t = 100)]
+    budget_percent: u64,
     /// Draw the chart of ads/s into this SVG file.
     #[arg(long)]
     chart: Option<PathBuf>,
@@ -61,7 +64,10 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let operator = client::Client::connect(connect.as_str()).await?;
-    let settings = model::demo_settings();
+    let mut settings = model::demo_settings();
+    for c in &mut settings.campaigns {
+        c.budget_per_s = c.budget_per_s * args.budget_percent / 100;
+    }
     cluster::prepare(&operator, &settings).await?;
     let at = |s: u64| (s > 0).then(|| Duration::from_secs(s));
     let plan = scenario::Plan {
