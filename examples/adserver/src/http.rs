@@ -83,3 +83,71 @@ pub async fn serve(
     });
     Ok((local, task))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{split, Settings, Split};
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn get(app: &Router, uri: &str) -> (StatusCode, String) {
+        let req = axum::http::Request::get(uri).body(Body::empty());
+        let Ok(req) = req else {
+            return (StatusCode::BAD_REQUEST, String::new());
+        };
+        let Ok(res) = app.clone().oneshot(req).await;
+        let status = res.status();
+        let body = res.into_body().collect().await.map(|b| b.to_bytes());
+        let text = body.map_or(String::new(), |b| String::from_utf8_lossy(&b).into_owned());
+        (status, text)
+    }
+
+    #[tokio::test]
+    async fn an_ad_until_the_share_is_spent_then_no_ad() {
+        let settings = Settings {
+            campaigns: vec![crate::model::Campaign {
+                name: "shoes".into(),
+                budget_per_s: 2,
+            }],
+        };
+        let pacer = Arc::new(Pacer::new("w"));
+        pacer.extend_lease(u64::MAX);
+        let members = vec!["w".to_string()];
+        pacer.offer(
+            Split {
+                epoch: 1,
+                shares: split(&settings, &members),
+                members,
+                ..Split::default()
+            },
+            now_ms(),
+        );
+        let front = Arc::new(Front {
+            worker: "w".into(),
+            pacer,
+            served: AtomicU64::new(0),
+        });
+        let app = router(front.clone());
+        // Two ads a second: of ten quick requests some must find the share
+        // spent (a second boundary between them only refills it once).
+        let (status, body) = get(&app, "/ad?campaign=shoes").await;
+        assert_eq!(status, StatusCode::OK);
+        let fields: Vec<&str> = body.split(' ').collect();
+        assert_eq!((fields[0], fields[2]), ("shoes", "w"), "{body}");
+        assert!(fields[1].parse::<u64>().is_ok(), "{body}");
+        assert_eq!(
+            get(&app, "/ad?campaign=books").await.0,
+            StatusCode::NO_CONTENT
+        );
+        let mut answers = Vec::new();
+        for _ in 0..10 {
+            answers.push(get(&app, "/ad").await.0);
+        }
+        assert!(answers.contains(&StatusCode::NO_CONTENT), "{answers:?}");
+        let (status, body) = get(&app, "/status").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("\"in_force\":1"), "{body}");
+    }
+}
