@@ -11,6 +11,7 @@
 use crate::lease;
 use crate::model::{now_ms, split, Settings, Split, BUDGET, MEMBERS, SETTINGS};
 use client::{Client, CreateOptions, Op};
+use recipes::nodes::stale_members;
 use recipes::{LeaderLatch, RecipeError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,16 +64,17 @@ pub async fn run(client: Client, id: String, latch: Arc<LeaderLatch>) {
     }
 }
 
-/// The members whose beats are fresh at `now_ms`, sorted.
-pub async fn live_members(client: &Client, now_ms: u64) -> Result<Vec<String>, client::Error> {
-    let mut live = Vec::new();
-    for member in client.get_children(MEMBERS).await? {
-        if let Some(stat) = client.exists(&format!("{MEMBERS}/{member}")).await? {
-            if lease::is_live(stat.mtime, now_ms) {
-                live.push(member);
-            }
-        }
-    }
+/// The members whose beats are fresh, sorted: the group's children less
+/// the stale ones (looked up first, so a member that leaves in between is
+/// not taken for a fresh one).
+pub async fn live_members(client: &Client) -> Result<Vec<String>, RecipeError> {
+    let stale = stale_members(client, MEMBERS, Duration::from_millis(lease::STALE_MS)).await?;
+    let mut live: Vec<String> = client
+        .get_children(MEMBERS)
+        .await?
+        .into_iter()
+        .filter(|m| !stale.contains(m))
+        .collect();
     live.sort();
     Ok(live)
 }
@@ -90,8 +92,10 @@ pub async fn look(
             path: SETTINGS,
             source,
         })?;
+    let live = live_members(client).await?;
+    // After the look at the beats: a beat in flight during the look leases
+    // its sender until at most `LEASE_MS` after this.
     let now = now_ms();
-    let live = live_members(client, now).await?;
     let current = match client.get_data(BUDGET).await {
         Ok((data, stat)) => {
             let split: Split =
