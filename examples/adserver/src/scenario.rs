@@ -273,6 +273,23 @@ pub fn print_summary(plan: &Plan, o: &Outcome) {
         by_w.over,
         by_w.percent()
     );
+    let per_campaign: Vec<String> = plan
+        .settings
+        .campaigns
+        .iter()
+        .map(|c| {
+            let got: u64 = (first..last)
+                .filter_map(|s| o.tally.ads.get(&s)?.get(&c.name))
+                .sum();
+            format!(
+                "{} {:.0}/s of {}/s",
+                c.name,
+                got as f64 / n as f64,
+                c.budget_per_s
+            )
+        })
+        .collect();
+    println!("summary: by campaign: {}", per_campaign.join(", "));
     let t = &o.tally;
     println!(
         "summary: requests {} sent, {} no ad, {} errors, {} skipped; latency p50 {:?} p99 {:?} p99.9 {:?} max {:?}",
