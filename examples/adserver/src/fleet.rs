@@ -1,133 +1,198 @@
-//! The fleet as the driver sees it: workers running as tasks in this process,
-//! or as separate processes reporting over their stdout.
+//! Workers as separate processes: the `--worker` mode a process runs, the
+//! JSON lines it reports on its stdout, and the driver's handle on it
+//! (what it last reported, what it served per second, SIGKILL).
 
-use crate::model::BudgetSplit;
+use crate::model::now_ms;
 use crate::worker::Worker;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// What a worker process reports, one JSON line every 100 ms.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Report {
-    /// Ads served so far.
-    pub served: u64,
-    /// Reconciliation rounds completed.
-    pub reconciled: u64,
-    /// Whether it is the coordinator.
-    pub coordinator: bool,
-    /// The split it follows.
-    pub budget: BudgetSplit,
-}
+/// How often a worker process reports its status.
+pub const REPORT_EVERY: Duration = Duration::from_millis(100);
+/// Split changes a handle remembers.
+const KEPT_CHANGES: usize = 64;
 
-/// One member of the fleet.
-pub enum Member {
-    /// A worker task in this process.
-    Task(Worker),
-    /// A worker process.
-    Process {
-        /// Its id.
-        id: String,
-        /// The child.
-        child: Child,
-        /// Its latest report.
-        report: Arc<Mutex<Report>>,
+/// One line a worker process prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Line {
+    /// The worker is up; its HTTP front listens at `http`.
+    Ready {
+        /// The HTTP address.
+        http: SocketAddr,
+    },
+    /// The worker's state, every [`REPORT_EVERY`].
+    Status(Status),
+    /// What the worker served in one completed second.
+    Second {
+        /// The wall-clock second.
+        second: u64,
+        /// Ads per campaign.
+        counts: BTreeMap<String, u64>,
     },
 }
 
+/// A worker's state as it reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// Whether it is the coordinator.
+    pub coordinator: bool,
+    /// The epoch of the split in force.
+    pub in_force: u64,
+    /// That split's members.
+    pub members: Vec<String>,
+    /// Wall-clock ms since which it is in force.
+    pub since_ms: u64,
+    /// Whether its lease allows serving.
+    pub serving: bool,
+    /// Ads served since start.
+    pub served: u64,
+}
+
+/// The `--worker` mode: runs one worker and reports until killed.
+pub async fn run_worker_process(connect: &str, id: &str, http: SocketAddr) -> anyhow::Result<()> {
+    let worker = Worker::start(connect, id, http).await?;
+    emit(&Line::Ready { http: worker.http })?;
+    let mut tick = tokio::time::interval(REPORT_EVERY);
+    loop {
+        tick.tick().await;
+        let now = now_ms();
+        for done in worker.front.pacer.drain_seconds(now) {
+            emit(&Line::Second {
+                second: done.second,
+                counts: done.counts,
+            })?;
+        }
+        let s = worker.front.pacer.status(now);
+        emit(&Line::Status(Status {
+            coordinator: worker.is_coordinator(),
+            in_force: s.in_force,
+            members: s.members,
+            since_ms: s.since_ms,
+            serving: s.serving,
+            served: worker.front.served.load(Ordering::Relaxed),
+        }))?;
+    }
+}
+
+fn emit(line: &Line) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string(line)?)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// What the driver has heard from one worker process.
+#[derive(Debug, Default)]
+pub struct Heard {
+    /// The latest status.
+    pub status: Status,
+    /// Each split that came into force: (epoch, members, since ms).
+    pub changes: Vec<(u64, Vec<String>, u64)>,
+    /// Ads per second and campaign, as the worker counted them.
+    pub seconds: BTreeMap<u64, BTreeMap<String, u64>>,
+}
+
+/// The driver's handle on a worker process.
+pub struct Member {
+    /// Its id.
+    pub id: String,
+    /// Its HTTP address.
+    pub http: SocketAddr,
+    /// What it reported.
+    pub heard: Arc<parking_lot::Mutex<Heard>>,
+    child: Child,
+}
+
 impl Member {
-    /// Starts a worker process running `adserver --worker ID --server ADDR`.
-    pub fn spawn(connect: &str, id: &str) -> anyhow::Result<Member> {
-        let mut child = Command::new(std::env::current_exe()?)
+    /// Starts `exe --worker ID --server CONNECT` and waits for its HTTP address.
+    pub fn spawn(exe: &Path, connect: &str, id: &str) -> anyhow::Result<Member> {
+        let mut child = Command::new(exe)
             .args(["--worker", id, "--server", connect])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()?;
         let stdout = child
             .stdout
             .take()
             .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-        let report = Arc::new(Mutex::new(Report::default()));
-        let sink = report.clone();
+        let mut lines = BufReader::new(stdout).lines();
+        let http = loop {
+            let Some(line) = lines.next() else {
+                let _ = child.kill();
+                anyhow::bail!("worker {id} ended before it was ready");
+            };
+            if let Ok(Line::Ready { http }) = serde_json::from_str(&line?) {
+                break http;
+            }
+        };
+        let heard = Arc::new(parking_lot::Mutex::new(Heard::default()));
+        let sink = heard.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
+            for line in lines {
                 let Ok(line) = line else { return };
-                if let (Ok(r), Ok(mut slot)) = (serde_json::from_str::<Report>(&line), sink.lock())
-                {
-                    *slot = r;
+                let Ok(line) = serde_json::from_str::<Line>(&line) else {
+                    continue;
+                };
+                let mut h = sink.lock();
+                match line {
+                    Line::Status(s) => {
+                        if h.changes.last().map(|c| c.0) != Some(s.in_force)
+                            && h.changes.len() < KEPT_CHANGES
+                        {
+                            h.changes.push((s.in_force, s.members.clone(), s.since_ms));
+                        }
+                        h.status = s;
+                    }
+                    Line::Second { second, counts } => {
+                        h.seconds.insert(second, counts);
+                    }
+                    Line::Ready { .. } => {}
                 }
             }
         });
-        Ok(Member::Process {
+        Ok(Member {
             id: id.to_string(),
+            http,
+            heard,
             child,
-            report,
         })
     }
 
-    fn report(&self) -> Report {
-        match self {
-            Member::Task(w) => Report {
-                served: w.served.load(Ordering::Relaxed),
-                reconciled: w.reconciled.load(Ordering::Relaxed),
-                coordinator: w.is_coordinator(),
-                budget: w.budget(),
-            },
-            Member::Process { report, .. } => report.lock().map(|r| r.clone()).unwrap_or_default(),
-        }
+    /// The latest status.
+    pub fn status(&self) -> Status {
+        self.heard.lock().status.clone()
     }
 
-    /// Its id.
-    pub fn id(&self) -> &str {
-        match self {
-            Member::Task(w) => &w.id,
-            Member::Process { id, .. } => id,
-        }
+    /// The wall-clock ms since which this worker follows a split without
+    /// `victim` that came into force at or after `after_ms`, if it does.
+    pub fn without_since(&self, victim: &str, after_ms: u64) -> Option<u64> {
+        let h = self.heard.lock();
+        h.changes
+            .iter()
+            .find(|(epoch, members, since)| {
+                *epoch > 0 && *since >= after_ms && !members.iter().any(|m| m == victim)
+            })
+            .map(|c| c.2)
     }
 
-    /// Ads served so far.
-    pub fn served(&self) -> u64 {
-        self.report().served
-    }
-
-    /// Reconciliation rounds completed.
-    pub fn reconciled(&self) -> u64 {
-        self.report().reconciled
-    }
-
-    /// Whether it is the coordinator.
-    pub fn is_coordinator(&self) -> bool {
-        self.report().coordinator
-    }
-
-    /// The split it follows.
-    pub fn budget(&self) -> BudgetSplit {
-        self.report().budget
-    }
-
-    /// Stops it: a task closes its session (a clean shutdown); a process is
-    /// killed with SIGKILL (a crash: its session expires after its timeout).
-    pub async fn kill(self) {
-        match self {
-            Member::Task(w) => w.kill().await,
-            Member::Process { mut child, .. } => {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
+    /// Kills the process with SIGKILL (a crash: nothing tells Corral).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// The `--worker` mode: run one worker and report until killed.
-pub async fn run_worker_process(connect: &str, id: &str) -> anyhow::Result<()> {
-    let worker = Worker::start(connect, id).await?;
-    let member = Member::Task(worker);
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        tick.tick().await;
-        println!("{}", serde_json::to_string(&member.report())?);
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
