@@ -4,16 +4,19 @@
 # values through one server of each (the same load
 # generator over ZooKeeper's protocol), then writes VOLUME_MIB of 512 KiB values
 # over 16 keys, and prints every server's resident set (VmRSS) after each
-# phase and its growth per znode. Corral runs with its defaults (a 32 MiB log
-# cache, log_retained_bytes 256 MiB, snapshot_every 100,000); ZooKeeper with
-# the package's JVM defaults.
-# Usage: scripts/bench-memory-cluster.sh [znodes] [volume-mib]
+# phase and its growth per znode. Corral runs with its defaults
+# (log_retained_bytes 256 MiB, snapshot_every 100,000) and the given
+# log_cache_bytes (default: Corral's); ZooKeeper with the package's JVM
+# defaults.
+# Usage: scripts/bench-memory-cluster.sh [znodes] [volume-mib] [log-cache-bytes]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_zookeeper
 n=${1:-1000000}
 volume_mib=${2:-1024}
+cache=()
+if [ -n "${3:-}" ]; then cache=(--log-cache-bytes "$3"); fi
 cargo build --quiet --release --bin corral --bin loadgen
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 bin="$target_dir/release"
@@ -84,7 +87,7 @@ members=()
 for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${cp[$id]},client=127.0.0.1:${cn[$id]},zk=127.0.0.1:${cz[$id]}"); done
 for id in 1 2 3; do
   "$bin/corral" serve --max-client-cnxns 0 --id "$id" --data-dir "$work/c$id" --listen "127.0.0.1:${cn[$id]}" --peer-listen "127.0.0.1:${cp[$id]}" --cluster-secret-file "$work/secret" \
-    --zk-listen "127.0.0.1:${cz[$id]}" "${members[@]}" >"$work/c$id.out" 2>"$work/c$id.err" &
+    --zk-listen "127.0.0.1:${cz[$id]}" --admin-listen 127.0.0.1:0 "${cache[@]}" "${members[@]}" >"$work/c$id.out" 2>"$work/c$id.err" &
   pids+=($!)
 done
 for id in 1 2 3; do wait_for_line "$work/c$id.out" "listening: " 60 >/dev/null; done

@@ -311,7 +311,11 @@ impl Default for Config {
             proposal_queue_bytes: 64 << 20,
             log_retained_bytes: 256 << 20,
             log_write_queue_bytes: 64 << 20,
-            log_cache_bytes: 32 << 20,
+            // As much as the log may hold (`log_retained_bytes`): below it,
+            // a follower that falls behind the cache under a heavy write load
+            // is caught up through disk reads queued behind the leader's
+            // appends, slowly enough to miss heartbeats (decision 0015).
+            log_cache_bytes: 256 << 20,
             peer_listen: None,
             cluster_secret_file: None,
             admin_identities: Vec::new(),

@@ -149,12 +149,7 @@ pub async fn start(
         election_timeout_max: prevote::lease(options.heartbeat).as_millis() as u64,
         install_snapshot_timeout: 4 * election.max(500),
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(options.snapshot_every),
-        // The log past a snapshot lives on disk (only its newest
-        // `log_cache_bytes` in memory), so a whole snapshot interval of it is
-        // kept: a follower that lags by less catches up from the log instead
-        // of by a snapshot (which also closes its client connections).
-        // `log_budget` still bounds it in bytes.
-        max_in_snapshot_log_to_keep: options.snapshot_every,
+        max_in_snapshot_log_to_keep: 1000.min(options.snapshot_every),
         snapshot_max_chunk_size: 4 << 20,
         // Entries are batches of up to 4 MiB: two per message keep an
         // AppendEntries under 8 MiB, quick to write even on a busy disk
