@@ -204,7 +204,13 @@ pub(crate) async fn establish(
             Err(Refused::Fatal(error)) => return Err(error),
             Err(Refused::Retry(error)) => {
                 tracing::debug!(host, %error, "connect attempt failed");
-                last_error = error;
+                // An attempt the deadline cut short says only that time ran
+                // out; an earlier attempt's refusal (an untrusted
+                // certificate, a full server) says why, so it is kept.
+                let cut_short = budget < ATTEMPT_TIMEOUT_MAX && Instant::now() >= deadline;
+                if !(cut_short && tried > 1) {
+                    last_error = error;
+                }
                 if tried.is_multiple_of(hosts.len()) {
                     let pause = delays.next().unwrap_or(Duration::from_secs(1));
                     tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;
