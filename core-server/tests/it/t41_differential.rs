@@ -257,7 +257,5 @@ async fn corral_matches_apache_zookeeper() -> anyhow::Result<()> {
 /// The configuration of the Corral server compared with ZooKeeper 3.8.0:
 /// the test defaults, answering as 3.8 where releases differ.
 pub fn as_zookeeper_3_8() -> core_server::Config {
-    let mut config = testkit::test_config();
-    config.zk_compat = core_server::config::ZkCompat::V3_8;
-    config
+    crate::t48_zk_compat::config_as(core_server::config::ZkCompat::V3_8)
 }

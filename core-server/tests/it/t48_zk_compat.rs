@@ -6,14 +6,26 @@
 use crate::raw_zk::{self, Body, RawZk};
 use core_server::config::ZkCompat;
 use proto::ErrorCode;
+use std::net::SocketAddr;
 
-async fn server(compat: ZkCompat) -> anyhow::Result<(testkit::TestServer, RawZk)> {
+/// The test configuration, answering on the ZooKeeper port as `compat`.
+pub fn config_as(compat: ZkCompat) -> core_server::Config {
     let mut config = testkit::test_config();
     config.zk_compat = compat;
-    let server = testkit::TestServer::start_with(config).await?;
+    config
+}
+
+/// A server answering as `compat`, and its ZooKeeper address.
+pub async fn zk_server(compat: ZkCompat) -> anyhow::Result<(testkit::TestServer, SocketAddr)> {
+    let server = testkit::TestServer::start_with(config_as(compat)).await?;
     let addr = server
         .zk_addr()
         .ok_or_else(|| anyhow::anyhow!("no zk listener"))?;
+    Ok((server, addr))
+}
+
+async fn server(compat: ZkCompat) -> anyhow::Result<(testkit::TestServer, RawZk)> {
+    let (server, addr) = zk_server(compat).await?;
     let zk = RawZk::connect(addr).await?;
     Ok((server, zk))
 }

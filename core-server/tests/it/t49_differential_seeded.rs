@@ -10,20 +10,11 @@
 //! servers.
 
 use crate::seeded;
+use crate::t48_zk_compat::zk_server;
 use core_server::config::ZkCompat;
 use std::net::SocketAddr;
 
 const STEPS: usize = 200;
-
-async fn corral(compat: ZkCompat) -> anyhow::Result<(testkit::TestServer, SocketAddr)> {
-    let mut config = testkit::test_config();
-    config.zk_compat = compat;
-    let server = testkit::TestServer::start_with(config).await?;
-    let addr = server
-        .zk_addr()
-        .ok_or_else(|| anyhow::anyhow!("no zk listener"))?;
-    Ok((server, addr))
-}
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -42,7 +33,7 @@ async fn corral_matches_apache_zookeeper_on_seeded_workloads() -> anyhow::Result
         .parse()?;
     let first = env_u64("CORRAL_DIFF_FIRST_SEED", 1);
     let seeds = env_u64("CORRAL_DIFF_SEEDS", 30);
-    let (_server, addr) = corral(ZkCompat::V3_8).await?;
+    let (_server, addr) = zk_server(ZkCompat::V3_8).await?;
     let mut differences = Vec::new();
     for seed in first..first + seeds {
         if let Some(difference) = seeded::compare(seed, STEPS, reference, addr).await? {
@@ -61,15 +52,15 @@ async fn corral_matches_apache_zookeeper_on_seeded_workloads() -> anyhow::Result
 #[tokio::test]
 async fn the_generator_reports_a_planted_difference() -> anyhow::Result<()> {
     // The same release on both sides: identical transcripts.
-    let (_a, same_a) = corral(ZkCompat::V3_8).await?;
-    let (_b, same_b) = corral(ZkCompat::V3_8).await?;
+    let (_a, same_a) = zk_server(ZkCompat::V3_8).await?;
+    let (_b, same_b) = zk_server(ZkCompat::V3_8).await?;
     for seed in 1..=3 {
         let difference = seeded::compare(seed, STEPS, same_a, same_b).await?;
         assert_eq!(difference, None, "two identical servers differ");
     }
     // A planted difference: the other server answers as 3.9 (notification
     // zxids, exists without READ, creates in multi with their Stat).
-    let (_c, planted) = corral(ZkCompat::V3_9).await?;
+    let (_c, planted) = zk_server(ZkCompat::V3_9).await?;
     let mut found = Vec::new();
     for seed in 1..=5 {
         if let Some(difference) = seeded::compare(seed, STEPS, same_a, planted).await? {
