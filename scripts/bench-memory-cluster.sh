@@ -56,21 +56,9 @@ write_volume() {
 
 # ZooKeeper ensemble.
 declare -A zc zq ze
-write_zk_ensemble_configs "$work"
+start_zk_ensemble "$work"
 zk_java=()
-for id in 1 2 3; do
-  d="$work/zk$id"
-  ZOO_LOG_DIR="$d" "$ZKSERVER" start-foreground "$d/zoo.cfg" >"$d/zookeeper.log" 2>&1 &
-  pids+=($!)
-done
-for id in 1 2 3; do wait_for_port "${zc[$id]}" 60; done
 for id in 1 2 3; do zk_java+=("$(pgrep -f "$work/zk$id/zoo.cfg" | tail -n1)"); done
-for _ in $(seq 1 120); do
-  modes=$(for id in 1 2 3; do (exec 3<>"/dev/tcp/127.0.0.1/${zc[$id]}" && echo srvr >&3 && cat <&3) 2>/dev/null | sed -n 's/^Mode: //p'; done | sort | tr '\n' ' ')
-  if [ "$modes" = "follower follower leader " ]; then break; fi
-  sleep 0.5
-done
-zk_addrs="127.0.0.1:${zc[1]},127.0.0.1:${zc[2]},127.0.0.1:${zc[3]}"
 report "zookeeper-3.8" "empty" "${zk_java[@]}"
 load "$zk_addrs"
 report "zookeeper-3.8" "znodes=$n" "${zk_java[@]}"
@@ -81,18 +69,7 @@ pids=()
 
 # Corral cluster.
 declare -A cn cz cp
-for id in 1 2 3; do cn[$id]=$(free_port); cz[$id]=$(free_port); cp[$id]=$(free_port); done
-write_cluster_secret "$work/secret"
-members=()
-for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${cp[$id]},client=127.0.0.1:${cn[$id]},zk=127.0.0.1:${cz[$id]}"); done
-for id in 1 2 3; do
-  "$bin/corral" serve --max-client-cnxns 0 --id "$id" --data-dir "$work/c$id" --listen "127.0.0.1:${cn[$id]}" --peer-listen "127.0.0.1:${cp[$id]}" --cluster-secret-file "$work/secret" \
-    --zk-listen "127.0.0.1:${cz[$id]}" --admin-listen 127.0.0.1:0 "${cache[@]}" "${members[@]}" >"$work/c$id.out" 2>"$work/c$id.err" &
-  pids+=($!)
-done
-for id in 1 2 3; do wait_for_line "$work/c$id.out" "listening: " 60 >/dev/null; done
-wait_for_corral_leader "$bin/corral" 127.0.0.1:${cn[1]} 127.0.0.1:${cn[2]} 127.0.0.1:${cn[3]}
-corral_addrs="127.0.0.1:${cz[1]},127.0.0.1:${cz[2]},127.0.0.1:${cz[3]}"
+start_corral_cluster "$work" "$bin/corral" --admin-listen 127.0.0.1:0 "${cache[@]}"
 report "corral" "empty" "${pids[@]}"
 load "$corral_addrs"
 report "corral" "znodes=$n" "${pids[@]}"

@@ -131,3 +131,47 @@ wait_for_corral_leader() {
   echo "the servers did not agree on a leader within 50 s" >&2
   return 1
 }
+
+# start_zk_ensemble WORK: writes the configs of a 3-server ZooKeeper ensemble
+# (write_zk_ensemble_configs; declare -A zc zq ze first), starts it, appends
+# the servers' pids to the caller's `pids` array and waits until one server
+# leads and the others follow. Sets zk_addrs to its connect string.
+start_zk_ensemble() {
+  local work=$1 id d modes
+  write_zk_ensemble_configs "$work"
+  for id in 1 2 3; do
+    d="$work/zk$id"
+    ZOO_LOG_DIR="$d" "$ZKSERVER" start-foreground "$d/zoo.cfg" >"$d/zookeeper.log" 2>&1 &
+    pids+=($!)
+  done
+  for id in 1 2 3; do wait_for_port "${zc[$id]}" 60; done
+  for _ in $(seq 1 120); do
+    modes=$(for id in 1 2 3; do (exec 3<>"/dev/tcp/127.0.0.1/${zc[$id]}" && echo srvr >&3 && cat <&3) 2>/dev/null | sed -n 's/^Mode: //p'; done | sort | tr '\n' ' ')
+    if [ "$modes" = "follower follower leader " ]; then break; fi
+    sleep 0.5
+  done
+  zk_addrs="127.0.0.1:${zc[1]},127.0.0.1:${zc[2]},127.0.0.1:${zc[3]}"
+}
+
+# start_corral_cluster WORK CORRAL [FLAG...]: a 3-server Corral cluster on
+# free loopback ports (declare -A cn cz cp first: native, ZooKeeper and peer
+# ports), static bootstrap with a cluster secret, each server given the
+# extra FLAGs; appends the pids to `pids`, waits until all agree on a
+# leader, and sets corral_addrs to the ZooKeeper connect string.
+start_corral_cluster() {
+  local work=$1 corral=$2 id
+  shift 2
+  for id in 1 2 3; do cn[$id]=$(free_port); cz[$id]=$(free_port); cp[$id]=$(free_port); done
+  write_cluster_secret "$work/secret"
+  local members=()
+  for id in 1 2 3; do members+=(--member "$id=127.0.0.1:${cp[$id]},client=127.0.0.1:${cn[$id]},zk=127.0.0.1:${cz[$id]}"); done
+  for id in 1 2 3; do
+    "$corral" serve --max-client-cnxns 0 --id "$id" --data-dir "$work/c$id" --listen "127.0.0.1:${cn[$id]}" \
+      --peer-listen "127.0.0.1:${cp[$id]}" --cluster-secret-file "$work/secret" \
+      --zk-listen "127.0.0.1:${cz[$id]}" "$@" "${members[@]}" >"$work/c$id.out" 2>"$work/c$id.err" &
+    pids+=($!)
+  done
+  for id in 1 2 3; do wait_for_line "$work/c$id.out" "listening: " 60 >/dev/null; done
+  wait_for_corral_leader "$corral" "127.0.0.1:${cn[1]}" "127.0.0.1:${cn[2]}" "127.0.0.1:${cn[3]}"
+  corral_addrs="127.0.0.1:${cz[1]},127.0.0.1:${cz[2]},127.0.0.1:${cz[3]}"
+}
