@@ -59,7 +59,8 @@ impl ServerState {
             if !deliveries.is_empty() {
                 // A connection too slow for its events is closed, and its
                 // watches go with it.
-                for conn in self.connections.lock().deliver(deliveries) {
+                let acl_list = |index| sm.acl_list(index);
+                for conn in self.connections.lock().deliver(deliveries, acl_list) {
                     watches.detach(conn);
                 }
             }

@@ -14,7 +14,8 @@ pub enum ZkCompat {
     #[serde(rename = "3.9")]
     V3_9,
     /// ZooKeeper 3.8.0: `exists` answers without a READ check, a plain
-    /// create inside multi returns its path only, notifications carry -1.
+    /// create inside multi returns its path only, notifications carry -1,
+    /// checkWatches sees every connection's watches.
     #[serde(rename = "3.8")]
     V3_8,
 }
@@ -30,6 +31,14 @@ impl ZkCompat {
     /// container or TTL create).
     pub fn multi_create_has_stat(self) -> bool {
         self == ZkCompat::V3_9
+    }
+
+    /// True when checkWatches finds a watch of any connection on the exact
+    /// path, not only the caller's: ZooKeeper 3.8's
+    /// `WatchManager.containsWatcher` looks at the path's watcher set, not
+    /// for the caller in it (fixed in 3.9.0 by ZOOKEEPER-4471).
+    pub fn check_watches_sees_every_session(self) -> bool {
+        self == ZkCompat::V3_8
     }
 
     /// The zxid a watch notification carries for a change made at `zxid`.

@@ -23,4 +23,4 @@ pub use close::CloseReason;
 pub use outbound::{OutboundReceiver, OutboundSender, SendError};
 pub use outgoing::{ConnId, Outbox, Outgoing, WatchedEvent};
 pub use per_ip::{IpLimiter, IpSlot};
-pub use table::{ConnectionTable, LiveConnection};
+pub use table::{ConnectionTable, LiveConnection, SharedAuth};

@@ -3,9 +3,18 @@
 //! each session. Delivering watch events, closing connections (one, a
 //! session's, or all) and the admin view of connections all go through it.
 
-use super::outgoing::{ConnId, Outbox, Outgoing, WatchedEvent};
+use super::outgoing::{ConnId, Outbox, Outgoing};
 use super::{CloseReason, SendError};
+use crate::tree::acl::{self, Acl, AuthId};
+use crate::watch::Delivery;
+use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A connection's proven ids and whether it is the super user: shared by the
+/// connection (which adds ids as the client authenticates) and this table
+/// (which checks READ before it queues a watch event).
+pub type SharedAuth = Arc<Mutex<(Vec<AuthId>, bool)>>;
 
 /// A connection as the admin views list it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +33,7 @@ pub struct LiveConnection {
 struct Entry {
     outbox: Outbox,
     live: LiveConnection,
+    auth: SharedAuth,
 }
 
 /// Every open connection and the owner of every connected session.
@@ -43,7 +53,7 @@ impl ConnectionTable {
     /// Adds a connection carrying `live.session_id`; it becomes the session's
     /// owner, and the previous owner's connection is closed (the session
     /// moved), as ZooKeeper does.
-    pub fn open(&mut self, outbox: Outbox, live: LiveConnection) {
+    pub fn open(&mut self, outbox: Outbox, live: LiveConnection, auth: SharedAuth) {
         let (conn, session_id) = (live.conn, live.session_id);
         if let Some(previous) = self.owners.insert(session_id, conn) {
             if previous != conn {
@@ -53,7 +63,7 @@ impl ConnectionTable {
                 }
             }
         }
-        self.conns.insert(conn, Entry { outbox, live });
+        self.conns.insert(conn, Entry { outbox, live, auth });
     }
 
     /// Forgets a connection (it closed); its session stays, unowned, unless
@@ -77,15 +87,29 @@ impl ConnectionTable {
         }
     }
 
-    /// Queues watch events without waiting (apply must never block). A
-    /// connection whose queue is full or gone is closed; the connections
-    /// closed so are returned, so their watches can be dropped.
-    pub fn deliver(&mut self, deliveries: Vec<(ConnId, WatchedEvent)>) -> Vec<ConnId> {
+    /// Queues watch events without waiting (apply must never block). An
+    /// event goes only to a connection with READ on its ACL (`acl_list`
+    /// resolves [`Delivery::acl`]), as ZooKeeper 3.8.4+ / 3.9.2+ filter
+    /// them. A connection whose queue is full or gone is closed; the
+    /// connections closed so are returned, so their watches can be dropped.
+    pub fn deliver<'a>(
+        &mut self,
+        deliveries: Vec<Delivery>,
+        acl_list: impl Fn(u32) -> &'a [Acl],
+    ) -> Vec<ConnId> {
         let mut closed = Vec::new();
-        for (conn, event) in deliveries {
+        for Delivery { conn, event, acl } in deliveries {
             let Some(entry) = self.conns.get(&conn) else {
                 continue;
             };
+            let readable = {
+                let held = entry.auth.lock();
+                acl::check(acl_list(acl), acl::perms::READ, &held.0, held.1).is_ok()
+            };
+            if !readable {
+                tracing::trace!(conn, path = %event.path, "watch event withheld: no READ");
+                continue;
+            }
             if let Err(error) = entry.outbox.tx.try_send(Outgoing::Event(event)) {
                 if error == SendError::Overflow {
                     CloseReason::WatchQueueOverflow.record("any", None, entry.live.session_id);
@@ -147,6 +171,7 @@ impl ConnectionTable {
 mod tests {
     use super::*;
     use crate::connection::outbound::{self, OutboundReceiver};
+    use crate::connection::WatchedEvent;
     use crate::tree::EventKind;
     use tokio_util::sync::CancellationToken;
 
@@ -169,18 +194,44 @@ mod tests {
                 peer: None,
                 timeout_ms: 4000,
             },
+            Arc::new(Mutex::new((vec![AuthId::new("digest", "bob:x")], false))),
         );
         (rx, close)
     }
 
-    fn event(path: &str) -> WatchedEvent {
-        WatchedEvent {
-            kind: EventKind::NodeDataChanged,
-            path: path.into(),
-            zxid: 1,
-            stream_id: 0,
-            err: proto::ErrorCode::Ok,
+    /// An event for `conn` under ACL 0 of [`acls`].
+    fn event(conn: ConnId, path: &str) -> Delivery {
+        event_under(conn, path, 0)
+    }
+
+    fn event_under(conn: ConnId, path: &str, acl: u32) -> Delivery {
+        Delivery {
+            conn,
+            event: WatchedEvent {
+                kind: EventKind::NodeDataChanged,
+                path: path.into(),
+                zxid: 1,
+                stream_id: 0,
+                err: proto::ErrorCode::Ok,
+            },
+            acl,
         }
+    }
+
+    /// ACL 0: anyone may read; 1: only digest `bob:x`; 2: only `alice:y`.
+    fn acls(index: u32) -> &'static [Acl] {
+        static LISTS: std::sync::LazyLock<Vec<Vec<Acl>>> = std::sync::LazyLock::new(|| {
+            vec![
+                Acl::open(),
+                vec![Acl::new(acl::perms::READ, "digest", "bob:x")],
+                vec![Acl::new(
+                    acl::perms::ALL & !acl::perms::READ,
+                    "world",
+                    "anyone",
+                )],
+            ]
+        });
+        LISTS.get(index as usize).map_or(&[], Vec::as_slice)
     }
 
     #[test]
@@ -205,7 +256,7 @@ mod tests {
         let mut table = ConnectionTable::new();
         let (mut rx, _) = open(&mut table, 1, 1, 16);
         let (_rx2, slow) = open(&mut table, 2, 2, 1);
-        let closed = table.deliver(vec![(1, event("/a")), (2, event("/a")), (2, event("/b"))]);
+        let closed = table.deliver(vec![event(1, "/a"), event(2, "/a"), event(2, "/b")], acls);
         assert!(matches!(rx.try_recv(), Some(Outgoing::Event(e)) if e.path == "/a"));
         assert_eq!(closed, vec![2]);
         assert!(slow.is_cancelled());
@@ -223,5 +274,26 @@ mod tests {
         assert_eq!(table.close_all(CloseReason::SnapshotInstalled), 2);
         assert!(a.is_cancelled() && b.is_cancelled());
         assert_eq!(table.close_all(CloseReason::SnapshotInstalled), 0);
+    }
+
+    #[test]
+    fn an_event_goes_only_to_a_connection_that_may_read_the_node() {
+        let mut table = ConnectionTable::new();
+        let (mut rx, _) = open(&mut table, 1, 1, 16);
+        let closed = table.deliver(
+            vec![
+                event_under(1, "/mine", 1),
+                event_under(1, "/write-only", 2),
+                event_under(1, "/open", 0),
+            ],
+            acls,
+        );
+        assert!(closed.is_empty());
+        let paths: Vec<String> = std::iter::from_fn(|| match rx.try_recv() {
+            Some(Outgoing::Event(e)) => Some(e.path),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(paths, vec!["/mine".to_string(), "/open".to_string()]);
     }
 }

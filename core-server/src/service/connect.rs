@@ -1,13 +1,14 @@
 //! Establishing a session on a connection: create a new one or reattach.
 
 use super::{duration_ms, Connection, Service};
-use crate::connection::{LiveConnection, Outbox};
+use crate::connection::{LiveConnection, Outbox, SharedAuth};
 use crate::session::{new_password, new_session_id};
 use crate::tree::AuthId;
 use crate::txn::{Entry, Txn};
 use parking_lot::Mutex;
 use proto::ErrorCode;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What a client asks for when it connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +105,12 @@ impl Service {
             )
         };
         let conn = self.next_conn_id();
+        let auth: SharedAuth = Arc::new(Mutex::new((
+            args.peer_ip
+                .map(|ip| vec![AuthId::new("ip", &ip.to_string())])
+                .unwrap_or_default(),
+            false,
+        )));
         {
             let now = inner.clock.now();
             let mut tracker = inner.tracker.lock();
@@ -127,6 +134,7 @@ impl Service {
                     peer: args.peer_ip,
                     timeout_ms,
                 },
+                auth.clone(),
             );
             state.last_zxid()
         };
@@ -136,12 +144,7 @@ impl Service {
             session_id,
             outbox,
             streams: Mutex::new(HashMap::new()),
-            auth: Mutex::new((
-                args.peer_ip
-                    .map(|ip| vec![AuthId::new("ip", &ip.to_string())])
-                    .unwrap_or_default(),
-                false,
-            )),
+            auth,
             sasl: Mutex::new(Default::default()),
         };
         tracing::debug!(session_id, conn, reattached, "session connected");

@@ -90,8 +90,9 @@ pub struct Connection {
     session_id: i64,
     outbox: Outbox,
     streams: Mutex<HashMap<i64, CancellationToken>>,
-    /// Proven ids (ip always; digest after auth), and super-user status.
-    auth: Mutex<(Vec<AuthId>, bool)>,
+    /// Proven ids (ip always; digest after auth), and super-user status;
+    /// shared with the connection table, which filters watch events by them.
+    auth: crate::connection::SharedAuth,
     /// The connection's SASL exchange (ZooKeeper protocol).
     sasl: Mutex<crate::sasl::digest_md5::Exchange>,
 }

@@ -6,11 +6,13 @@
 //! (`send().await`), then waits for the next applied entry. If the stream
 //! falls behind the history's floor it ends with a `Compacted` event. Events
 //! of a stream are ordered among themselves by zxid; unlike one-shot watches
-//! they are not ordered against the connection's responses.
+//! they are not ordered against the connection's responses. As with other
+//! watches, an event on a node the connection may not READ is left out.
 
-use crate::connection::{Outbox, Outgoing, WatchedEvent};
+use crate::connection::{Outbox, Outgoing, SharedAuth, WatchedEvent};
 use crate::state::ServerState;
-use crate::tree::EventKind;
+use crate::tree::acl::{self, perms};
+use crate::tree::{EventKind, TreeEvent};
 use crate::watch::stream::StreamSpec;
 use proto::ErrorCode;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ pub async fn run(
     state: Arc<ServerState>,
     spec: StreamSpec,
     outbox: Outbox,
+    auth: SharedAuth,
     cancel: CancellationToken,
 ) {
     let mut applied = state.subscribe_applied();
@@ -47,7 +50,8 @@ pub async fn run(
         };
         let caught_up = batch.len() < BATCH;
         for (zxid, events) in &batch {
-            for event in events.iter().filter(|e| spec.matches(e)) {
+            let readable = readable_events(&state, &auth, &spec, events);
+            for event in readable {
                 let out = Outgoing::Event(WatchedEvent {
                     kind: event.kind,
                     path: event.path.clone(),
@@ -81,4 +85,21 @@ pub async fn run(
             }
         }
     }
+}
+
+/// The events of one entry that the stream matches and the connection may
+/// READ (checked against each node's ACL as it was at the change).
+fn readable_events<'e>(
+    state: &ServerState,
+    auth: &SharedAuth,
+    spec: &StreamSpec,
+    events: &'e [TreeEvent],
+) -> Vec<&'e TreeEvent> {
+    let sm = state.read();
+    let held = auth.lock();
+    events
+        .iter()
+        .filter(|e| spec.matches(e))
+        .filter(|e| acl::check(sm.acl_list(e.acl), perms::READ, &held.0, held.1).is_ok())
+        .collect()
 }

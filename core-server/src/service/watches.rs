@@ -82,9 +82,15 @@ impl Service {
                 if zk && !path.is_empty() && !path.contains('/') {
                     return (zxid, Err(ErrorCode::MarshallingError));
                 }
-                let found = kinds(kind)
-                    .iter()
-                    .any(|k| watches.has(connection.conn, *k, &path));
+                // ZooKeeper 3.8 answers for anyone's watch on the path.
+                let anyone = zk && self.config().zk_compat.check_watches_sees_every_session();
+                let found = kinds(kind).iter().any(|k| {
+                    if anyone {
+                        watches.anyone_has(*k, &path)
+                    } else {
+                        watches.has(connection.conn, *k, &path)
+                    }
+                });
                 if found {
                     Ok(Reply::Done)
                 } else {
@@ -220,6 +226,7 @@ impl Service {
             self.inner.state.clone(),
             spec,
             connection.outbox.clone(),
+            connection.auth.clone(),
             cancel,
         ));
         Ok(Reply::WatchStream(stream_id))

@@ -121,8 +121,13 @@ impl StateMachine {
 
     /// The ACL list of a node.
     pub fn acl_of(&self, node: &Node) -> &[Acl] {
+        self.acl_list(node.acl)
+    }
+
+    /// The ACL list at `index` of the ACL table (empty if there is none).
+    pub fn acl_list(&self, index: u32) -> &[Acl] {
         self.acl_lists
-            .get(node.acl as usize)
+            .get(index as usize)
             .map_or(&[], Vec::as_slice)
     }
 

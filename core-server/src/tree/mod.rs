@@ -47,4 +47,10 @@ pub struct TreeEvent {
     pub kind: EventKind,
     /// The node it happened to.
     pub path: String,
+    /// Index (in the state machine's ACL table) of the ACL a watcher needs
+    /// READ on to be told: the node's own, or for NodeChildrenChanged the
+    /// parent's, as it was when the change happened (ZooKeeper 3.8.4+ /
+    /// 3.9.2+, CVE-2024-23944). ACL lists are never removed from the table,
+    /// so the index stays valid after the node is gone.
+    pub acl: u32,
 }

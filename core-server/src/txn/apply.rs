@@ -125,6 +125,7 @@ pub(super) fn apply_op(
             events.push(TreeEvent {
                 kind: EventKind::NodeDataChanged,
                 path: path.clone(),
+                acl: node.acl,
             });
             Ok(OpResult::DataSet(node.stat()))
         }
@@ -240,6 +241,7 @@ fn apply_create(
         NodeKind::Persistent
     };
     let parent = sm.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+    let parent_acl = parent.acl;
     undo.push(Undo::Created {
         path: final_path.clone(),
         parent: parent_path.to_string(),
@@ -256,10 +258,12 @@ fn apply_create(
     events.push(TreeEvent {
         kind: EventKind::NodeCreated,
         path: final_path.clone(),
+        acl: acl_index,
     });
     events.push(TreeEvent {
         kind: EventKind::NodeChildrenChanged,
         path: parent_path.to_string(),
+        acl: parent_acl,
     });
     Ok(OpResult::Created {
         path: final_path,
@@ -277,7 +281,11 @@ fn remove(
 ) {
     let parent_path = path::parent(p).unwrap_or("/").to_string();
     let Some(node) = sm.unlink(p) else { return };
-    let parent_pzxid = sm.nodes.get(&parent_path).map_or(0, |n| n.pzxid);
+    let (parent_pzxid, parent_acl) = sm
+        .nodes
+        .get(&parent_path)
+        .map_or((0, 0), |n| (n.pzxid, n.acl));
+    let node_acl = node.acl;
     if let Some(parent) = sm.nodes.get_mut(&parent_path) {
         if zxid > parent.pzxid {
             parent.pzxid = zxid;
@@ -292,10 +300,12 @@ fn remove(
     events.push(TreeEvent {
         kind: EventKind::NodeDeleted,
         path: p.to_string(),
+        acl: node_acl,
     });
     events.push(TreeEvent {
         kind: EventKind::NodeChildrenChanged,
         path: parent_path,
+        acl: parent_acl,
     });
 }
 

@@ -93,11 +93,13 @@ fn create_sets_stat_and_moves_parent_pzxid_and_cversion() {
         vec![
             TreeEvent {
                 kind: EventKind::NodeCreated,
-                path: "/a".into()
+                path: "/a".into(),
+                acl: 0,
             },
             TreeEvent {
                 kind: EventKind::NodeChildrenChanged,
-                path: "/".into()
+                path: "/".into(),
+                acl: 0,
             },
         ]
     );

@@ -23,7 +23,10 @@ pub struct EventHistory {
 
 /// Rough heap bytes of one history entry.
 fn entry_bytes(events: &[TreeEvent]) -> usize {
-    48 + events.iter().map(|e| 32 + e.path.len()).sum::<usize>()
+    48 + events
+        .iter()
+        .map(|e| std::mem::size_of::<TreeEvent>() + e.path.len())
+        .sum::<usize>()
 }
 
 impl EventHistory {
@@ -99,6 +102,7 @@ mod tests {
         vec![TreeEvent {
             kind: EventKind::NodeCreated,
             path: path.into(),
+            acl: 0,
         }]
     }
 

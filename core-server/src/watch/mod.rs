@@ -14,4 +14,4 @@ pub mod registry;
 pub mod stream;
 
 pub use history::EventHistory;
-pub use registry::{WatchKind, WatchRegistry};
+pub use registry::{Delivery, WatchKind, WatchRegistry};

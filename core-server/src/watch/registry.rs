@@ -15,6 +15,18 @@ use crate::connection::{ConnId, WatchedEvent};
 use crate::tree::{EventKind, TreeEvent};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+/// One event bound for one connection, with the ACL (an index into the
+/// state machine's ACL table) the connection must have READ on to get it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The watching connection.
+    pub conn: ConnId,
+    /// What it is told.
+    pub event: WatchedEvent,
+    /// The ACL that decides whether it may be told (`TreeEvent::acl`).
+    pub acl: u32,
+}
+
 /// The kinds of registration a connection can hold on a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WatchKind {
@@ -80,6 +92,14 @@ impl WatchRegistry {
             .get(&kind)
             .and_then(|t| t.get(path))
             .is_some_and(|set| set.contains(&conn))
+    }
+
+    /// True if any connection holds a watch of this kind on this path.
+    pub fn anyone_has(&self, kind: WatchKind, path: &str) -> bool {
+        self.tables
+            .get(&kind)
+            .and_then(|t| t.get(path))
+            .is_some_and(|set| !set.is_empty())
     }
 
     /// Removes the connection's watches of the given kinds on a path; returns
@@ -154,10 +174,11 @@ impl WatchRegistry {
     }
 
     /// Who gets which event of one applied entry, in order (one-shot watches
-    /// that fired are gone). Called under the state lock, and delivered
+    /// that fired are gone, also for a connection the ACL check will then
+    /// keep the event from, as in ZooKeeper). Called under the state lock, and delivered
     /// before it is released, so no reader can see the change before its
     /// event is queued.
-    pub fn trigger(&mut self, zxid: i64, events: &[TreeEvent]) -> Vec<(ConnId, WatchedEvent)> {
+    pub fn trigger(&mut self, zxid: i64, events: &[TreeEvent]) -> Vec<Delivery> {
         let mut deliveries = Vec::new();
         if self.by_conn.is_empty() {
             return deliveries;
@@ -188,16 +209,17 @@ impl WatchRegistry {
                 }
             }
             for conn in targets {
-                deliveries.push((
+                deliveries.push(Delivery {
                     conn,
-                    WatchedEvent {
+                    event: WatchedEvent {
                         kind: event.kind,
                         path: event.path.clone(),
                         zxid,
                         stream_id: 0,
                         err: proto::ErrorCode::Ok,
                     },
-                ));
+                    acl: event.acl,
+                });
             }
         }
         deliveries
@@ -217,15 +239,16 @@ mod tests {
         TreeEvent {
             kind,
             path: path.to_string(),
+            acl: 0,
         }
     }
 
     /// What connection 1 is to be sent.
-    fn to_one(deliveries: Vec<(ConnId, WatchedEvent)>) -> Vec<(EventKind, String)> {
+    fn to_one(deliveries: Vec<Delivery>) -> Vec<(EventKind, String)> {
         deliveries
             .into_iter()
-            .filter(|(conn, _)| *conn == 1)
-            .map(|(_, e)| (e.kind, e.path))
+            .filter(|d| d.conn == 1)
+            .map(|d| (d.event.kind, d.event.path))
             .collect()
     }
 
@@ -318,7 +341,7 @@ mod tests {
         reg.add(1, WatchKind::Recursive, "/");
         reg.add(2, WatchKind::Data, "/a");
         let sent = reg.trigger(5, &[ev(EventKind::NodeDataChanged, "/a")]);
-        let mut conns: Vec<ConnId> = sent.iter().map(|(c, _)| *c).collect();
+        let mut conns: Vec<ConnId> = sent.iter().map(|d| d.conn).collect();
         conns.sort();
         assert_eq!(conns, vec![1, 2]);
     }

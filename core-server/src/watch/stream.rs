@@ -52,6 +52,7 @@ mod tests {
         TreeEvent {
             kind,
             path: path.into(),
+            acl: 0,
         }
     }
 

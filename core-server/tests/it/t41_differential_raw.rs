@@ -338,6 +338,73 @@ async fn compat_steps(addr: SocketAddr, root: &str, log: &mut Vec<String>) -> an
     Ok(())
 }
 
+/// A notification as `type path`.
+fn describe_event(frame: &[u8]) -> String {
+    let int = |at: usize| {
+        frame
+            .get(at..at + 4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (Some(kind), Some(len)) = (int(16), int(24)) else {
+        return format!("short event frame of {} bytes", frame.len());
+    };
+    let path = frame
+        .get(28..28 + len.max(0) as usize)
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    format!("{kind} {path}")
+}
+
+/// Watch events are filtered by READ (ZooKeeper 3.8.4+ / 3.9.2+, and the
+/// CVE-2024-23944 fix Debian's 3.8.0 carries): a watcher without READ on a
+/// node is not told about it, by a recursive watch or a one-shot one.
+async fn acl_filter_steps(
+    addr: SocketAddr,
+    root: &str,
+    log: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let mut writer = RawZk::connect(addr).await?;
+    let mut watcher = RawZk::connect(addr).await?;
+    let base = format!("{root}/filtered");
+    let unreadable = format!("{base}/unreadable");
+    let child = format!("{unreadable}/c");
+    let open = format!("{base}/open");
+    writer.call(&raw_zk::create(1, &base, b"")).await?;
+    let all_but_read = Body::default()
+        .string(&unreadable)
+        .bytes(b"s")
+        .i32(1)
+        .i32(30)
+        .string("world")
+        .string("anyone")
+        .i32(0);
+    writer
+        .call(&raw_zk::request(2, raw_zk::OP_CREATE, all_but_read))
+        .await?;
+    writer.call(&raw_zk::create(3, &open, b"")).await?;
+    watcher.call(&raw_zk::add_recursive_watch(1, &base)).await?;
+    let exists = raw_zk::request(2, raw_zk::OP_EXISTS, raw_zk::watch_body(&unreadable, true));
+    watcher.call(&exists).await?;
+    writer.call(&raw_zk::set_data(4, &unreadable, b"x")).await?;
+    writer.call(&raw_zk::create(5, &child, b"")).await?;
+    let delete = raw_zk::path_body(&child).i32(-1);
+    writer
+        .call(&raw_zk::request(6, raw_zk::OP_DELETE, delete))
+        .await?;
+    writer.call(&raw_zk::set_data(7, &open, b"y")).await?;
+    let sync = raw_zk::request(3, raw_zk::OP_SYNC, raw_zk::path_body(&base));
+    let mut events = watcher.call_with_events(&sync).await?.0;
+    events.extend(
+        watcher
+            .call_with_events(&raw_zk::get_data(4, &open))
+            .await?
+            .0,
+    );
+    let seen: Vec<String> = events.iter().map(|e| describe_event(e)).collect();
+    log.push(format!("events of a watcher without READ: {seen:?}"));
+    Ok(())
+}
+
 async fn script(addr: SocketAddr, root: &str) -> anyhow::Result<Vec<String>> {
     let mut zk = RawZk::connect(addr).await?;
     let mut log = Vec::new();
@@ -351,6 +418,7 @@ async fn script(addr: SocketAddr, root: &str) -> anyhow::Result<Vec<String>> {
     multi_steps(&mut zk, root, &mut log).await?;
     frame_steps(addr, root, &mut log).await?;
     compat_steps(addr, root, &mut log).await?;
+    acl_filter_steps(addr, root, &mut log).await?;
     Ok(log)
 }
 
@@ -385,5 +453,24 @@ async fn corral_matches_apache_zookeeper_byte_for_byte() -> anyhow::Result<()> {
         mismatches.len(),
         expected.len()
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_watcher_without_read_is_not_told_in_either_compat_mode() -> anyhow::Result<()> {
+    use core_server::config::ZkCompat;
+    for compat in [ZkCompat::V3_8, ZkCompat::V3_9] {
+        let (_server, addr) = crate::t48_zk_compat::zk_server(compat).await?;
+        let mut log = Vec::new();
+        acl_filter_steps(addr, "", &mut log).await?;
+        assert_eq!(
+            log,
+            vec![
+                "events of a watcher without READ: [\"1 /filtered/unreadable/c\", \
+                 \"2 /filtered/unreadable/c\", \"3 /filtered/open\"]"
+                    .to_string()
+            ]
+        );
+    }
     Ok(())
 }

@@ -127,3 +127,33 @@ async fn zk_compat_3_8_answers_as_zookeeper_3_8_0() -> anyhow::Result<()> {
     assert_eq!(event_zxid, -1, "3.8 notifications carry -1");
     Ok(())
 }
+
+/// checkWatches (Any) by a session with no watch of its own on a path that
+/// another session watches: 3.8 finds the other's watch (its
+/// `containsWatcher` looks only for a watcher set on the path), 3.9 does not
+/// (ZOOKEEPER-4471).
+async fn check_watches_of_another_session(compat: ZkCompat) -> anyhow::Result<i32> {
+    let (server, mut watcher) = server(compat).await?;
+    let addr = server
+        .zk_addr()
+        .ok_or_else(|| anyhow::anyhow!("no zk listener"))?;
+    let exists = raw_zk::request(1, raw_zk::OP_EXISTS, raw_zk::watch_body("/x", true));
+    assert_eq!(watcher.call(&exists).await?.err, ErrorCode::NoNode.as_i32());
+    let mut other = RawZk::connect(addr).await?;
+    let check = Body::default().string("/x").i32(3);
+    let check = raw_zk::request(1, raw_zk::OP_CHECK_WATCHES, check);
+    let answer = other.call(&check).await?.err;
+    let own = watcher.call(&check).await?.err;
+    assert_eq!(own, 0, "the watching session always finds its watch");
+    Ok(answer)
+}
+
+#[tokio::test]
+async fn check_watches_sees_other_sessions_watches_only_as_3_8() -> anyhow::Result<()> {
+    assert_eq!(check_watches_of_another_session(ZkCompat::V3_8).await?, 0);
+    assert_eq!(
+        check_watches_of_another_session(ZkCompat::V3_9).await?,
+        ErrorCode::NoWatcher.as_i32()
+    );
+    Ok(())
+}
