@@ -21,7 +21,7 @@ use super::{Connection, Service};
 use proto::ErrorCode;
 
 /// Whether `protocol` gets the native API's strict path rules.
-fn is_strict(protocol: Protocol) -> bool {
+pub(super) fn is_strict(protocol: Protocol) -> bool {
     matches!(protocol, Protocol::Native)
 }
 

@@ -80,8 +80,14 @@ impl Service {
             }
             Request::GetAllChildrenNumber { path } => {
                 self.read_path(connection, &path).and_then(|at| {
-                    let count = state.all_children_number(at)?;
+                    let mut count = state.all_children_number(at)?;
                     self.read_allowed(connection, &state, at)?;
+                    // ZooKeeper counts the keys under `path + "/"` in a
+                    // map holding the root as both "" and "/": for "" the
+                    // root itself is one of them.
+                    if path.is_empty() && !super::paths::is_strict(connection.protocol) {
+                        count = count.saturating_add(1);
+                    }
                     Ok(Reply::Count(count))
                 })
             }

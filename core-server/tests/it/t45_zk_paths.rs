@@ -256,3 +256,28 @@ async fn the_native_api_refuses_every_invalid_path_with_bad_arguments() -> anyho
     assert_eq!(raw::created_path(&made).as_deref(), Some("/r/0000000000"));
     Ok(())
 }
+
+/// getAllChildrenNumber counts `path + "/"` prefixes in ZooKeeper's node
+/// map, where the root is kept as both "" and "/": so "" counts one more
+/// than "/" (found by the seeded differential against 3.8.0).
+#[tokio::test]
+async fn all_children_of_the_empty_path_count_the_root_too() -> anyhow::Result<()> {
+    let server = testkit::TestServer::start().await?;
+    let mut zk = zk_session(&server).await?;
+    for path in ["/a", "/a/x"] {
+        assert_eq!(code(&mut zk, raw_zk::OP_CREATE, path).await?, 0);
+    }
+    let mut counts = Vec::new();
+    for path in ["/", ""] {
+        let count = raw_zk::request(9, raw_zk::OP_ALL_CHILDREN_NUMBER, raw_zk::path_body(path));
+        let (header, frame) = zk.call_frame(&count).await?;
+        assert_eq!(header.err, 0);
+        let bytes = frame
+            .get(16..20)
+            .ok_or_else(|| anyhow::anyhow!("short reply"))?;
+        counts.push(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
+    }
+    // /zookeeper, /zookeeper/quota, /zookeeper/config, /a, /a/x.
+    assert_eq!(counts, vec![5, 6]);
+    Ok(())
+}
