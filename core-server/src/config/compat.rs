@@ -15,7 +15,7 @@ pub enum ZkCompat {
     V3_9,
     /// ZooKeeper 3.8.0: `exists` answers without a READ check, a plain
     /// create inside multi returns its path only, notifications carry -1,
-    /// checkWatches sees every connection's watches.
+    /// watches are kept as 3.8's watch managers keep them.
     #[serde(rename = "3.8")]
     V3_8,
 }
@@ -33,12 +33,15 @@ impl ZkCompat {
         self == ZkCompat::V3_9
     }
 
-    /// True when checkWatches finds a watch of any connection on the exact
-    /// path, not only the caller's: ZooKeeper 3.8's
-    /// `WatchManager.containsWatcher` looks at the path's watcher set, not
-    /// for the caller in it (fixed in 3.9.0 by ZOOKEEPER-4471).
-    pub fn check_watches_sees_every_session(self) -> bool {
-        self == ZkCompat::V3_8
+    /// How watches are kept: 3.8 holds one mode per connection and path in
+    /// each watch manager (a later registration replaces it; checkWatches
+    /// sees every connection's watches; removeWatches drops a manager's
+    /// whole registration), 3.9 a set of modes (ZOOKEEPER-4466, -4471).
+    pub fn watch_model(self) -> crate::watch::WatchModel {
+        match self {
+            ZkCompat::V3_9 => crate::watch::WatchModel::ModeSet,
+            ZkCompat::V3_8 => crate::watch::WatchModel::OneMode,
+        }
     }
 
     /// The zxid a watch notification carries for a change made at `zxid`.

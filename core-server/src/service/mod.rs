@@ -148,6 +148,10 @@ impl Service {
         for (id, info) in state.read().sessions() {
             tracker.add(id, duration_ms(info.timeout_ms), now);
         }
+        state
+            .watches()
+            .lock()
+            .set_model(config.zk_compat.watch_model());
         Service {
             inner: Arc::new(Inner {
                 config,

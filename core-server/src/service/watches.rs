@@ -1,37 +1,13 @@
 //! Watch requests: persistent watches, removal, re-registration with catch-up
 //! events after a reconnect, and resumable watch streams.
 
-use super::{Connection, Reply, Request, Service, SetWatches, WatcherType};
+use super::{Connection, Reply, Request, Service, SetWatches};
 use crate::connection::{Outgoing, WatchedEvent};
 use crate::tree::EventKind;
 use crate::watch::stream::StreamSpec;
 use crate::watch::WatchKind;
 use proto::ErrorCode;
 use std::sync::atomic::Ordering;
-
-/// The watches a check or removal of `kind` finds, as in ZooKeeper, where
-/// a persistent watch is held as both a data and a child watch and a
-/// recursive one as a data watch.
-fn kinds(kind: WatcherType) -> &'static [WatchKind] {
-    match kind {
-        WatcherType::Children => &[WatchKind::Child, WatchKind::Persistent],
-        WatcherType::Data => &[
-            WatchKind::Data,
-            WatchKind::Exist,
-            WatchKind::Persistent,
-            WatchKind::Recursive,
-        ],
-        WatcherType::Any => &[
-            WatchKind::Data,
-            WatchKind::Exist,
-            WatchKind::Child,
-            WatchKind::Persistent,
-            WatchKind::Recursive,
-        ],
-        WatcherType::Persistent => &[WatchKind::Persistent],
-        WatcherType::PersistentRecursive => &[WatchKind::Recursive],
-    }
-}
 
 impl Service {
     pub(super) fn watch_request(
@@ -57,18 +33,8 @@ impl Service {
                 })
             }
             Request::RemoveWatches { path, kind } => {
-                // Removing the child side of a persistent watch leaves
-                // ZooKeeper a data-only persistent watch; Corral keeps the
-                // whole watch (docs/wire-compat.md).
-                let removes: &[WatchKind] = match kind {
-                    WatcherType::Children => &[WatchKind::Child],
-                    other => kinds(other),
-                };
                 let mut watches = self.inner.state.watches().lock();
-                let kept_persistent = kind == WatcherType::Children
-                    && watches.has(connection.conn, WatchKind::Persistent, &path);
-                let removed = watches.remove(connection.conn, removes, &path) || kept_persistent;
-                if removed {
+                if watches.remove(connection.conn, kind, &path) {
                     Ok(Reply::Done)
                 } else {
                     Err(ErrorCode::NoWatcher)
@@ -82,16 +48,7 @@ impl Service {
                 if zk && !path.is_empty() && !path.contains('/') {
                     return (zxid, Err(ErrorCode::MarshallingError));
                 }
-                // ZooKeeper 3.8 answers for anyone's watch on the path.
-                let anyone = zk && self.config().zk_compat.check_watches_sees_every_session();
-                let found = kinds(kind).iter().any(|k| {
-                    if anyone {
-                        watches.anyone_has(*k, &path)
-                    } else {
-                        watches.has(connection.conn, *k, &path)
-                    }
-                });
-                if found {
+                if watches.check(connection.conn, kind, &path) {
                     Ok(Reply::Done)
                 } else {
                     Err(ErrorCode::NoWatcher)

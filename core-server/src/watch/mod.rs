@@ -10,8 +10,10 @@
 //! produced by apply.
 
 pub mod history;
+pub mod manager;
 pub mod registry;
 pub mod stream;
 
 pub use history::EventHistory;
+pub use manager::Model as WatchModel;
 pub use registry::{Delivery, WatchKind, WatchRegistry};

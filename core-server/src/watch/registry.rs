@@ -1,19 +1,25 @@
-//! Who watches what: one-shot, persistent and recursive registrations per connection.
+//! Who watches what: one-shot, persistent and recursive registrations per
+//! connection, kept as ZooKeeper keeps them, in a data and a child
+//! [`Manager`].
 //!
-//! Trigger rules are ZooKeeper's (reference §5.2): NodeCreated fires exist and
-//! data watches; NodeDeleted fires data, exist and child watches; NodeDataChanged
-//! fires data and exist watches; NodeChildrenChanged fires child watches.
-//! Persistent watches see all four on their exact path; recursive watches see
-//! created / deleted / data-changed on the path and every descendant. A
-//! connection gets one notification per event however many of its watches match.
+//! getData and exists register a one-shot watch with the data manager,
+//! getChildren with the child manager; a persistent watch goes to both, a
+//! recursive one to the data manager (3.9) or to both (3.8). NodeCreated and
+//! NodeDataChanged trigger the data manager on the path; NodeDeleted both
+//! managers on the path; NodeChildrenChanged the child manager on the
+//! parent. A connection gets one notification per event however many of
+//! its watches match. checkWatches and removeWatches follow the release
+//! chosen by `zk_compat` ([`Model`]).
 //!
 //! [`WatchRegistry::trigger`] only says who gets which event; delivery is
 //! the connection table's (`connection::ConnectionTable::deliver`), which
 //! never blocks apply.
 
+use super::manager::{Manager, Model, PERSISTENT, RECURSIVE, STANDARD};
 use crate::connection::{ConnId, WatchedEvent};
+use crate::request::WatcherType;
 use crate::tree::{EventKind, TreeEvent};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 /// One event bound for one connection, with the ACL (an index into the
 /// state machine's ACL table) the connection must have READ on to get it.
@@ -27,12 +33,12 @@ pub struct Delivery {
     pub acl: u32,
 }
 
-/// The kinds of registration a connection can hold on a path.
+/// The kinds of registration a connection can make on a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WatchKind {
     /// One-shot data watch (getData, or exists on an existing node).
     Data,
-    /// One-shot exist watch on a missing node.
+    /// One-shot exist watch on a missing node (a data watch to ZooKeeper).
     Exist,
     /// One-shot child watch (getChildren).
     Child,
@@ -42,145 +48,131 @@ pub enum WatchKind {
     Recursive,
 }
 
-const KINDS: [WatchKind; 5] = [
-    WatchKind::Data,
-    WatchKind::Exist,
-    WatchKind::Child,
-    WatchKind::Persistent,
-    WatchKind::Recursive,
-];
-
 /// All watches on this server.
 #[derive(Debug, Default)]
 pub struct WatchRegistry {
-    tables: HashMap<WatchKind, HashMap<String, HashSet<ConnId>>>,
-    by_conn: HashMap<ConnId, HashSet<(WatchKind, String)>>,
+    model: Model,
+    data: Manager,
+    child: Manager,
 }
 
 impl WatchRegistry {
-    /// An empty registry.
+    /// An empty registry with ZooKeeper 3.9's rules.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_model(Model::ModeSet)
+    }
+
+    /// An empty registry with the given release's rules.
+    pub fn with_model(model: Model) -> Self {
+        WatchRegistry {
+            model,
+            data: Manager::new(model),
+            child: Manager::new(model),
+        }
+    }
+
+    /// Switches to `model`'s rules. Done before the first connection; a
+    /// registry already holding watches keeps its rules.
+    pub fn set_model(&mut self, model: Model) {
+        if self.is_empty() {
+            *self = Self::with_model(model);
+        }
     }
 
     /// Forgets a connection and every watch it held.
     pub fn detach(&mut self, conn: ConnId) {
-        if let Some(held) = self.by_conn.remove(&conn) {
-            for (kind, path) in held {
-                self.remove_one(kind, &path, conn);
-            }
-        }
+        self.data.detach(conn);
+        self.child.detach(conn);
     }
 
-    /// Registers a watch (idempotent: the same kind on the same path is one watch).
+    /// Registers a watch (the same kind on the same path again is one watch).
     pub fn add(&mut self, conn: ConnId, kind: WatchKind, path: &str) {
-        self.tables
-            .entry(kind)
-            .or_default()
-            .entry(path.to_string())
-            .or_default()
-            .insert(conn);
-        self.by_conn
-            .entry(conn)
-            .or_default()
-            .insert((kind, path.to_string()));
-    }
-
-    /// True if the connection holds a watch of this kind on this path.
-    pub fn has(&self, conn: ConnId, kind: WatchKind, path: &str) -> bool {
-        self.tables
-            .get(&kind)
-            .and_then(|t| t.get(path))
-            .is_some_and(|set| set.contains(&conn))
-    }
-
-    /// True if any connection holds a watch of this kind on this path.
-    pub fn anyone_has(&self, kind: WatchKind, path: &str) -> bool {
-        self.tables
-            .get(&kind)
-            .and_then(|t| t.get(path))
-            .is_some_and(|set| !set.is_empty())
-    }
-
-    /// Removes the connection's watches of the given kinds on a path; returns
-    /// whether any was removed.
-    pub fn remove(&mut self, conn: ConnId, kinds: &[WatchKind], path: &str) -> bool {
-        let mut removed = false;
-        for kind in kinds {
-            if self.has(conn, *kind, path) {
-                self.remove_one(*kind, path, conn);
-                if let Some(held) = self.by_conn.get_mut(&conn) {
-                    held.remove(&(*kind, path.to_string()));
+        match kind {
+            WatchKind::Data | WatchKind::Exist => self.data.add(conn, path, STANDARD),
+            WatchKind::Child => self.child.add(conn, path, STANDARD),
+            WatchKind::Persistent => {
+                self.data.add(conn, path, PERSISTENT);
+                self.child.add(conn, path, PERSISTENT);
+            }
+            WatchKind::Recursive => {
+                self.data.add(conn, path, RECURSIVE);
+                if self.model == Model::OneMode {
+                    self.child.add(conn, path, RECURSIVE);
                 }
-                removed = true;
             }
         }
-        removed
     }
 
-    /// The paths a connection watches, per kind (for introspection and tests).
-    pub fn watches_of(&self, conn: ConnId) -> BTreeSet<(WatchKind, String)> {
-        self.by_conn
-            .get(&conn)
-            .map(|held| held.iter().cloned().collect())
-            .unwrap_or_default()
+    /// checkWatches: whether a watch of `kind` is found on `path` for the
+    /// connection. 3.9 looks for the mode the type names (Data and Children:
+    /// one-shot); 3.8 answers for any connection's registration on the path
+    /// in the manager (its `containsWatcher`, fixed by ZOOKEEPER-4471).
+    pub fn check(&self, conn: ConnId, kind: WatcherType, path: &str) -> bool {
+        let data = self.data.modes(conn, path);
+        let child = self.child.modes(conn, path);
+        match (self.model, kind) {
+            (Model::OneMode, WatcherType::Children) => self.child.anyone(path),
+            (Model::OneMode, WatcherType::Data) => self.data.anyone(path),
+            (Model::OneMode, WatcherType::Any) => self.child.anyone(path) || self.data.anyone(path),
+            (_, WatcherType::Children) => child & STANDARD != 0,
+            (_, WatcherType::Data) => data & STANDARD != 0,
+            (_, WatcherType::Any) => data != 0 || child != 0,
+            (_, WatcherType::Persistent) => data & PERSISTENT != 0,
+            (_, WatcherType::PersistentRecursive) => data & RECURSIVE != 0,
+        }
+    }
+
+    /// removeWatches: removes the connection's watches of `kind` on `path`;
+    /// whether any was removed. 3.8 removes the whole registration from the
+    /// manager the type names (so Children leaves a persistent watch
+    /// data-only); 3.9 removes only the mode it names.
+    pub fn remove(&mut self, conn: ConnId, kind: WatcherType, path: &str) -> bool {
+        let whole = self.model == Model::OneMode;
+        match kind {
+            WatcherType::Children => self.child.remove(conn, path, (!whole).then_some(STANDARD)),
+            WatcherType::Data => self.data.remove(conn, path, (!whole).then_some(STANDARD)),
+            WatcherType::Any => {
+                let child = self.child.remove(conn, path, None);
+                self.data.remove(conn, path, None) || child
+            }
+            WatcherType::Persistent => {
+                let child = self.child.remove(conn, path, Some(PERSISTENT));
+                self.data.remove(conn, path, Some(PERSISTENT)) || child
+            }
+            WatcherType::PersistentRecursive => {
+                let child = self.child.remove(conn, path, Some(RECURSIVE));
+                self.data.remove(conn, path, Some(RECURSIVE)) || child
+            }
+        }
     }
 
     /// Every registration as (connection, path), sorted (admin views).
     pub fn all(&self) -> BTreeSet<(ConnId, String)> {
-        self.by_conn
-            .iter()
-            .flat_map(|(conn, held)| held.iter().map(move |(_, path)| (*conn, path.clone())))
+        self.data
+            .registrations()
+            .chain(self.child.registrations())
+            .map(|(conn, path)| (conn, path.to_string()))
             .collect()
     }
 
-    /// Total number of registrations.
+    /// Number of (connection, path) registrations, per manager.
     pub fn len(&self) -> usize {
-        self.by_conn.values().map(HashSet::len).sum()
+        self.data.len() + self.child.len()
     }
 
-    /// True when nobody watches anything.
+    /// True when no connection watches anything.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn remove_one(&mut self, kind: WatchKind, path: &str, conn: ConnId) {
-        if let Some(table) = self.tables.get_mut(&kind) {
-            if let Some(set) = table.get_mut(path) {
-                set.remove(&conn);
-                if set.is_empty() {
-                    table.remove(path);
-                }
-            }
-        }
-    }
-
-    fn take_one_shot(&mut self, kind: WatchKind, path: &str, into: &mut BTreeSet<ConnId>) {
-        let Some(set) = self.tables.get_mut(&kind).and_then(|t| t.remove(path)) else {
-            return;
-        };
-        for conn in set {
-            if let Some(held) = self.by_conn.get_mut(&conn) {
-                held.remove(&(kind, path.to_string()));
-            }
-            into.insert(conn);
-        }
-    }
-
-    fn peek(&self, kind: WatchKind, path: &str, into: &mut BTreeSet<ConnId>) {
-        if let Some(set) = self.tables.get(&kind).and_then(|t| t.get(path)) {
-            into.extend(set.iter().copied());
-        }
+        self.data.is_empty() && self.child.is_empty()
     }
 
     /// Who gets which event of one applied entry, in order (one-shot watches
     /// that fired are gone, also for a connection the ACL check will then
-    /// keep the event from, as in ZooKeeper). Called under the state lock, and delivered
-    /// before it is released, so no reader can see the change before its
-    /// event is queued.
+    /// keep the event from, as in ZooKeeper). Called under the state lock,
+    /// and delivered before it is released, so no reader can see the change
+    /// before its event is queued.
     pub fn trigger(&mut self, zxid: i64, events: &[TreeEvent]) -> Vec<Delivery> {
         let mut deliveries = Vec::new();
-        if self.by_conn.is_empty() {
+        if self.is_empty() {
             return deliveries;
         }
         for event in events {
@@ -188,24 +180,14 @@ impl WatchRegistry {
             let path = event.path.as_str();
             match event.kind {
                 EventKind::NodeCreated | EventKind::NodeDataChanged => {
-                    self.take_one_shot(WatchKind::Data, path, &mut targets);
-                    self.take_one_shot(WatchKind::Exist, path, &mut targets);
+                    self.data.trigger(path, false, &mut targets);
                 }
                 EventKind::NodeDeleted => {
-                    self.take_one_shot(WatchKind::Data, path, &mut targets);
-                    self.take_one_shot(WatchKind::Exist, path, &mut targets);
-                    self.take_one_shot(WatchKind::Child, path, &mut targets);
+                    self.data.trigger(path, false, &mut targets);
+                    self.child.trigger(path, false, &mut targets);
                 }
                 EventKind::NodeChildrenChanged => {
-                    self.take_one_shot(WatchKind::Child, path, &mut targets);
-                }
-            }
-            self.peek(WatchKind::Persistent, path, &mut targets);
-            if event.kind != EventKind::NodeChildrenChanged {
-                let mut ancestor = Some(path);
-                while let Some(p) = ancestor {
-                    self.peek(WatchKind::Recursive, p, &mut targets);
-                    ancestor = proto::path::parent(p);
+                    self.child.trigger(path, true, &mut targets);
                 }
             }
             for conn in targets {
@@ -223,11 +205,6 @@ impl WatchRegistry {
             }
         }
         deliveries
-    }
-
-    /// Every kind, for "remove any".
-    pub fn all_kinds() -> &'static [WatchKind] {
-        &KINDS
     }
 }
 
@@ -302,7 +279,7 @@ mod tests {
             ],
         );
         assert_eq!(sent.len(), 4);
-        assert!(reg.has(1, WatchKind::Persistent, "/a"));
+        assert!(reg.check(1, WatcherType::Persistent, "/a"));
     }
 
     #[test]
@@ -352,8 +329,64 @@ mod tests {
         reg.add(1, WatchKind::Data, "/a");
         reg.add(2, WatchKind::Data, "/a");
         reg.detach(1);
-        assert!(!reg.has(1, WatchKind::Data, "/a"));
-        assert!(reg.has(2, WatchKind::Data, "/a"));
+        assert!(!reg.check(1, WatcherType::Data, "/a"));
+        assert!(reg.check(2, WatcherType::Data, "/a"));
         assert_eq!(reg.len(), 1);
+    }
+
+    #[test]
+    fn in_3_8_a_recursive_watch_replaces_a_persistent_one_on_both_sides() {
+        // Seeded differential seed 59: addWatch PERSISTENT then
+        // PERSISTENT_RECURSIVE on one path; 3.8.0 then no longer reports
+        // NodeChildrenChanged there.
+        let mut reg = WatchRegistry::with_model(Model::OneMode);
+        reg.add(1, WatchKind::Persistent, "/r");
+        reg.add(1, WatchKind::Recursive, "/r");
+        let sent = reg.trigger(
+            5,
+            &[
+                ev(EventKind::NodeDeleted, "/r/c"),
+                ev(EventKind::NodeChildrenChanged, "/r"),
+            ],
+        );
+        assert_eq!(to_one(sent), vec![(EventKind::NodeDeleted, "/r/c".into())]);
+        let mut reg = WatchRegistry::new();
+        reg.add(1, WatchKind::Persistent, "/r");
+        reg.add(1, WatchKind::Recursive, "/r");
+        let sent = reg.trigger(6, &[ev(EventKind::NodeChildrenChanged, "/r")]);
+        assert_eq!(sent.len(), 1, "3.9 keeps both modes");
+    }
+
+    #[test]
+    fn removing_the_child_side_of_a_persistent_watch_differs_by_release() {
+        let children = [ev(EventKind::NodeChildrenChanged, "/a")];
+        let data = [ev(EventKind::NodeDataChanged, "/a")];
+        let mut reg = WatchRegistry::with_model(Model::OneMode);
+        reg.add(1, WatchKind::Persistent, "/a");
+        assert!(reg.remove(1, WatcherType::Children, "/a"));
+        assert!(reg.trigger(5, &children).is_empty(), "3.8: data side only");
+        assert_eq!(reg.trigger(6, &data).len(), 1);
+        let mut reg = WatchRegistry::new();
+        reg.add(1, WatchKind::Persistent, "/a");
+        assert!(
+            !reg.remove(1, WatcherType::Children, "/a"),
+            "3.9: no one-shot child watch"
+        );
+        assert!(!reg.check(1, WatcherType::Children, "/a"));
+        assert!(reg.check(1, WatcherType::Any, "/a"));
+        assert_eq!(reg.trigger(7, &children).len(), 1);
+        assert!(reg.remove(1, WatcherType::Persistent, "/a"));
+        assert!(reg.is_empty());
+    }
+
+    #[test]
+    fn in_3_8_check_watches_finds_another_connections_watch() {
+        let mut reg = WatchRegistry::with_model(Model::OneMode);
+        reg.add(2, WatchKind::Exist, "/x");
+        assert!(reg.check(1, WatcherType::Data, "/x"));
+        assert!(!reg.check(1, WatcherType::Children, "/x"));
+        let mut reg = WatchRegistry::new();
+        reg.add(2, WatchKind::Exist, "/x");
+        assert!(!reg.check(1, WatcherType::Data, "/x"));
     }
 }
