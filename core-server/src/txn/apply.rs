@@ -318,13 +318,18 @@ fn close_session(
     if sm.sessions.remove(&session_id).is_none() {
         return Err(ErrorCode::SessionExpired);
     }
-    let paths: Vec<String> = sm
+    let owned: Vec<(i64, String)> = sm
         .ephemerals
         .get(&session_id)
-        .map(|s| s.iter().cloned().collect())
+        .map(|s| {
+            s.iter()
+                .map(|p| (sm.nodes.get(p.as_str()).map_or(0, |n| n.czxid), p.clone()))
+                .collect()
+        })
         .unwrap_or_default();
     let mut undo = Vec::new();
-    for p in paths {
+    // In ZooKeeper's order, so their events come in its order too.
+    for p in super::java_order::close_order(owned) {
         remove(sm, zxid, &p, &mut undo, events);
     }
     Ok(OpResult::SessionClosed)

@@ -7,6 +7,7 @@
 //! its zxid. Must not touch: `.await`, clocks, randomness, hash iteration order.
 
 mod apply;
+pub mod java_order;
 mod multi;
 
 pub use apply::apply;
