@@ -111,6 +111,12 @@ impl WatchRegistry {
         let data = self.data.modes(conn, path);
         let child = self.child.modes(conn, path);
         match (self.model, kind) {
+            // 3.8 walks the path and its parents, and "" has no steps.
+            (Model::OneMode, WatcherType::Children | WatcherType::Data | WatcherType::Any)
+                if path.is_empty() =>
+            {
+                false
+            }
             (Model::OneMode, WatcherType::Children) => self.child.anyone(path),
             (Model::OneMode, WatcherType::Data) => self.data.anyone(path),
             (Model::OneMode, WatcherType::Any) => self.child.anyone(path) || self.data.anyone(path),
@@ -385,6 +391,11 @@ mod tests {
         reg.add(2, WatchKind::Exist, "/x");
         assert!(reg.check(1, WatcherType::Data, "/x"));
         assert!(!reg.check(1, WatcherType::Children, "/x"));
+        reg.add(1, WatchKind::Recursive, "");
+        assert!(
+            !reg.check(1, WatcherType::Data, ""),
+            "seed 474: \"\" is never found"
+        );
         let mut reg = WatchRegistry::new();
         reg.add(2, WatchKind::Exist, "/x");
         assert!(!reg.check(1, WatcherType::Data, "/x"));
