@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// releases differ: 3.9 (default) or 3.8 (3.8.0 exactly).
     #[arg(long)]
     zk_compat: Option<core_server::config::ZkCompat>,
+    /// Read-only mode (ZooKeeper's readonlymode.enabled): when cut off from
+    /// the quorum, keep serving reads to clients that allow read-only.
+    #[arg(long)]
+    read_only_mode: bool,
     /// Snapshot and truncate the log every N entries.
     #[arg(long)]
     snapshot_every: Option<u64>,
@@ -210,6 +214,11 @@ impl ServeArgs {
         put(&mut t, "max_data_bytes", &self.max_data_bytes)?;
         put(&mut t, "jute_maxbuffer_bytes", &self.jute_maxbuffer_bytes)?;
         put(&mut t, "zk_compat", &self.zk_compat)?;
+        put(
+            &mut t,
+            "read_only_mode",
+            &self.read_only_mode.then_some(true),
+        )?;
         put(&mut t, "max_connections_per_ip", &self.max_client_cnxns)?;
         put(
             &mut t,

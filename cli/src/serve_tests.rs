@@ -39,6 +39,7 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
     (&["--log-write-queue-bytes", "1000"], "log_write_queue_bytes = 1000"),
     (&["--log-cache-bytes", "2000"], "log_cache_bytes = 2000"),
     (&["--zk-compat", "3.8"], "zk_compat = \"3.8\""),
+    (&["--read-only-mode"], "read_only_mode = true"),
     (&["--snapshot-every", "50"], "snapshot_every = 50"),
     (&["--container-check-ms", "900"], "container_check_ms = 900"),
     (

@@ -198,7 +198,7 @@ pub fn run(state: &AdminState, name: &str) -> Option<Value> {
             body.insert("current_config".into(), Value::Object(config));
             body
         }
-        "is_read_only" => object(json!({"read_only": false})),
+        "is_read_only" => object(json!({"read_only": service.is_read_only()})),
         _ => Map::new(),
     };
     body.insert("command".into(), Value::String(command.to_string()));
@@ -224,7 +224,7 @@ fn server_stats(state: &AdminState, facts: &Facts) -> Map<String, Value> {
     let c = state.service().config();
     object(json!({
         "version": super::VERSION,
-        "read_only": false,
+        "read_only": state.service().is_read_only(),
         "server_stats": {
             "packets_sent": s.answered,
             "packets_received": s.received,

@@ -68,7 +68,7 @@ pub fn readiness(service: &Service) -> Result<(), NotReady> {
     let node = service.replicator().raft_node();
     let leader = view.leader.ok_or(NotReady::NoLeader)?;
     match view.mode {
-        ServerMode::Looking => return Err(NotReady::NoLeader),
+        ServerMode::Looking | ServerMode::ReadOnly => return Err(NotReady::NoLeader),
         ServerMode::Leader => {
             let lease = node.map(|n| n.lease()).unwrap_or_default();
             match view.since_quorum_ack {

@@ -47,6 +47,11 @@ pub struct Config {
     /// The ZooKeeper release the ZooKeeper ports answer like where releases
     /// differ (`"3.9"`, the default, or `"3.8"`).
     pub zk_compat: ZkCompat,
+    /// Read-only mode (ZooKeeper's `readonlymode.enabled`): a cluster member
+    /// cut off from the quorum keeps serving reads to sessions that asked
+    /// for read-only (`canBeReadOnly`), refusing their writes with
+    /// NotReadOnly, until the quorum returns. Off by default, as in ZooKeeper.
+    pub read_only_mode: bool,
     /// Longest path in bytes.
     pub max_path_bytes: usize,
     /// Most live sessions this server accepts.
@@ -279,6 +284,7 @@ impl Default for Config {
             max_request_bytes: proto::DEFAULT_MAX_DATA_BYTES + 64 * 1024,
             jute_maxbuffer_bytes: DEFAULT_JUTE_MAXBUFFER_BYTES,
             zk_compat: ZkCompat::default(),
+            read_only_mode: false,
             max_path_bytes: 4096,
             max_sessions: 60_000,
             max_connections: 10_000,

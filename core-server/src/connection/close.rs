@@ -35,6 +35,9 @@ pub enum CloseReason {
     SessionMoved,
     /// This server lost touch with a quorum; its clients fail over.
     NoQuorum,
+    /// The quorum is back: a read-only session ends so its client moves to
+    /// a read-write session.
+    QuorumRegained,
     /// This server installed a snapshot; its clients reattach and catch up.
     SnapshotInstalled,
     /// A request's outcome is unknown (its leader was lost): ZooKeeper has no
@@ -65,6 +68,7 @@ impl CloseReason {
             CloseReason::SessionEnded => "session_ended",
             CloseReason::SessionMoved => "session_moved",
             CloseReason::NoQuorum => "no_quorum",
+            CloseReason::QuorumRegained => "quorum_regained",
             CloseReason::SnapshotInstalled => "snapshot_installed",
             CloseReason::OutcomeUnknown => "outcome_unknown",
             CloseReason::Shutdown => "shutdown",

@@ -27,6 +27,9 @@ pub struct LiveConnection {
     pub peer: Option<std::net::IpAddr>,
     /// The session's negotiated timeout.
     pub timeout_ms: i32,
+    /// A read-only session, served while this server is cut off from the
+    /// quorum (ZooKeeper's read-only mode).
+    pub read_only: bool,
 }
 
 #[derive(Debug)]
@@ -125,8 +128,17 @@ impl ConnectionTable {
     /// Asks every connection to close (their clients reconnect); logs once
     /// and counts each close. Returns how many were open.
     pub fn close_all(&self, reason: CloseReason) -> usize {
+        self.close_where(reason, |_| true)
+    }
+
+    /// As [`Self::close_all`], for the connections `which` picks.
+    pub fn close_where(
+        &self,
+        reason: CloseReason,
+        which: impl Fn(&LiveConnection) -> bool,
+    ) -> usize {
         let mut closed = 0;
-        for entry in self.conns.values() {
+        for entry in self.conns.values().filter(|e| which(&e.live)) {
             if !entry.outbox.close.is_cancelled() {
                 entry.outbox.close.cancel();
                 closed += 1;
@@ -193,6 +205,7 @@ mod tests {
                 session_id,
                 peer: None,
                 timeout_ms: 4000,
+                read_only: false,
             },
             Arc::new(Mutex::new((vec![AuthId::new("digest", "bob:x")], false))),
         );

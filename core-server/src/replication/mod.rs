@@ -196,6 +196,9 @@ pub enum ServerMode {
     Observer,
     /// A member that knows no leader (an election, or cut off).
     Looking,
+    /// A member cut off from the quorum serving read-only sessions
+    /// (read-only mode).
+    ReadOnly,
 }
 
 impl ServerMode {
@@ -207,6 +210,7 @@ impl ServerMode {
             ServerMode::Follower => "follower",
             ServerMode::Observer => "observer",
             ServerMode::Looking => "looking",
+            ServerMode::ReadOnly => "read-only",
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct ConnectArgs {
     pub peer_ip: Option<std::net::IpAddr>,
     /// The front end it came through.
     pub protocol: super::latency::Protocol,
+    /// The client accepts a read-only session (ZooKeeper's `canBeReadOnly`).
+    pub can_be_read_only: bool,
 }
 
 /// What the server grants.
@@ -40,6 +42,18 @@ pub struct Connected {
     pub zxid: i64,
     /// True when an existing session was reattached.
     pub reattached: bool,
+    /// A read-only session (the server is cut off from the quorum).
+    pub read_only: bool,
+}
+
+/// A new connection's ids: its `ip` only.
+pub(super) fn initial_auth(peer_ip: Option<std::net::IpAddr>) -> SharedAuth {
+    Arc::new(Mutex::new((
+        peer_ip
+            .map(|ip| vec![AuthId::new("ip", &ip.to_string())])
+            .unwrap_or_default(),
+        false,
+    )))
 }
 
 /// Longest a connect waits for this server to catch up with the client.
@@ -59,6 +73,9 @@ impl Service {
     ) -> Result<(Connection, Connected), Refusal> {
         let inner = &self.inner;
         if !inner.replicator.is_serving() {
+            if inner.config.read_only_mode && args.can_be_read_only {
+                return self.connect_read_only(args, outbox);
+            }
             return Err((
                 ErrorCode::ConnectionLoss,
                 "this server is not in touch with a quorum".into(),
@@ -105,12 +122,7 @@ impl Service {
             )
         };
         let conn = self.next_conn_id();
-        let auth: SharedAuth = Arc::new(Mutex::new((
-            args.peer_ip
-                .map(|ip| vec![AuthId::new("ip", &ip.to_string())])
-                .unwrap_or_default(),
-            false,
-        )));
+        let auth = initial_auth(args.peer_ip);
         {
             let now = inner.clock.now();
             let mut tracker = inner.tracker.lock();
@@ -133,6 +145,7 @@ impl Service {
                     session_id,
                     peer: args.peer_ip,
                     timeout_ms,
+                    read_only: false,
                 },
                 auth.clone(),
             );
@@ -146,6 +159,7 @@ impl Service {
             streams: Mutex::new(HashMap::new()),
             auth,
             sasl: Mutex::new(Default::default()),
+            read_only: false,
         };
         tracing::debug!(session_id, conn, reattached, "session connected");
         Ok((
@@ -156,6 +170,7 @@ impl Service {
                 timeout_ms,
                 zxid,
                 reattached,
+                read_only: false,
             },
         ))
     }

@@ -54,14 +54,17 @@ impl Service {
     }
 
     /// A cluster member cut off from the quorum closes every client
-    /// connection, so its clients fail over to servers that can serve them.
+    /// connection, so its clients fail over to servers that can serve them
+    /// (in read-only mode, every one but the read-only sessions). Once the
+    /// quorum is back, the read-only sessions are closed, so their clients
+    /// come back read-write.
     pub fn drop_clients_without_quorum(&self) {
-        if !self.inner.replicator.is_serving() {
-            self.inner
-                .state
-                .connections()
-                .lock()
-                .close_all(crate::connection::CloseReason::NoQuorum);
+        use crate::connection::CloseReason;
+        let connections = self.inner.state.connections().lock();
+        if self.inner.replicator.is_serving() {
+            connections.close_where(CloseReason::QuorumRegained, |c| c.read_only);
+        } else {
+            connections.close_where(CloseReason::NoQuorum, |c| !c.read_only);
         }
     }
 

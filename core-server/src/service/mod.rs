@@ -16,6 +16,7 @@ pub mod latency;
 mod paths;
 pub mod pipeline;
 mod read;
+mod read_only;
 mod sasl;
 pub mod stats;
 mod streams;
@@ -95,6 +96,8 @@ pub struct Connection {
     auth: crate::connection::SharedAuth,
     /// The connection's SASL exchange (ZooKeeper protocol).
     sasl: Mutex<crate::sasl::digest_md5::Exchange>,
+    /// Served in read-only mode: reads only, writes are NotReadOnly.
+    read_only: bool,
 }
 
 impl Connection {
@@ -200,6 +203,10 @@ impl Service {
         self.inner.stats.received();
         let op = latency::op_index(&request);
         let (zxid, result) = match request {
+            request if connection.read_only && read_only::refuses(&request) => {
+                (self.inner.state.last_zxid(), Err(ErrorCode::NotReadOnly))
+            }
+            Request::CloseSession if connection.read_only => self.close_read_only(connection),
             Request::Create(_)
             | Request::Delete { .. }
             | Request::SetData { .. }
@@ -299,6 +306,9 @@ impl Service {
 
     /// This server's part (standalone, leader, follower, observer, looking).
     pub fn mode(&self) -> crate::replication::ServerMode {
+        if self.is_read_only() {
+            return crate::replication::ServerMode::ReadOnly;
+        }
         self.inner.replicator.mode()
     }
 

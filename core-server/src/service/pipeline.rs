@@ -65,7 +65,8 @@ impl<'a, C: Send + 'a> Pipeline<'a, C> {
     /// [`next`](Self::next)); anything else first drains the writes in flight
     /// and returns their answers followed by its own, in order.
     pub async fn submit(&mut self, xid: i32, request: Request, ctx: C) -> Vec<(Response, C)> {
-        if is_pipelined_write(&request) {
+        // A read-only session's writes are refused by `handle`, in order.
+        if is_pipelined_write(&request) && !self.connection.read_only {
             let service = self.service;
             let arrived = service.now();
             let op = super::latency::op_index(&request);

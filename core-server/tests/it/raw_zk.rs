@@ -289,6 +289,37 @@ impl RawZk {
         Self::handshake_with(stream, &handshake()).await
     }
 
+    /// Connects as a client that accepts a read-only session
+    /// (`canBeReadOnly`); also returns the readOnly flag of the answer.
+    pub async fn connect_allowing_read_only(addr: SocketAddr) -> anyhow::Result<(RawZk, bool)> {
+        let hello = framed(
+            &Body::default()
+                .i32(0)
+                .i64(0)
+                .i32(30_000)
+                .i64(0)
+                .bytes(&[0u8; 16])
+                .bool(true)
+                .0,
+        );
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        stream.write_all(&hello).await?;
+        let reply = tokio::time::timeout(Duration::from_secs(10), read_frame(&mut stream))
+            .await??
+            .ok_or_else(|| anyhow::anyhow!("closed during the handshake"))?;
+        anyhow::ensure!(reply.len() >= 36, "short connect response");
+        let mut sid = [0u8; 8];
+        sid.copy_from_slice(&reply[8..16]);
+        let read_only = reply[reply.len() - 1] == 1;
+        let zk = RawZk {
+            stream,
+            session_id: i64::from_be_bytes(sid),
+            password: reply[20..36].to_vec(),
+        };
+        Ok((zk, read_only))
+    }
+
     async fn handshake_with(mut stream: TcpStream, hello: &[u8]) -> anyhow::Result<RawZk> {
         stream.set_nodelay(true)?;
         stream.write_all(hello).await?;

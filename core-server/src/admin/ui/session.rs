@@ -35,6 +35,7 @@ pub async fn open(
         timeout_ms: TIMEOUT_MS,
         last_zxid_seen: 0,
         peer_ip: None,
+        can_be_read_only: false,
         protocol: Protocol::Native,
     };
     let (connection, _) = service

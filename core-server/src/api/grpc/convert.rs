@@ -18,6 +18,7 @@ pub fn connect_args(c: v1::Connect, peer_ip: Option<std::net::IpAddr>) -> Connec
         timeout_ms: c.timeout_ms,
         last_zxid_seen: c.last_zxid_seen,
         peer_ip,
+        can_be_read_only: false,
         protocol: crate::service::latency::Protocol::Native,
     }
 }

@@ -29,7 +29,7 @@ pub fn answer(service: &Service, command: &str) -> String {
     if !allowed(service, command) {
         return format!("{command} is not executed because it is not in the whitelist.\n");
     }
-    if NEED_SERVING.contains(&command) && !service.is_serving() {
+    if NEED_SERVING.contains(&command) && !service.is_serving() && !service.is_read_only() {
         // ZooKeeper's answer from a server that is not serving.
         return "This ZooKeeper instance is not currently serving requests\n".to_string();
     }
@@ -63,7 +63,14 @@ pub fn answer(service: &Service, command: &str) -> String {
     };
     match command {
         "ruok" => out.push_str("imok"),
-        "isro" => out.push_str("rw"),
+        // ZooKeeper: "null" while no server runs (cut off, read-only mode off).
+        "isro" => out.push_str(if service.is_read_only() {
+            "ro"
+        } else if service.is_serving() {
+            "rw"
+        } else {
+            "null"
+        }),
         "srvr" => server_summary(&mut out),
         "stat" => {
             let _ = writeln!(out, "Zookeeper version: {VERSION}");

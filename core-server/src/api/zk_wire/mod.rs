@@ -99,13 +99,13 @@ async fn accept_loop(
     }
 }
 
-fn connect_response(timeout_ms: i32, session_id: i64, password: &[u8]) -> Vec<u8> {
+fn connect_response(timeout_ms: i32, session_id: i64, password: &[u8], read_only: bool) -> Vec<u8> {
     let mut w = Writer::frame();
     w.i32(0)
         .i32(timeout_ms)
         .i64(session_id)
         .buffer(Some(password))
-        .bool(false);
+        .bool(read_only);
     w.finish()
 }
 
@@ -139,7 +139,10 @@ async fn handshake<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         let timeout_ms = r.i32()?;
         let session_id = r.i64()?;
         let password = r.buffer()?.unwrap_or_default();
+        // Old clients end the request before the readOnly flag.
+        let can_be_read_only = r.remaining() > 0 && r.bool()?;
         Ok(ConnectArgs {
+            can_be_read_only,
             session_id,
             password,
             timeout_ms,
@@ -211,6 +214,7 @@ async fn connection<R, W>(
                 connected.timeout_ms,
                 connected.session_id,
                 &connected.password,
+                connected.read_only,
             );
             if tx.send(Outgoing::Frame(hello)).await.is_err() {
                 service.disconnect(&connection);
@@ -224,7 +228,7 @@ async fn connection<R, W>(
             // a zero timeout; a server behind the client just closes.
             if matches!(code, ErrorCode::SessionExpired | ErrorCode::AuthFailed) {
                 let _ = tx
-                    .send(Outgoing::Frame(connect_response(0, 0, &[0u8; 16])))
+                    .send(Outgoing::Frame(connect_response(0, 0, &[0u8; 16], false)))
                     .await;
             }
             drop(tx);

@@ -290,14 +290,30 @@ impl RaftNode {
             openraft::ServerState::Leader if m.current_leader == Some(self.id) => {
                 ServerMode::Leader
             }
-            openraft::ServerState::Follower if m.current_leader.is_some() => ServerMode::Follower,
-            openraft::ServerState::Learner if m.current_leader.is_some() => ServerMode::Observer,
+            openraft::ServerState::Follower
+                if m.current_leader.is_some() && self.hears_leader() =>
+            {
+                ServerMode::Follower
+            }
+            openraft::ServerState::Learner if m.current_leader.is_some() && self.hears_leader() => {
+                ServerMode::Observer
+            }
             _ => ServerMode::Looking,
         }
     }
 
+    /// True while a follower has heard from its leader within four
+    /// election timeouts (ZooKeeper's follower gives up after `syncLimit`
+    /// ticks; a loaded machine can delay a few heartbeats). A follower cut off from its leader keeps openraft's idea of
+    /// the leader while its pre-votes fail, so this is what tells it is out
+    /// of touch.
+    fn hears_leader(&self) -> bool {
+        self.contact.since() < self.election_timeout * 4
+    }
+
     /// True while this server is in touch with a quorum: it follows a known
-    /// leader, or it leads and a majority acknowledged it within the lease.
+    /// leader it heard from lately, or it leads and a majority acknowledged
+    /// it within the lease.
     /// A server that is not serving closes its client connections and
     /// refuses new ones, so clients move to the majority
     /// (as a ZooKeeper server without quorum does).
@@ -309,7 +325,7 @@ impl RaftNode {
             Some(leader) if leader == self.id => m
                 .millis_since_quorum_ack
                 .is_some_and(|ms| u128::from(ms) <= self.lease.as_millis()),
-            Some(_) => true,
+            Some(_) => self.hears_leader(),
         }
     }
 
