@@ -21,6 +21,6 @@ pub mod watched;
 pub use budget::{ByteBudget, Charge};
 pub use close::CloseReason;
 pub use outbound::{OutboundReceiver, OutboundSender, SendError};
-pub use outgoing::{ConnId, Outbox, Outgoing, WatchedEvent};
+pub use outgoing::{ConnId, Delivery, Outbox, Outgoing, WatchedEvent};
 pub use per_ip::{IpLimiter, IpSlot};
 pub use table::{ConnectionTable, LiveConnection, SharedAuth};

@@ -33,6 +33,18 @@ pub struct WatchedEvent {
     pub err: proto::ErrorCode,
 }
 
+/// One event bound for one connection, with the ACL (an index into the
+/// state machine's ACL table) the connection must have READ on to get it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The watching connection.
+    pub conn: ConnId,
+    /// What it is told.
+    pub event: WatchedEvent,
+    /// The ACL that decides whether it may be told (`TreeEvent::acl`).
+    pub acl: u32,
+}
+
 /// What the server writes to one connection, in order: front-end neutral, the
 /// gRPC and ZooKeeper encoders turn it into frames at the edge.
 #[derive(Debug)]

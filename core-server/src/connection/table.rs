@@ -3,10 +3,9 @@
 //! each session. Delivering watch events, closing connections (one, a
 //! session's, or all) and the admin view of connections all go through it.
 
-use super::outgoing::{ConnId, Outbox, Outgoing};
+use super::outgoing::{ConnId, Delivery, Outbox, Outgoing};
 use super::{CloseReason, SendError};
 use crate::tree::acl::{self, Acl, AuthId};
-use crate::watch::Delivery;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -16,4 +16,4 @@ pub mod stream;
 
 pub use history::EventHistory;
 pub use manager::Model as WatchModel;
-pub use registry::{Delivery, WatchKind, WatchRegistry};
+pub use registry::{WatchKind, WatchRegistry};

@@ -16,22 +16,10 @@
 //! never blocks apply.
 
 use super::manager::{Manager, Model, PERSISTENT, RECURSIVE, STANDARD};
-use crate::connection::{ConnId, WatchedEvent};
+use crate::connection::{ConnId, Delivery, WatchedEvent};
 use crate::request::WatcherType;
 use crate::tree::{EventKind, TreeEvent};
 use std::collections::BTreeSet;
-
-/// One event bound for one connection, with the ACL (an index into the
-/// state machine's ACL table) the connection must have READ on to get it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The watching connection.
-    pub conn: ConnId,
-    /// What it is told.
-    pub event: WatchedEvent,
-    /// The ACL that decides whether it may be told (`TreeEvent::acl`).
-    pub acl: u32,
-}
 
 /// The kinds of registration a connection can make on a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
