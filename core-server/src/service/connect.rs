@@ -7,7 +7,6 @@ use crate::tree::AuthId;
 use crate::txn::{Entry, Txn};
 use parking_lot::Mutex;
 use proto::ErrorCode;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What a client asks for when it connects.
@@ -151,16 +150,7 @@ impl Service {
             );
             state.last_zxid()
         };
-        let connection = Connection {
-            conn,
-            protocol: args.protocol,
-            session_id,
-            outbox,
-            streams: Mutex::new(HashMap::new()),
-            auth,
-            sasl: Mutex::new(Default::default()),
-            read_only: false,
-        };
+        let connection = Connection::new(conn, &args, session_id, outbox, auth, false);
         tracing::debug!(session_id, conn, reattached, "session connected");
         Ok((
             connection,

@@ -101,6 +101,27 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// A connection carrying `session_id`, with the ids in `auth`.
+    fn new(
+        conn: ConnId,
+        args: &ConnectArgs,
+        session_id: i64,
+        outbox: Outbox,
+        auth: crate::connection::SharedAuth,
+        read_only: bool,
+    ) -> Connection {
+        Connection {
+            conn,
+            protocol: args.protocol,
+            session_id,
+            outbox,
+            streams: Mutex::new(HashMap::new()),
+            auth,
+            sasl: Mutex::new(Default::default()),
+            read_only,
+        }
+    }
+
     /// The session this connection carries.
     pub fn session_id(&self) -> i64 {
         self.session_id

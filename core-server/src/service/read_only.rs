@@ -14,22 +14,12 @@ use super::connect::{initial_auth, ConnectArgs, Connected, Refusal};
 use super::{Connection, Reply, Request, Service};
 use crate::connection::{LiveConnection, Outbox};
 use crate::session::{new_password, new_session_id};
-use parking_lot::Mutex;
 use proto::ErrorCode;
-use std::collections::HashMap;
 
 /// The requests a read-only session may not make: ZooKeeper's
 /// `ReadOnlyRequestProcessor` list (every write, multi, and sync).
 pub(super) fn refuses(request: &Request) -> bool {
-    matches!(
-        request,
-        Request::Create(_)
-            | Request::Delete { .. }
-            | Request::SetData { .. }
-            | Request::SetAcl { .. }
-            | Request::Multi(_)
-            | Request::Sync { .. }
-    )
+    super::is_pipelined_write(request) || matches!(request, Request::Sync { .. })
 }
 
 impl Service {
@@ -94,16 +84,7 @@ impl Service {
         drop(state);
         metrics::counter!("corral_read_only_sessions_total").increment(1);
         tracing::debug!(session_id, conn, reattached, "read-only session connected");
-        let connection = Connection {
-            conn,
-            protocol: args.protocol,
-            session_id,
-            outbox,
-            streams: Mutex::new(HashMap::new()),
-            auth,
-            sasl: Mutex::new(Default::default()),
-            read_only: true,
-        };
+        let connection = Connection::new(conn, &args, session_id, outbox, auth, true);
         Ok((
             connection,
             Connected {

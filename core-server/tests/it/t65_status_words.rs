@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// Sends a four-letter word and reads the answer to its end.
-async fn word(addr: SocketAddr, command: &str) -> anyhow::Result<String> {
+pub async fn word(addr: SocketAddr, command: &str) -> anyhow::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     stream.write_all(command.as_bytes()).await?;
     let mut answer = String::new();

@@ -6,24 +6,15 @@
 //! read-write again. Without the setting a cut-off member serves no one.
 
 use crate::raw_zk::{self, RawZk};
+use crate::t65_status_words::word;
 use anyhow::Context;
 use proto::ErrorCode;
 use std::net::SocketAddr;
 use std::time::Duration;
 use testkit::cluster::{Cluster, ClusterOptions};
 use testkit::eventually_ok;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// Sends a four-letter word and reads the answer to its end.
-async fn word(addr: SocketAddr, command: &str) -> anyhow::Result<String> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(command.as_bytes()).await?;
-    let mut answer = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer)).await??;
-    Ok(answer)
-}
 
 async fn wait_isro<C: Cluster>(c: &C, id: u64, want: &str) -> anyhow::Result<()> {
     let addr = c
@@ -38,6 +29,20 @@ async fn wait_isro<C: Cluster>(c: &C, id: u64, want: &str) -> anyhow::Result<()>
     })
     .await
     .map(|_| ())
+}
+
+/// A follower of the current leader, and its ZooKeeper address.
+async fn a_follower<C: Cluster>(c: &C) -> anyhow::Result<(u64, SocketAddr)> {
+    let leader = c.leader(LIMIT).await?;
+    let follower = c
+        .ids()
+        .into_iter()
+        .find(|id| *id != leader)
+        .ok_or_else(|| anyhow::anyhow!("no follower"))?;
+    let at = c
+        .zk_addr(follower)
+        .ok_or_else(|| anyhow::anyhow!("no zk listener"))?;
+    Ok((follower, at))
 }
 
 fn with_read_only_mode() -> ClusterOptions {
@@ -56,15 +61,7 @@ testkit::on_every_cluster!(
 async fn a_cut_off_member_serves_read_only_clients_until_the_quorum_returns<C: Cluster>(
     c: C,
 ) -> anyhow::Result<()> {
-    let leader = c.leader(LIMIT).await?;
-    let follower = c
-        .ids()
-        .into_iter()
-        .find(|id| *id != leader)
-        .ok_or_else(|| anyhow::anyhow!("no follower"))?;
-    let at = c
-        .zk_addr(follower)
-        .ok_or_else(|| anyhow::anyhow!("no zk listener"))?;
+    let (follower, at) = a_follower(&c).await?;
     wait_isro(&c, follower, "rw").await?;
     let mut writer = RawZk::connect(at).await?;
     let made = writer
@@ -128,15 +125,7 @@ testkit::on_every_cluster!(
 async fn without_read_only_mode_a_cut_off_member_serves_no_one<C: Cluster>(
     c: C,
 ) -> anyhow::Result<()> {
-    let leader = c.leader(LIMIT).await?;
-    let follower = c
-        .ids()
-        .into_iter()
-        .find(|id| *id != leader)
-        .ok_or_else(|| anyhow::anyhow!("no follower"))?;
-    let at = c
-        .zk_addr(follower)
-        .ok_or_else(|| anyhow::anyhow!("no zk listener"))?;
+    let (follower, at) = a_follower(&c).await?;
     wait_isro(&c, follower, "rw").await?;
     let mut before = RawZk::connect(at).await?;
     c.isolate(follower);
