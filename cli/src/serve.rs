@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// the quorum, keep serving reads to clients that allow read-only.
     #[arg(long)]
     read_only_mode: bool,
+    /// Refuse creates and setData that go over a hard quota limit with
+    /// QuotaExceeded (ZooKeeper's zookeeper.enforceQuota; default off).
+    #[arg(long)]
+    enforce_quota: bool,
     /// Snapshot and truncate the log every N entries.
     #[arg(long)]
     snapshot_every: Option<u64>,
@@ -219,6 +223,9 @@ impl ServeArgs {
             "read_only_mode",
             &self.read_only_mode.then_some(true),
         )?;
+        if self.enforce_quota {
+            put(&mut t, "enforce_quota", &Some(true))?;
+        }
         put(&mut t, "max_connections_per_ip", &self.max_client_cnxns)?;
         put(
             &mut t,

@@ -5,6 +5,7 @@
 //! - [`ErrorCode`]: ZooKeeper's numeric error codes, plus Corral's own few.
 //! - [`CreateMode`]: the seven create modes with their rules.
 //! - [`path`]: znode path validation, exactly as ZooKeeper's client does it.
+//! - [`quota`]: ZooKeeper's quota nodes and the text of their limits and stats.
 //! - [`admin`]: cluster administration commands, refusals and status.
 //!
 //! No tokio and no server code lives here.
@@ -13,6 +14,7 @@ pub mod admin;
 pub mod create_mode;
 pub mod error_code;
 pub mod path;
+pub mod quota;
 
 pub use create_mode::CreateMode;
 pub use error_code::{ErrorCode, UnknownErrorCode};

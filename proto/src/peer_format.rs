@@ -8,7 +8,9 @@ use crate::peer;
 /// postcard-encoded peer type (Raft messages, log entries, forwarded
 /// proposals and replies, admin commands) changes shape. Format 2: members
 /// carry a native client address beside their peer address (issue 12).
-pub const FORMAT: u32 = 2;
+/// Format 3: a log entry's command may be `Txn::QuotaEnforced` (issue 14;
+/// a new last variant, so entries of format 2 keep their bytes).
+pub const FORMAT: u32 = 3;
 
 /// A peer message of a format this build does not speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -52,6 +52,12 @@ pub struct Config {
     /// for read-only (`canBeReadOnly`), refusing their writes with
     /// NotReadOnly, until the quorum returns. Off by default, as in ZooKeeper.
     pub read_only_mode: bool,
+    /// Refuse a create or setData that goes over a hard quota limit (the
+    /// `countHardLimit` / `byteHardLimit` of a `/zookeeper/quota` limits
+    /// node) with QuotaExceeded: ZooKeeper's `zookeeper.enforceQuota`,
+    /// default off as there. Each write is judged by the setting of the
+    /// server that takes it, so set it alike on every member.
+    pub enforce_quota: bool,
     /// Longest path in bytes.
     pub max_path_bytes: usize,
     /// Most live sessions this server accepts.
@@ -285,6 +291,7 @@ impl Default for Config {
             jute_maxbuffer_bytes: DEFAULT_JUTE_MAXBUFFER_BYTES,
             zk_compat: ZkCompat::default(),
             read_only_mode: false,
+            enforce_quota: false,
             max_path_bytes: 4096,
             max_sessions: 60_000,
             max_connections: 10_000,

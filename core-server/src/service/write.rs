@@ -177,6 +177,14 @@ impl Service {
                 })
             }
         };
+        // Hard quota limits refuse only writes the taking server enforces
+        // them for; the flag travels in the entry so every server agrees.
+        let txn = match txn {
+            Txn::Create(_) | Txn::SetData { .. } | Txn::Multi(_) if inner.config.enforce_quota => {
+                Txn::QuotaEnforced(Box::new(txn))
+            }
+            txn => txn,
+        };
         let (auth, is_super) = connection.auth();
         let entry = Entry {
             time_ms: inner.clock.wall_ms(),
@@ -240,11 +248,16 @@ impl PendingWrite {
                 pending,
                 fallback_zxid,
             } => match pending.wait().await {
-                Ok(committed) => Response {
-                    xid,
-                    zxid: committed.zxid,
-                    result: committed.applied.result.map(to_reply),
-                },
+                Ok(committed) => {
+                    for breach in &committed.applied.quota_breaches {
+                        tracing::warn!(quota = %breach.quota, "{breach}");
+                    }
+                    Response {
+                        xid,
+                        zxid: committed.zxid,
+                        result: committed.applied.result.map(to_reply),
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "write not committed");
                     Response {

@@ -36,6 +36,11 @@ pub struct StateMachine {
     /// `approximate_data_size`); kept up to date, not stored.
     #[serde(skip)]
     pub(crate) data_bytes: u64,
+    /// The paths that have a quota: those with a limits node under
+    /// `/zookeeper/quota` (ZooKeeper's quota `PathTrie`); kept up to date by
+    /// [`link`](Self::link) and [`unlink`](Self::unlink), not stored.
+    #[serde(skip)]
+    pub(crate) quotas: BTreeSet<String>,
 }
 
 /// A [`StateMachine`] as stored (its fields in order, without what is
@@ -54,6 +59,7 @@ struct Stored {
 impl From<Stored> for StateMachine {
     fn from(s: Stored) -> Self {
         let data_bytes = s.nodes.iter().map(|(p, n)| node_bytes(p, n)).sum();
+        let quotas = quotas_of(s.nodes.keys());
         StateMachine {
             nodes: s.nodes,
             sessions: s.sessions,
@@ -63,6 +69,7 @@ impl From<Stored> for StateMachine {
             acl_index: s.acl_index,
             last_zxid: s.last_zxid,
             data_bytes,
+            quotas,
         }
     }
 }
@@ -70,6 +77,17 @@ impl From<Stored> for StateMachine {
 /// What one node adds to [`StateMachine::approximate_data_size`].
 pub(crate) fn node_bytes(path: &str, node: &Node) -> u64 {
     (path.len() + node.data.as_ref().map_or(0, |d| d.len())) as u64
+}
+
+/// The paths the limits nodes among `paths` put a quota on. (ZooKeeper
+/// rebuilds its trie from the leaf limits nodes when it loads a snapshot;
+/// here the set is always exactly the limits nodes present, so a restarted
+/// server has the set of one that never stopped.)
+fn quotas_of<'a>(paths: impl Iterator<Item = &'a String>) -> BTreeSet<String> {
+    paths
+        .filter_map(|p| proto::quota::quota_of_limit_node(p))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Paths that can never be deleted (ZooKeeper's `isSpecialPath`).
@@ -110,6 +128,7 @@ impl StateMachine {
             acl_lists: vec![Acl::open(), Acl::read_only()],
             acl_index: BTreeMap::from([(Acl::open(), 0), (Acl::read_only(), 1)]),
             last_zxid: 0,
+            quotas: BTreeSet::new(),
         }
     }
 
@@ -242,6 +261,27 @@ impl StateMachine {
             .collect()
     }
 
+    /// The deepest path with a quota that is `path` or one of its ancestors
+    /// (ZooKeeper's `getMaxPrefixWithQuota`; a quota on `/` counts for none).
+    pub fn quota_prefix(&self, path: &str) -> Option<&str> {
+        if self.quotas.is_empty() {
+            return None;
+        }
+        let ends = path
+            .char_indices()
+            .filter(|&(i, c)| c == '/' && i > 0)
+            .map(|(i, _)| i)
+            .chain(std::iter::once(path.len()));
+        ends.filter_map(|end| self.quotas.get(&path[..end]))
+            .rfind(|quota| quota.as_str() != "/")
+            .map(String::as_str)
+    }
+
+    /// The paths that have a quota, sorted.
+    pub fn quota_paths(&self) -> impl Iterator<Item = &str> {
+        self.quotas.iter().map(String::as_str)
+    }
+
     /// Number of znodes, system nodes included.
     pub fn node_count(&self) -> usize {
         self.nodes.len()
@@ -306,6 +346,9 @@ impl StateMachine {
             NodeKind::Persistent => {}
         }
         self.data_bytes += node_bytes(path, &node);
+        if let Some(quota) = proto::quota::quota_of_limit_node(path) {
+            self.quotas.insert(quota.to_string());
+        }
         self.nodes.insert(path.to_string(), node);
     }
 
@@ -313,6 +356,9 @@ impl StateMachine {
     pub(crate) fn unlink(&mut self, path: &str) -> Option<Node> {
         let node = self.nodes.remove(path)?;
         self.data_bytes = self.data_bytes.saturating_sub(node_bytes(path, &node));
+        if let Some(quota) = proto::quota::quota_of_limit_node(path) {
+            self.quotas.remove(quota);
+        }
         if let Some(parent) = proto::path::parent(path).and_then(|p| self.nodes.get_mut(p)) {
             parent.children.remove(proto::path::name(path));
         }

@@ -5,6 +5,7 @@
 //! multi can roll back exactly (see `multi.rs`).
 
 use super::multi::{apply_multi, Undo};
+use super::quota::{self, QuotaCtx};
 use super::{Applied, CreateTxn, Entry, OpResult, Txn};
 use crate::tree::acl::{self, Acl};
 use crate::tree::{EventKind, Node, NodeKind, StateMachine, TreeEvent, SPECIAL_PATHS};
@@ -24,8 +25,16 @@ pub fn apply(sm: &mut StateMachine, zxid: i64, entry: &Entry) -> Applied {
     );
     sm.last_zxid = zxid;
     let mut events = Vec::new();
+    let (txn, enforce) = match &entry.txn {
+        Txn::QuotaEnforced(inner) => (inner.as_ref(), true),
+        txn => (txn, false),
+    };
+    let mut quotas = QuotaCtx {
+        enforce,
+        breaches: Vec::new(),
+    };
     let is_client_write = matches!(
-        entry.txn,
+        txn,
         Txn::Create(_)
             | Txn::Delete { .. }
             | Txn::SetData { .. }
@@ -37,10 +46,11 @@ pub fn apply(sm: &mut StateMachine, zxid: i64, entry: &Entry) -> Applied {
         return Applied {
             result: Err(ErrorCode::SessionExpired),
             events,
+            quota_breaches: Vec::new(),
         };
     }
-    let result = match &entry.txn {
-        Txn::Multi(ops) => Ok(apply_multi(sm, zxid, entry, ops, &mut events)),
+    let result = match txn {
+        Txn::Multi(ops) => Ok(apply_multi(sm, zxid, entry, ops, &mut quotas, &mut events)),
         Txn::Check { .. } => Err(ErrorCode::Unimplemented),
         Txn::CreateSession {
             session_id,
@@ -67,10 +77,14 @@ pub fn apply(sm: &mut StateMachine, zxid: i64, entry: &Entry) -> Applied {
         }
         single => {
             let mut undo = Vec::new();
-            apply_op(sm, zxid, entry, single, &mut undo, &mut events)
+            apply_op(sm, zxid, entry, single, &mut undo, &mut quotas, &mut events)
         }
     };
-    Applied { result, events }
+    Applied {
+        result,
+        events,
+        quota_breaches: quotas.breaches,
+    }
 }
 
 /// Applies one Create / Delete / SetData / Check, recording how to undo it.
@@ -80,10 +94,11 @@ pub(super) fn apply_op(
     entry: &Entry,
     txn: &Txn,
     undo: &mut Vec<Undo>,
+    quotas: &mut QuotaCtx,
     events: &mut Vec<TreeEvent>,
 ) -> Result<OpResult, ErrorCode> {
     match txn {
-        Txn::Create(create) => apply_create(sm, zxid, entry, create, undo, events),
+        Txn::Create(create) => apply_create(sm, zxid, entry, create, undo, quotas, events),
         Txn::Delete { path, version } => {
             if !has_basic_shape(path) || SPECIAL_PATHS.contains(&path.as_str()) {
                 return Err(ErrorCode::BadArguments);
@@ -106,6 +121,8 @@ pub(super) fn apply_op(
             path::validate(path).map_err(|_| ErrorCode::BadArguments)?;
             let node = sm.nodes.get(path.as_str()).ok_or(ErrorCode::NoNode)?;
             permit(sm, node, acl::perms::WRITE, entry)?;
+            let bytes_diff = quota::data_len(data.as_deref()) - quota::data_len(node.data());
+            quota::check(sm, path, bytes_diff, 0, quotas)?;
             let node = sm.nodes.get_mut(path.as_str()).ok_or(ErrorCode::NoNode)?;
             check_version(*version, node.version)?;
             let old_len = node.data.as_ref().map_or(0, |d| d.len()) as u64;
@@ -122,12 +139,14 @@ pub(super) fn apply_op(
             node.version = node.version.wrapping_add(1);
             node.mzxid = zxid;
             node.mtime = entry.time_ms;
+            let (stat, node_acl) = (node.stat(), node.acl);
+            quota::changed(sm, path, bytes_diff, 0, undo);
             events.push(TreeEvent {
                 kind: EventKind::NodeDataChanged,
                 path: path.clone(),
-                acl: node.acl,
+                acl: node_acl,
             });
-            Ok(OpResult::DataSet(node.stat()))
+            Ok(OpResult::DataSet(stat))
         }
         Txn::Check { path, version } => {
             path::validate(path).map_err(|_| ErrorCode::BadArguments)?;
@@ -137,6 +156,7 @@ pub(super) fn apply_op(
             Ok(OpResult::Checked)
         }
         Txn::Multi(_)
+        | Txn::QuotaEnforced(_)
         | Txn::SetAcl { .. }
         | Txn::CreateSession { .. }
         | Txn::CloseSession { .. }
@@ -202,6 +222,7 @@ fn apply_create(
     entry: &Entry,
     create: &CreateTxn,
     undo: &mut Vec<Undo>,
+    quotas: &mut QuotaCtx,
     events: &mut Vec<TreeEvent>,
 ) -> Result<OpResult, ErrorCode> {
     let mode = create.mode;
@@ -231,6 +252,8 @@ fn apply_create(
     if parent.ephemeral_owner().is_some() {
         return Err(ErrorCode::NoChildrenForEphemerals);
     }
+    let len = quota::data_len(create.data.as_deref());
+    quota::check(sm, &final_path, len, 1, quotas)?;
     let kind = if mode.is_ephemeral() {
         NodeKind::Ephemeral(entry.session_id)
     } else if mode.is_container() {
@@ -255,6 +278,7 @@ fn apply_create(
     node.acl = acl_index;
     let stat = node.stat();
     sm.link(&final_path, node);
+    quota::created(sm, &final_path, len, undo);
     events.push(TreeEvent {
         kind: EventKind::NodeCreated,
         path: final_path.clone(),
@@ -291,12 +315,14 @@ fn remove(
             parent.pzxid = zxid;
         }
     }
+    let len = quota::data_len(node.data());
     undo.push(Undo::Deleted {
         path: p.to_string(),
         node,
         parent: parent_path.clone(),
         parent_pzxid,
     });
+    quota::changed(sm, p, -len, -1, undo);
     events.push(TreeEvent {
         kind: EventKind::NodeDeleted,
         path: p.to_string(),

@@ -9,8 +9,10 @@
 mod apply;
 pub mod java_order;
 mod multi;
+mod quota;
 
 pub use apply::apply;
+pub use quota::{QuotaBreach, QuotaKind};
 
 use crate::tree::{Acl, AuthId};
 use proto::{CreateMode, ErrorCode};
@@ -95,6 +97,12 @@ pub enum Txn {
         /// Absolute path.
         path: String,
     },
+    /// A Create, SetData or Multi whose quotas' hard limits refuse it with
+    /// QuotaExceeded (ZooKeeper's `zookeeper.enforceQuota`): the server that
+    /// takes the write wraps it so when its `enforce_quota` is on, and every
+    /// server then decides alike at apply. (The last variant, so the bytes
+    /// of every other are unchanged.)
+    QuotaEnforced(Box<Txn>),
 }
 
 impl Txn {
@@ -164,6 +172,9 @@ pub struct Applied {
     pub result: Result<OpResult, ErrorCode>,
     /// Changes to report to watches, in the order they happened.
     pub events: Vec<crate::tree::TreeEvent>,
+    /// The quota limits the entry's writes went over (logged by the server
+    /// that took the write; soft ones do not stop it).
+    pub quota_breaches: Vec<QuotaBreach>,
 }
 
 #[cfg(test)]
@@ -177,3 +188,6 @@ mod size_tests;
 
 #[cfg(test)]
 mod path_tests;
+
+#[cfg(test)]
+mod quota_tests;

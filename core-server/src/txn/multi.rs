@@ -5,6 +5,7 @@
 //! cloning the tree.
 
 use super::apply::apply_op;
+use super::quota::QuotaCtx;
 use super::{Entry, OpResult, Txn};
 use crate::tree::{Node, StateMachine, TreeEvent};
 use proto::ErrorCode;
@@ -33,6 +34,12 @@ pub(super) enum Undo {
         version: i32,
         mzxid: i64,
         mtime: i64,
+    },
+    /// A quota's stats node was rewritten (data only: ZooKeeper touches
+    /// nothing else of it).
+    StatsData {
+        path: String,
+        data: Option<Box<[u8]>>,
     },
 }
 
@@ -78,6 +85,13 @@ fn rollback(sm: &mut StateMachine, undo: Vec<Undo>) {
                     n.mtime = mtime;
                 }
             }
+            Undo::StatsData { path, data } => {
+                if let Some(n) = sm.nodes.get_mut(&path) {
+                    let len = |d: &Option<Box<[u8]>>| d.as_ref().map_or(0, |d| d.len()) as u64;
+                    sm.data_bytes = (sm.data_bytes + len(&data)).saturating_sub(len(&n.data));
+                    n.data = data;
+                }
+            }
         }
     }
 }
@@ -90,13 +104,14 @@ pub(super) fn apply_multi(
     zxid: i64,
     entry: &Entry,
     ops: &[Txn],
+    quotas: &mut QuotaCtx,
     events: &mut Vec<TreeEvent>,
 ) -> OpResult {
     let mut undo = Vec::new();
     let mut local_events = Vec::new();
     let mut results = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
-        match apply_op(sm, zxid, entry, op, &mut undo, &mut local_events) {
+        match apply_op(sm, zxid, entry, op, &mut undo, quotas, &mut local_events) {
             Ok(result) => results.push(Ok(result)),
             Err(code) => {
                 rollback(sm, undo);

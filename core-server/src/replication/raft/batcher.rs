@@ -58,6 +58,7 @@ pub fn txn_bytes(txn: &Txn) -> usize {
         Txn::Create(c) => c.path.len() + c.data.as_ref().map_or(0, Vec::len),
         Txn::SetData { path, data, .. } => path.len() + data.as_ref().map_or(0, Vec::len),
         Txn::Multi(ops) => ops.iter().map(txn_bytes).sum(),
+        Txn::QuotaEnforced(inner) => txn_bytes(inner),
         Txn::Delete { path, .. }
         | Txn::SetAcl { path, .. }
         | Txn::Check { path, .. }
