@@ -29,6 +29,32 @@ impl ProcessServer {
         listen: SocketAddr,
         extra: &[&str],
     ) -> anyhow::Result<ProcessServer> {
+        Self::start_logging(binary, data_dir, listen, extra, log_sink(listen)?)
+    }
+
+    /// [`ProcessServer::start`] with the server's log (its stderr) appended
+    /// to `log`, for a test that reads what the server logged.
+    pub fn start_with_log(
+        binary: &Path,
+        data_dir: &Path,
+        listen: SocketAddr,
+        extra: &[&str],
+        log: &Path,
+    ) -> anyhow::Result<ProcessServer> {
+        let file = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        Self::start_logging(binary, data_dir, listen, extra, Stdio::from(file))
+    }
+
+    fn start_logging(
+        binary: &Path,
+        data_dir: &Path,
+        listen: SocketAddr,
+        extra: &[&str],
+        log: Stdio,
+    ) -> anyhow::Result<ProcessServer> {
         let mut child = Command::new(binary)
             .arg("serve")
             .arg("--data-dir")
@@ -42,7 +68,7 @@ impl ProcessServer {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(log_sink(listen)?)
+            .stderr(log)
             .spawn()?;
         let stdout = child
             .stdout

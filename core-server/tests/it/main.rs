@@ -38,5 +38,6 @@ mod t76_native_tls;
 mod t77_zk_sasl;
 mod t78_peer_tls;
 mod t79_web_console;
+mod t80_quota;
 mod t81_read_only;
 mod tls_zk;
