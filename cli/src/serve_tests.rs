@@ -40,6 +40,7 @@ const SAME_SETTING: &[(&[&str], &str)] = &[
     (&["--log-cache-bytes", "2000"], "log_cache_bytes = 2000"),
     (&["--zk-compat", "3.8"], "zk_compat = \"3.8\""),
     (&["--read-only-mode"], "read_only_mode = true"),
+    (&["--enforce-quota"], "enforce_quota = true"),
     (&["--snapshot-every", "50"], "snapshot_every = 50"),
     (&["--container-check-ms", "900"], "container_check_ms = 900"),
     (

@@ -60,6 +60,9 @@ pub enum ShellError {
     /// `dump` or `load` failed.
     #[error(transparent)]
     Transfer(#[from] transfer::TransferError),
+    /// A quota command refused, in zkCli's words.
+    #[error("{0}")]
+    Quota(String),
     /// Stdout is gone.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -311,6 +314,11 @@ impl Shell {
                     .map_err(at(&path))?;
                 writeln!(out, "Created {created}")?;
             }
+            Command::SetQuota { path, field, value } => {
+                self.setquota(&path, field, &value, out).await?
+            }
+            Command::ListQuota { path } => self.listquota(&path, out).await?,
+            Command::DelQuota { path, field } => self.delquota(&path, field, out).await?,
             Command::Delete { path, version } => {
                 client.delete(&path, version).await.map_err(at(&path))?;
             }

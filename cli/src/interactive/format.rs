@@ -131,10 +131,11 @@ pub fn error_message(error: &Error, path: &str) -> String {
         Error::InvalidPath { path, .. } if !path.starts_with('/') => {
             "Path must start with / character".to_string()
         }
-        Error::InvalidPath { path, reason } => {
-            format!("Invalid path string \"{path}\" caused by {reason}")
-        }
+        Error::InvalidPath { path, reason } => zk_path_message(path, reason),
         Error::Closed => "Not connected".to_string(),
+        other if other.code() == proto::ErrorCode::QuotaExceeded => {
+            format!("Quota has exceeded : {path}")
+        }
         other => {
             let code = match other {
                 Error::SessionExpired => "Session expired".to_string(),
@@ -146,6 +147,29 @@ pub fn error_message(error: &Error, path: &str) -> String {
                 path => format!("KeeperErrorCode = {code} for {path}"),
             }
         }
+    }
+}
+
+/// What ZooKeeper's client (`PathUtils.validatePath`) says of an invalid
+/// path: the first three bare, the others after `Invalid path string`, at
+/// the index it names (of the second `/`, the last `.`, the character).
+fn zk_path_message(path: &str, reason: &proto::path::PathError) -> String {
+    use proto::path::PathError;
+    let caused = |why: String| format!("Invalid path string \"{path}\" caused by {why}");
+    match reason {
+        PathError::Empty => "Path length must be > 0".to_string(),
+        PathError::NotAbsolute => "Path must start with / character".to_string(),
+        PathError::TrailingSlash => "Path must not end with / character".to_string(),
+        PathError::EmptySegment(at) => caused(format!("empty node name specified @{at}")),
+        PathError::RelativeSegment(at) => {
+            let dots = path[*at..].chars().take_while(|c| *c == '.').count();
+            caused(format!(
+                "relative paths not allowed @{}",
+                at + dots.max(1) - 1
+            ))
+        }
+        PathError::InvalidChar('\0', at) => caused(format!("null character not allowed @{at}")),
+        PathError::InvalidChar(_, at) => caused(format!("invalid character @{at}")),
     }
 }
 

@@ -24,6 +24,7 @@ mod history;
 mod input;
 mod notices;
 mod parse;
+mod quota;
 mod session;
 mod transfer;
 mod walk;

@@ -4,6 +4,7 @@
 
 use super::acl::{self, AclError};
 use super::catalog::{usage, ALIASES, CATALOG};
+use super::quota::{self, QuotaField};
 use client::{Acl, AddWatchMode, WatcherType};
 use std::collections::HashMap;
 
@@ -25,6 +26,10 @@ pub enum ParseError {
     /// The ACL argument.
     #[error(transparent)]
     Acl(#[from] AclError),
+    /// Options zkCli's commons-cli parser refuses, in its words (the quota
+    /// commands).
+    #[error("{0}")]
+    Cli(String),
 }
 
 /// A parsed command.
@@ -54,6 +59,11 @@ pub enum Command {
     Delete { path: String, version: Option<i32> },
     /// `deleteall`.
     DeleteAll { path: String },
+    /// `delquota [-n|-b|-N|-B] path`; no field: the whole quota.
+    DelQuota {
+        path: String,
+        field: Option<QuotaField>,
+    },
     /// `du`.
     Du { path: String },
     /// `dump PATH [FILE]`; no file: stdout.
@@ -74,6 +84,8 @@ pub enum Command {
     Help,
     /// `history`.
     History,
+    /// `listquota path`.
+    ListQuota { path: String },
     /// `load [-f] FILE [PATH]`; no path: the dump's own root.
     Load {
         file: String,
@@ -109,6 +121,12 @@ pub enum Command {
         version: Option<i32>,
         stat: bool,
         recursive: bool,
+    },
+    /// `setquota -n|-b|-N|-B val path` (the value checked when run, as zkCli).
+    SetQuota {
+        path: String,
+        field: QuotaField,
+        value: String,
     },
     /// `stat`.
     Stat { path: String, watch: bool },
@@ -215,6 +233,12 @@ pub fn parse(words: &[String]) -> Result<Command, ParseError> {
         return Err(ParseError::UnknownCommand(first.clone()));
     }
     let bad = || ParseError::Usage(usage(name));
+    match name {
+        "setquota" => return quota::parse_setquota(rest, usage(name)),
+        "listquota" => return quota::parse_listquota(rest, usage(name)),
+        "delquota" => return quota::parse_delquota(rest, usage(name)),
+        _ => {}
+    }
     let (switches, valued) = match name {
         "addWatch" => ("", "m"),
         "config" => ("sw", ""),

@@ -7,3 +7,4 @@ mod t32_dev_tls;
 mod t33_shell;
 mod t34_shell_pty;
 mod t35_shell_transfer;
+mod t36_shell_quota;
