@@ -76,6 +76,18 @@ redo 5
 ls
 addauth digest bob:secret
 whoami
+create $p/q x
+setquota -n 1 $p/q
+setquota -B 4 $p/q
+create $p/q/a yy
+listquota $p/q
+setquota -n 1 $p/q/a
+setquota -b -1 $p/q
+delquota -n $p/q
+listquota $p/q
+delquota $p/q
+listquota $p/q
+delquota $p/q
 deleteall $p
 close
 ls /
