@@ -212,6 +212,17 @@ async fn every_member_of_a_cluster_keeps_the_same_stats() -> anyhow::Result<()> 
         .insert("enforce_quota".into(), toml::Value::Boolean(true));
     let cluster = InProcessCluster::start(options).await?;
     let leader = cluster.leader(LIMIT).await?;
+    // A member that follows no leader yet refuses clients at the handshake.
+    eventually(LIMIT, "every server to follow the leader", || async {
+        for id in cluster.ids() {
+            let status = cluster.status(id).await;
+            if !status.is_ok_and(|s| s.leader == Some(leader)) {
+                return false;
+            }
+        }
+        true
+    })
+    .await?;
     let mut zks = Vec::new();
     for id in cluster.ids() {
         let addr = cluster
