@@ -21,7 +21,7 @@ use openraft::{
 };
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,7 +62,10 @@ pub(crate) fn restored_snapshot(
 pub struct Waiters {
     incarnation: u64,
     next: AtomicU64,
-    waiting: Mutex<HashMap<u64, oneshot::Sender<Result<Committed, ReplicationError>>>>,
+    /// By token: a BTreeMap so that `fail_all` (and dropping the waiters)
+    /// ends the waits oldest first, the same order every run (the
+    /// deterministic simulation depends on it).
+    waiting: Mutex<BTreeMap<u64, oneshot::Sender<Result<Committed, ReplicationError>>>>,
 }
 
 impl Default for Waiters {
@@ -70,7 +73,7 @@ impl Default for Waiters {
         Waiters {
             incarnation: rand::random(),
             next: AtomicU64::new(0),
-            waiting: Mutex::new(HashMap::new()),
+            waiting: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -123,7 +126,8 @@ impl Waiters {
 
     /// Ends every wait with an error built by `error`.
     pub fn fail_all(&self, error: impl Fn() -> ReplicationError) {
-        for (_, tx) in self.waiting.lock().drain() {
+        let waiting = std::mem::take(&mut *self.waiting.lock());
+        for (_, tx) in waiting {
             let _ = tx.send(Err(error()));
         }
     }
