@@ -153,7 +153,7 @@ pub async fn run(
                 None => Outcome::Unknown,
             };
             world.note(format_args!("c{c} n{} read {path} -> {seen:?}", node.id));
-            if let Some(_) = seen {
+            if seen.is_some() {
                 history.lock().registers.push(Event {
                     key: path,
                     call,

@@ -8,8 +8,10 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let mut options = sim::Options::default();
-    options.ack_before_sync = std::env::var("SIM_BUG").is_ok_and(|v| v == "1");
+    let options = sim::Options {
+        ack_before_sync: std::env::var("SIM_BUG").is_ok_and(|v| v == "1"),
+        ..sim::Options::default()
+    };
     if let Some(seed) = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) {
         let outcome = sim::run_seed(seed, &options);
         for line in &outcome.trace {
