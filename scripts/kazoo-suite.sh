@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# kazoo's own test suite (2.11.0, from its PyPI sdist) against a 3-server
+# Corral cluster: scripts/kazoo/corral_cluster.py replaces kazoo's harness
+# cluster (Java ZooKeeper servers) with `corral serve` processes.
+#
+#   scripts/kazoo-suite.sh [pytest args]     e.g. -k test_lock -x
+#
+# Environment:
+#   CORRAL_BIN        corral binary to run (default: built here with
+#                     `cargo build -p corral-cli`, debug profile)
+#   KAZOO_SUITE_ZK=1  run the same suite against Apache ZooKeeper 3.8 with
+#                     kazoo's own harness instead (Debian's zookeeper package,
+#                     installed if missing; ZOOKEEPER_CLASSPATH defaults to
+#                     its jar, whose manifest names the dependencies)
+#
+# Debug build, not release: it shares the debug build cache every other
+# check uses (a release build is a second full compile), and the suite is
+# bound by timeouts and sleeps in kazoo's tests, not by server CPU.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/lib.sh"
+target="${CARGO_TARGET_DIR:-$root/target}"
+cache="$target/kazoo-suite"
+version=2.11.0
+mkdir -p "$cache"
+
+# kazoo's sdist (its tests are not in the wheel), unpacked once.
+src="$cache/kazoo-$version"
+if [ ! -f "$src/kazoo/tests/test_client.py" ]; then
+    python3 -m pip download --quiet --disable-pip-version-check \
+        --no-deps --no-binary :all: -d "$cache/dl" "kazoo==$version"
+    tar -xzf "$cache/dl/kazoo-$version.tar.gz" -C "$cache"
+fi
+
+# pytest and kazoo's test extras (setup.cfg [test]) in a venv of their own.
+venv="$cache/venv"
+if [ ! -x "$venv/bin/pytest" ] || [ ! -f "$venv/.installed-$version" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        "$src[test]" "pure-sasl>=0.5.1" "pyopenssl<24.3"
+    touch "$venv/.installed-$version"
+fi
+
+export ZOOKEEPER_VERSION=3.8.0
+plugin=()
+if [ "${KAZOO_SUITE_ZK:-}" = 1 ]; then
+    ensure_zookeeper
+    export ZOOKEEPER_CLASSPATH="${ZOOKEEPER_CLASSPATH:-/usr/share/java/zookeeper.jar}"
+else
+    if [ -z "${CORRAL_BIN:-}" ]; then
+        (cd "$root" && cargo build --quiet -p corral-cli)
+        CORRAL_BIN="$target/debug/corral"
+    fi
+    export CORRAL_BIN
+    export PYTHONPATH="$root/scripts/kazoo${PYTHONPATH:+:$PYTHONPATH}"
+    plugin=(-p corral_cluster)
+fi
+
+# Run from the unpacked sdist so kazoo's tests import this copy of kazoo.
+cd "$src"
+exec "$venv/bin/python" -m pytest "${plugin[@]}" kazoo/tests "$@"
