@@ -10,8 +10,8 @@
 #                     `cargo build -p corral-cli`, debug profile)
 #   KAZOO_SUITE_ZK=1  run the same suite against Apache ZooKeeper 3.8 with
 #                     kazoo's own harness instead (Debian's zookeeper package,
-#                     installed if missing; ZOOKEEPER_CLASSPATH defaults to
-#                     its jar, whose manifest names the dependencies)
+#                     installed if missing; ZOOKEEPER_CLASSPATH overrides
+#                     the class path below)
 #
 # Debug build, not release: it shares the debug build cache every other
 # check uses (a release build is a second full compile), and the suite is
@@ -45,7 +45,11 @@ export ZOOKEEPER_VERSION=3.8.0
 plugin=()
 if [ "${KAZOO_SUITE_ZK:-}" = 1 ]; then
     ensure_zookeeper
-    export ZOOKEEPER_CLASSPATH="${ZOOKEEPER_CLASSPATH:-/usr/share/java/zookeeper.jar}"
+    # The jar's manifest names most dependencies; Debian's 3.8.0 leaves out
+    # the Netty codec and resolver, epoll's unix-common and the servlet API
+    # (kazoo's zoo.cfg uses the Netty connection factory and AdminServer).
+    j=/usr/share/java
+    export ZOOKEEPER_CLASSPATH="${ZOOKEEPER_CLASSPATH:-$j/zookeeper.jar:$j/netty-codec.jar:$j/netty-resolver.jar:$j/netty-transport-native-unix-common.jar:$j/servlet-api.jar}"
 else
     if [ -z "${CORRAL_BIN:-}" ]; then
         (cd "$root" && cargo build --quiet -p corral-cli)

@@ -209,13 +209,13 @@ class CorralCluster(object):
     """Three Corral servers with ZookeeperCluster's interface."""
 
     def __init__(self, binary, size=3):
-        self.dir = tempfile.mkdtemp(prefix="corral-kazoo-")
-        with open(os.path.join(self.dir, "secret"), "wb") as f:
-            f.write(os.urandom(32).hex().encode())
         self._ssl_configuration = {}
         # kazoo's own certificates (CA, server CN=localhost, client).
         common.ZookeeperCluster.perform_ssl_certs_generation(self)
         self.reissue_v3()
+        self.dir = tempfile.mkdtemp(prefix="corral-kazoo-")
+        with open(os.path.join(self.dir, "secret"), "wb") as f:
+            f.write(os.urandom(32).hex().encode())
         tls = self.write_tls()
         kinds = ("native", "zk", "zk_secure", "admin", "peer")
         ports = [{k: free_port() for k in kinds} for _ in range(size)]
