@@ -17,6 +17,11 @@ readonlymode.enabled, the super digest of password "test", a TLS port with
 the harness's certificates, and (with ZOOKEEPER_JAAS_AUTH=digest) its SASL
 users.
 
+Of kazoo's ZOOKEEPER_* settings only ZOOKEEPER_JAAS_AUTH=digest applies (a
+change restarts the servers afresh, as kazoo's harness does);
+ZOOKEEPER_LOCAL_SESSION_RO (set by the read-only test; Corral has no local
+sessions) and the observer and size settings are ignored.
+
 Environment: CORRAL_BIN, the corral binary (required).
 """
 
@@ -327,11 +332,18 @@ def get_global_cluster():
     new one only when its ZOOKEEPER_* settings change, which do not apply
     to Corral)."""
     global CLUSTER
+    jaas = os.environ.get("ZOOKEEPER_JAAS_AUTH")
     if CLUSTER is None:
         binary = os.environ.get("CORRAL_BIN")
         assert binary, "CORRAL_BIN must name the corral binary"
         CLUSTER = CorralCluster(binary)
+        CLUSTER.jaas = jaas
         atexit.register(CLUSTER.close)
+    elif CLUSTER.jaas != jaas:
+        # The one ZOOKEEPER_* setting that applies (SASL users): as kazoo's
+        # harness, a change means servers started afresh with it.
+        CLUSTER.terminate()
+        CLUSTER.jaas = jaas
     return CLUSTER
 
 
