@@ -61,5 +61,10 @@ else
 fi
 
 # Run from the unpacked sdist so kazoo's tests import this copy of kazoo.
+# Temporary files in a folder of this run, deleted after it: kazoo's TLS
+# test leaves its certificates behind, and a killed run its servers' data.
+export TMPDIR="$cache/tmp.$$"
+mkdir -p "$TMPDIR"
+trap 'rm -rf "$TMPDIR"' EXIT
 cd "$src"
-exec "$venv/bin/python" -m pytest "${plugin[@]}" kazoo/tests "$@"
+"$venv/bin/python" -m pytest "${plugin[@]}" kazoo/tests "$@"
