@@ -41,9 +41,10 @@ if [ ! -x "$venv/bin/pytest" ] || [ ! -f "$venv/.installed-$version" ]; then
     touch "$venv/.installed-$version"
 fi
 
-export ZOOKEEPER_VERSION=3.8.0
+# kazoo's test_build compares this with the version the server reports.
 plugin=()
 if [ "${KAZOO_SUITE_ZK:-}" = 1 ]; then
+    export ZOOKEEPER_VERSION=3.8.0 # Debian's package
     ensure_zookeeper
     # The jar's manifest names most dependencies; Debian's 3.8.0 leaves out
     # the Netty codec and resolver, epoll's unix-common and the servlet API
@@ -51,6 +52,8 @@ if [ "${KAZOO_SUITE_ZK:-}" = 1 ]; then
     j=/usr/share/java
     export ZOOKEEPER_CLASSPATH="${ZOOKEEPER_CLASSPATH:-$j/zookeeper.jar:$j/netty-codec.jar:$j/netty-resolver.jar:$j/netty-transport-native-unix-common.jar:$j/servlet-api.jar}"
 else
+    # Corral reports the 3.8 release whose behaviour it follows (admin::VERSION).
+    export ZOOKEEPER_VERSION=3.8.4
     if [ -z "${CORRAL_BIN:-}" ]; then
         (cd "$root" && cargo build --quiet -p corral-cli)
         CORRAL_BIN="$target/debug/corral"
